@@ -1,0 +1,46 @@
+import type { Message } from "./message.js";
+
+/**
+ * How a space and an agent talk, whatever thread the agent lives in.
+ *
+ * The keys are registered symbols: an agent module bundled for a worker
+ * carries its own copy of the Agent class, and the worker host must still
+ * drive it.
+ */
+export const ATTACH = Symbol.for("agentspace.attach");
+export const DETACH = Symbol.for("agentspace.detach");
+export const DELIVER = Symbol.for("agentspace.deliver");
+export const PEER_GONE = Symbol.for("agentspace.peerGone");
+export const STATUS = Symbol.for("agentspace.status");
+
+/** What the space gives an agent when it joins. */
+export interface AgentLink {
+  /** Hands a message to the router; `from` and `meta.id` are already set. */
+  post(message: Message): void;
+  /** Reports an error that has no sender to go back to (a failing callback). */
+  reportError(error: unknown): void;
+  /** Default `timeoutMs` for `request`. */
+  requestTimeoutMs: number;
+  /** Whether debugging actions (`inspect`, `eval`) may be opened. */
+  debug: boolean;
+}
+
+/** The side of an agent that spaces and worker hosts drive. */
+export interface LinkedAgent {
+  readonly id: string;
+  [ATTACH](link: AgentLink): void;
+  [DETACH](reason: Error): void;
+  [DELIVER](message: Message): void;
+  [PEER_GONE](peerId: string, reason: Error): void;
+  [STATUS](): AgentStatus;
+  afterAdd(): unknown;
+  beforeRemove(): unknown;
+}
+
+/** What an agent reports of itself when asked. */
+export interface AgentStatus {
+  /** Messages waiting in its mailbox. */
+  mailboxDepth: number;
+  /** Its requests still waiting for an answer. */
+  pendingRequests: number;
+}

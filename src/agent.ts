@@ -1,0 +1,325 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { ACCESS_DENIED, ACCESS_REQUESTED, actionsOf, type ActionSpec, type HelpEntry } from "./action.js";
+import { ATTACH, DELIVER, DETACH, PEER_GONE, STATUS, type AgentLink, type AgentStatus } from "./agent-link.js";
+import {
+  ActionNotFoundError,
+  AgentNotFoundError,
+  MessageValidationError,
+  PermissionDeniedError,
+  errorFromWire,
+} from "./errors.js";
+import { Mailbox } from "./mailbox.js";
+import { answerTo } from "./answer.js";
+import {
+  BROADCAST,
+  RESPONSE,
+  assertCloneable,
+  isAnswer,
+  newMessageId,
+  validateOutgoing,
+  type Message,
+  type OutgoingMessage,
+} from "./message.js";
+import { PendingRequests, type RequestOptions } from "./pending.js";
+
+/** The message each action, callback and their awaits run for. */
+const current = new AsyncLocalStorage<Message>();
+
+type MaybePromise<T> = T | Promise<T>;
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return typeof (value as Promise<unknown> | undefined)?.then === "function";
+}
+
+/** Runs `next` now, or once `value` settles if it is a promise. */
+function andThen<T, R>(value: MaybePromise<T>, next: (value: T) => MaybePromise<R>): MaybePromise<R> {
+  return isPromise(value) ? value.then(next) : next(value);
+}
+
+const helpSpec: ActionSpec = {
+  name: "help",
+  method(this: unknown, args: Record<string, unknown>) {
+    return (this as Agent).describeActions(args.action_name as string | undefined);
+  },
+  access: "permitted",
+  help: {
+    description: "Describes this agent's actions, or the one named by action_name.",
+    args: { action_name: { type: "string", description: "describe only this action" } },
+  },
+};
+
+/**
+ * An agent: an object whose `@action` methods other agents invoke by
+ * message. The same class runs unchanged in every space.
+ */
+export class Agent {
+  /** Where worker-based spaces import this class from: set it to `import.meta.url`. */
+  static module?: string;
+  /** When true, the agent takes its next message only once the previous action has settled. */
+  static serial = false;
+
+  readonly id: string;
+  /** Whether this agent's own `"*"` messages reach it. */
+  receiveOwnBroadcasts = true;
+
+  #link: AgentLink | undefined;
+  #pending = new PendingRequests();
+  #answered = new WeakSet<Message>();
+  #mailbox = new Mailbox(
+    (message) => this.#process(message),
+    (error) => this.#link?.reportError(error),
+  );
+
+  constructor(id: string, _init?: unknown) {
+    this.id = id;
+  }
+
+  // ---- sending ----------------------------------------------------------
+
+  /** Sends a message and returns its id. Its answer goes to `handleActionValue`/`handleActionError`. */
+  send(message: OutgoingMessage): string {
+    checkOutgoing(message);
+    const id = newMessageId();
+    this.#post(message, id);
+    return id;
+  }
+
+  /** Sends a message and resolves with the action's value, or rejects with its typed error. */
+  request<T = unknown>(message: OutgoingMessage, options: RequestOptions = {}): Promise<T> {
+    try {
+      checkOutgoing(message);
+      if (message.to === BROADCAST) {
+        throw new MessageValidationError(`request() needs one recipient; send() to "*" and gather the answers in handleActionValue`);
+      }
+      const link = this.#linked();
+      const id = newMessageId();
+      const answer = this.#pending.add(id, message.to, options.timeoutMs ?? link.requestTimeoutMs, options.signal);
+      try {
+        this.#post(message, id);
+      } catch (error) {
+        this.#pending.settle(id, false, error);
+      }
+      return answer as Promise<T>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The message being handled: the action's, or the answer's in `handleActionValue`/`handleActionError`. */
+  currentMessage(): Message | undefined {
+    return current.getStore();
+  }
+
+  /** Answers the current message with `value` now; the action's return value is then not sent. */
+  respondWith(value: unknown): void {
+    const message = this.#answerable("respondWith");
+    this.#answer(message, true, value);
+  }
+
+  /** Answers the current message with `error` now; what the action later returns or throws is not sent. */
+  raiseWith(error: unknown): void {
+    const message = this.#answerable("raiseWith");
+    this.#answer(message, false, error);
+  }
+
+  /** The `help` entries of this agent's actions (denied ones left out). */
+  describeActions(actionName?: string): Record<string, HelpEntry> {
+    const entries: Record<string, HelpEntry> = {};
+    for (const spec of actionsOf(Object.getPrototypeOf(this)).values()) {
+      if (spec.access === ACCESS_DENIED || (actionName !== undefined && spec.name !== actionName)) continue;
+      entries[spec.name] = spec.help;
+    }
+    return entries;
+  }
+
+  // ---- callbacks an agent may override ------------------------------------
+
+  /** Called once the agent is in the space and may send. */
+  afterAdd(): unknown {
+    return undefined;
+  }
+  /** Called before the agent leaves the space; it may still send. */
+  beforeRemove(): unknown {
+    return undefined;
+  }
+  /** Called before each action a message invokes. */
+  beforeAction(_message: Message): unknown {
+    return undefined;
+  }
+  /** Called after each action, with its value or error, before the answer is sent. */
+  afterAction(_message: Message, _value: unknown, _error: unknown): unknown {
+    return undefined;
+  }
+  /** Receives the value answering a plain `send`. */
+  handleActionValue(_value: unknown): unknown {
+    return undefined;
+  }
+  /** Receives the error answering a plain `send`. By default it is reported as a warning, so that none goes unseen. */
+  handleActionError(error: unknown): unknown {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    console.warn(`[agentspace] agent "${this.id}" got an error answer it does not handle: ${message}`);
+    return undefined;
+  }
+  /** Decides on each message to an `ACCESS_REQUESTED` action. Denies by default. */
+  requestPermission(_message: Message): boolean | Promise<boolean> {
+    return false;
+  }
+
+  // ---- the side spaces drive ----------------------------------------------
+
+  [ATTACH](link: AgentLink): void {
+    this.#link = link;
+  }
+
+  [DETACH](reason: Error): void {
+    this.#mailbox.clear();
+    this.#pending.rejectAll(reason);
+    this.#link = undefined;
+  }
+
+  [DELIVER](message: Message): void {
+    if (isAnswer(message)) {
+      const ok = message.action.name === RESPONSE;
+      const outcome = ok ? message.action.args?.value : errorFromWire(message.action.args);
+      // Answers to requests never wait in the mailbox.
+      if (this.#pending.settle(message.meta.parent_id, ok, outcome)) return;
+    } else if (message.to === BROADCAST && message.from === this.id && !this.receiveOwnBroadcasts) {
+      return;
+    }
+    this.#mailbox.push(message);
+  }
+
+  [PEER_GONE](peerId: string, reason: Error): void {
+    this.#pending.rejectTo(peerId, reason);
+  }
+
+  [STATUS](): AgentStatus {
+    return { mailboxDepth: this.#mailbox.depth, pendingRequests: this.#pending.size };
+  }
+
+  // ---- taking a message -----------------------------------------------------
+
+  #process(message: Message): void | Promise<void> {
+    if (isAnswer(message)) return this.#handleAnswer(message);
+    const spec = this.#actionFor(message);
+    if (spec === undefined) return; // a broadcast this agent has no action for
+    if (spec instanceof Error) return this.#answer(message, false, spec);
+    let gate: MaybePromise<unknown>;
+    try {
+      gate = this.#gate(message, spec);
+    } catch (error) {
+      return this.#answer(message, false, error);
+    }
+    if (!isPromise(gate)) return this.#invoke(message, spec);
+    return gate.then(
+      () => this.#invoke(message, spec),
+      (error: unknown) => this.#answer(message, false, error),
+    );
+  }
+
+  #actionFor(message: Message): ActionSpec | Error | undefined {
+    const name = message.action.name;
+    const spec = actionsOf(Object.getPrototypeOf(this)).get(name) ?? (name === "help" ? helpSpec : undefined);
+    if (!spec) {
+      if (message.to === BROADCAST) return undefined;
+      return new ActionNotFoundError(`"${name}" not found on "${this.id}"`);
+    }
+    if (spec.access === ACCESS_DENIED) return new PermissionDeniedError(`"${this.id}.${name}" not permitted`);
+    return spec;
+  }
+
+  /** Permission and beforeAction: what must pass before the action starts. */
+  #gate(message: Message, spec: ActionSpec): MaybePromise<unknown> {
+    const plainBefore = this.beforeAction === Agent.prototype.beforeAction;
+    if (spec.access !== ACCESS_REQUESTED && plainBefore) return undefined; // the common case, kept free of closures
+    const permitted = spec.access === ACCESS_REQUESTED ? current.run(message, () => this.requestPermission(message)) : true;
+    return andThen(permitted, (ok) => {
+      if (!ok) throw new PermissionDeniedError(`"${this.id}.${spec.name}" not permitted`);
+      if (plainBefore) return undefined;
+      return current.run(message, () => this.beforeAction(message));
+    });
+  }
+
+  #invoke(message: Message, spec: ActionSpec): void | Promise<void> {
+    let result: unknown;
+    try {
+      result = current.run(message, () => spec.method.call(this, message.action.args ?? {}));
+    } catch (error) {
+      return this.#complete(message, false, error);
+    }
+    if (!isPromise(result)) return this.#complete(message, true, result);
+    const done = result.then(
+      (value) => this.#complete(message, true, value),
+      (error: unknown) => this.#complete(message, false, error),
+    );
+    // Interleaved by default: the next message may start while this one awaits.
+    return (this.constructor as typeof Agent).serial ? done : undefined;
+  }
+
+  #complete(message: Message, ok: boolean, outcome: unknown): void | Promise<void> {
+    if (this.afterAction === Agent.prototype.afterAction) return this.#answer(message, ok, outcome);
+    let after: unknown;
+    try {
+      after = current.run(message, () => this.afterAction(message, ok ? outcome : undefined, ok ? undefined : outcome));
+    } catch (error) {
+      return this.#answer(message, false, error);
+    }
+    if (!isPromise(after)) return this.#answer(message, ok, outcome);
+    return after.then(
+      () => this.#answer(message, ok, outcome),
+      (error: unknown) => this.#answer(message, false, error),
+    );
+  }
+
+  #handleAnswer(message: Message): void | Promise<void> {
+    const ok = message.action.name === RESPONSE;
+    const outcome = ok ? message.action.args?.value : errorFromWire(message.action.args);
+    const report = (error: unknown) => this.#link?.reportError(error);
+    try {
+      const handled = current.run(message, () => (ok ? this.handleActionValue(outcome) : this.handleActionError(outcome)));
+      if (isPromise(handled)) {
+        const done = handled.then(() => undefined, report);
+        return (this.constructor as typeof Agent).serial ? done : undefined;
+      }
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  /** Sends the one answer a message gets: the first of respondWith, raiseWith, or the action's outcome. */
+  #answer(message: Message, ok: boolean, outcome: unknown): void {
+    if (this.#answered.has(message)) return;
+    this.#answered.add(message);
+    this.#link?.post(answerTo(message, this.id, ok, outcome));
+  }
+
+  #answerable(method: string): Message {
+    const message = current.getStore();
+    if (!message || isAnswer(message)) {
+      throw new Error(`${method}() must be called while handling an action's message (see currentMessage())`);
+    }
+    return message;
+  }
+
+  #linked(): AgentLink {
+    if (!this.#link) throw new AgentNotFoundError(`agent "${this.id}" is not in a space: add it with space.add or space.addForeground`);
+    return this.#link;
+  }
+
+  #post(message: OutgoingMessage, id: string): void {
+    const link = this.#linked();
+    const parentId = message.meta?.parent_id;
+    const { name, args } = message.action;
+    link.post({
+      meta: parentId === undefined ? { id } : { id, parent_id: parentId },
+      from: this.id,
+      to: message.to,
+      action: args === undefined ? { name } : { name, args },
+    });
+  }
+}
+
+function checkOutgoing(message: OutgoingMessage): void {
+  validateOutgoing(message);
+  if (message.action.args !== undefined) assertCloneable(message.action.args);
+}

@@ -1,0 +1,115 @@
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { build, version as esbuildVersion, type Plugin } from "esbuild";
+
+/**
+ * Agent modules are bundled for their workers with esbuild: a worker then
+ * loads plain JavaScript (TypeScript, standard decorators and `using` lowered
+ * for Node 20) with no loader of its own. Bundles are cached on disk and
+ * rebuilt when any file that went into them changes.
+ */
+
+// Running from source (`.ts`, under vitest or tsx) or from the built package.
+const fromSource = import.meta.url.endsWith(".ts");
+const libraryEntry = new URL(fromSource ? "./index.ts" : "./index.js", import.meta.url);
+
+/** The worker entry: built with the package, or bundled on first use when running from source. */
+export async function workerHostUrl(): Promise<string> {
+  if (!fromSource) return new URL("./workers/agent-host.js", import.meta.url).href;
+  return bundleModule(new URL("../workers/agent-host.ts", import.meta.url).href);
+}
+
+interface CacheRecord {
+  /** Every input file and its mtime when the bundle was made. */
+  inputs: Record<string, number>;
+}
+
+const inFlight = new Map<string, Promise<string>>();
+
+/** The file: URL of a worker-ready bundle of `moduleUrl`, built or taken from the cache. */
+export function bundleModule(moduleUrl: string): Promise<string> {
+  if (!moduleUrl.startsWith("file:")) {
+    return Promise.reject(new Error(`agent module "${moduleUrl}" must be a file: URL (use static module = import.meta.url)`));
+  }
+  let bundling = inFlight.get(moduleUrl);
+  if (!bundling) {
+    // Concurrent adds of one class share one check and one build.
+    bundling = cachedOrBuilt(fileURLToPath(moduleUrl)).finally(() => inFlight.delete(moduleUrl));
+    inFlight.set(moduleUrl, bundling);
+  }
+  return bundling;
+}
+
+async function cachedOrBuilt(modulePath: string): Promise<string> {
+  const key = createHash("sha256").update(`${modulePath}\0${esbuildVersion}\0${libraryEntry.href}`).digest("hex").slice(0, 16);
+  const outfile = join(cacheDir(modulePath), `${basename(modulePath).replace(/\.[^.]+$/, "")}-${key}.mjs`);
+  if (!(await isFresh(outfile))) await buildBundle(modulePath, outfile);
+  return pathToFileURL(outfile).href;
+}
+
+/**
+ * `node_modules/.cache/agentspace` of the module's package, so that the
+ * packages the bundle leaves external resolve from it as from the module.
+ */
+function cacheDir(modulePath: string): string {
+  for (let dir = dirname(modulePath); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json"))) return join(dir, "node_modules", ".cache", "agentspace");
+    if (dirname(dir) === dir) return join(tmpdir(), "agentspace-cache");
+  }
+}
+
+async function isFresh(outfile: string): Promise<boolean> {
+  try {
+    const record = JSON.parse(await readFile(`${outfile}.json`, "utf8")) as CacheRecord;
+    const checks = Object.entries(record.inputs).map(async ([file, mtime]) => (await stat(file)).mtimeMs === mtime);
+    return existsSync(outfile) && (await Promise.all(checks)).every(Boolean);
+  } catch {
+    return false; // no record, or an input is gone
+  }
+}
+
+async function buildBundle(modulePath: string, outfile: string): Promise<void> {
+  await mkdir(dirname(outfile), { recursive: true });
+  const temporary = `${outfile}.${process.pid}.${Date.now()}.tmp`;
+  const result = await build({
+    entryPoints: [modulePath],
+    outfile: temporary,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    // npm packages stay imports, resolved at run time from the cache folder like from the module.
+    packages: "external",
+    sourcemap: "inline",
+    metafile: true,
+    logLevel: "silent",
+    plugins: [sameAgentspace],
+  });
+  const inputs: Record<string, number> = {};
+  await Promise.all(
+    Object.keys(result.metafile.inputs).map(async (input) => {
+      const file = resolve(input);
+      inputs[file] = (await stat(file)).mtimeMs;
+    }),
+  );
+  await writeFile(`${outfile}.json`, JSON.stringify({ inputs } satisfies CacheRecord));
+  // Rename is atomic: a concurrent process never loads a half-written bundle.
+  await rename(temporary, outfile);
+}
+
+/**
+ * `import … from "agentspace"` in an agent module loads the very library the
+ * space runs, whether that is the built package or its source.
+ */
+const sameAgentspace: Plugin = {
+  name: "agentspace-self",
+  setup(builder) {
+    builder.onResolve({ filter: /^agentspace$/ }, () =>
+      fromSource ? { path: fileURLToPath(libraryEntry) } : { path: libraryEntry.href, external: true },
+    );
+  },
+};

@@ -1,0 +1,84 @@
+import type { MessagePort, Worker } from "node:worker_threads";
+import { errorFromWire, errorToWire, type WireError } from "./errors.js";
+
+/**
+ * Calls into a worker host over the worker's own channel, apart from the
+ * agent's data ports. Unlike a plain RPC proxy, every call still waiting
+ * when the worker dies is rejected: nothing hangs on a dead thread.
+ */
+
+type Call = { seq: number; method: string; args: unknown[] };
+type Reply = { seq: number; ok: true; value: unknown } | { seq: number; ok: false; error: WireError };
+/** Something the host reports on its own, not as a reply. */
+export type HostEvent = { event: "error"; error: WireError };
+
+type Method = (...args: never[]) => unknown;
+type Methods = Record<string, Method>;
+
+export type Remote<T> = {
+  [K in keyof T]: T[K] extends Method ? (...args: Parameters<T[K]>) => Promise<Awaited<ReturnType<T[K]>>> : never;
+};
+
+export class ControlClient<T> {
+  #worker: Worker;
+  #seq = 0;
+  #waiting = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
+  #dead: Error | undefined;
+
+  constructor(worker: Worker, onEvent: (event: HostEvent) => void) {
+    this.#worker = worker;
+    worker.on("message", (data: Reply | HostEvent) => {
+      if ("event" in data) onEvent(data);
+      else this.#settle(data);
+    });
+  }
+
+  readonly remote = new Proxy({} as Remote<T>, {
+    get: (_target, method) => (typeof method === "string" ? (...args: unknown[]) => this.#call(method, args) : undefined),
+  });
+
+  /** The worker is gone: reject what waits, and every later call. */
+  fail(error: Error): void {
+    this.#dead = error;
+    for (const { reject } of this.#waiting.values()) reject(error);
+    this.#waiting.clear();
+  }
+
+  #call(method: string, args: unknown[]): Promise<unknown> {
+    if (this.#dead) return Promise.reject(this.#dead);
+    const seq = ++this.#seq;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(seq, { resolve, reject });
+      try {
+        this.#worker.postMessage({ seq, method, args } satisfies Call);
+      } catch (error) {
+        this.#waiting.delete(seq);
+        reject(error);
+      }
+    });
+  }
+
+  #settle(reply: Reply): void {
+    const waiting = this.#waiting.get(reply.seq);
+    if (!waiting) return;
+    this.#waiting.delete(reply.seq);
+    if (reply.ok) waiting.resolve(reply.value);
+    else waiting.reject(errorFromWire({ ...reply.error }));
+  }
+}
+
+/** Answers the main thread's calls with `methods`; returns how to report an event. */
+export function serveControl(port: MessagePort, methods: object): (event: HostEvent) => void {
+  port.on("message", async ({ seq, method, args }: Call) => {
+    let reply: Reply;
+    try {
+      const fn = (methods as Methods)[method];
+      if (!fn) throw new Error(`no control method "${method}"`);
+      reply = { seq, ok: true, value: await fn(...(args as never[])) };
+    } catch (error) {
+      reply = { seq, ok: false, error: errorToWire(error) };
+    }
+    port.postMessage(reply);
+  });
+  return (event) => port.postMessage(event);
+}

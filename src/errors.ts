@@ -1,0 +1,97 @@
+/** Base of every error agentspace raises; `name` is the class name, as on the wire. */
+export class AgentspaceError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** No answer came within `timeoutMs`. */
+export class RequestTimeoutError extends AgentspaceError {}
+
+/** The receiving agent has no action of that name. */
+export class ActionNotFoundError extends AgentspaceError {}
+
+/** No agent of that id is in the space. */
+export class AgentNotFoundError extends AgentspaceError {}
+
+/** The action's access policy refused the message. */
+export class PermissionDeniedError extends AgentspaceError {}
+
+/** The message is malformed or its arguments cannot be cloned. */
+export class MessageValidationError extends AgentspaceError {}
+
+/** `space.add` of an id the space (or, on a broker, anyone) already holds. */
+export class DuplicateAgentError extends AgentspaceError {}
+
+/** The agent's thread or process died; requests to it can no longer be answered. */
+export class AgentCrashedError extends AgentspaceError {
+  constructor(
+    readonly agentId: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** The remote action threw: carries the remote error's name, message and stack. */
+export class RemoteActionError extends AgentspaceError {
+  constructor(
+    readonly remoteName: string,
+    readonly remoteMessage: string,
+    readonly remoteStack?: string,
+  ) {
+    super(remoteName ? `${remoteName}: ${remoteMessage}` : remoteMessage);
+  }
+}
+
+/** The `[error]` answer's arguments, as Python Agency writes them. */
+export interface WireError {
+  error: string;
+  stack?: string;
+}
+
+/** An error as `"<Name>: <message>"`, the form both agentspace and Agency put on the wire. */
+export function errorToWire(error: unknown): WireError {
+  if (error instanceof RemoteActionError) {
+    // Passing on a remote failure: keep the original name, not ours.
+    return withStack(error.message, error.remoteStack);
+  }
+  if (error instanceof Error) return withStack(`${error.name}: ${error.message}`, error.stack);
+  return { error: `Error: ${String(error)}` };
+}
+
+function withStack(error: string, stack: string | undefined): WireError {
+  return stack === undefined ? { error } : { error, stack };
+}
+
+type ErrorClass = new (message: string) => AgentspaceError;
+
+// Runtime errors keep their type across the wire; Python Agency's own names
+// for the same faults map onto ours.
+const typedByName: Record<string, ErrorClass> = {
+  ActionNotFoundError,
+  AgentNotFoundError,
+  PermissionDeniedError,
+  MessageValidationError,
+  RequestTimeoutError,
+  DuplicateAgentError,
+  PermissionError: PermissionDeniedError,
+};
+
+/** The typed error an `[error]` answer stands for. */
+export function errorFromWire(args: Record<string, unknown> | undefined): Error {
+  const text = typeof args?.error === "string" ? args.error : "Error: (no error text)";
+  const stack = typeof args?.stack === "string" ? args.stack : undefined;
+  const colon = text.indexOf(": ");
+  const name = colon > 0 && /^[\w.]+$/.test(text.slice(0, colon)) ? text.slice(0, colon) : "";
+  const message = name ? text.slice(colon + 2) : text;
+  const Typed = name === "AttributeError" && message.includes(" not found on ") ? ActionNotFoundError : typedByName[name];
+  if (Typed) {
+    const error = new Typed(message);
+    if (stack !== undefined) error.stack = stack;
+    return error;
+  }
+  return new RemoteActionError(name, message, stack);
+}

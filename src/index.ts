@@ -1,0 +1,29 @@
+export { Agent } from "./agent.js";
+export {
+  action,
+  ACCESS_PERMITTED,
+  ACCESS_DENIED,
+  ACCESS_REQUESTED,
+  type AccessPolicy,
+  type ActionOptions,
+  type ActionHelp,
+  type ArgHelp,
+  type HelpEntry,
+} from "./action.js";
+export type { Message, OutgoingMessage } from "./message.js";
+export type { RequestOptions } from "./pending.js";
+export {
+  AgentspaceError,
+  RequestTimeoutError,
+  ActionNotFoundError,
+  AgentNotFoundError,
+  PermissionDeniedError,
+  MessageValidationError,
+  DuplicateAgentError,
+  AgentCrashedError,
+  RemoteActionError,
+} from "./errors.js";
+export { Space, type SpaceOptions, type SpaceEvents, type AddOptions, type AgentClass } from "./space.js";
+export type { Handle } from "./handle.js";
+export { LocalSpace } from "./spaces/local.js";
+export { MultiprocessSpace, type MultiprocessSpaceOptions } from "./spaces/multiprocess.js";

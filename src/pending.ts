@@ -1,0 +1,82 @@
+import { RequestTimeoutError } from "./errors.js";
+
+export interface RequestOptions {
+  /** Reject with RequestTimeoutError after this long; `Infinity` waits forever. */
+  timeoutMs?: number;
+  /** Reject with the signal's reason when it aborts. */
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  to: string;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  cleanup(): void;
+}
+
+// Answers that arrive after their request gave up are dropped, not handed to
+// handleActionValue as if they answered a plain send. Remember that many.
+const MAX_ABANDONED = 10_000;
+
+/** Requests awaiting their answer, keyed by the request's message id. */
+export class PendingRequests {
+  #byId = new Map<string, Pending>();
+  #abandoned = new Set<string>();
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /** Registers a request before it is sent, so that even a synchronous answer finds it. */
+  add(id: string, to: string, timeoutMs: number, signal?: AbortSignal): Promise<unknown> {
+    signal?.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => this.#giveUp(id, signal?.reason);
+      const cleanup = () => {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      this.#byId.set(id, { to, resolve, reject, cleanup });
+      if (Number.isFinite(timeoutMs)) {
+        timer = setTimeout(
+          () => this.#giveUp(id, new RequestTimeoutError(`no answer from "${to}" within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Settles the request `id` answers; false if no request is waiting for it. */
+  settle(id: string | undefined, ok: boolean, outcome: unknown): boolean {
+    if (id === undefined) return false;
+    const pending = this.#byId.get(id);
+    if (!pending) return this.#abandoned.delete(id);
+    this.#byId.delete(id);
+    pending.cleanup();
+    if (ok) pending.resolve(outcome);
+    else pending.reject(outcome);
+    return true;
+  }
+
+  /** Rejects every request sent to `to` (it crashed or left the space). */
+  rejectTo(to: string, error: unknown): void {
+    for (const [id, pending] of this.#byId) {
+      if (pending.to === to) this.settle(id, false, error);
+    }
+  }
+
+  /** Rejects every request (the agent is leaving the space). */
+  rejectAll(error: unknown): void {
+    for (const id of [...this.#byId.keys()]) this.settle(id, false, error);
+  }
+
+  #giveUp(id: string, error: unknown): void {
+    if (!this.settle(id, false, error)) return;
+    this.#abandoned.add(id);
+    if (this.#abandoned.size > MAX_ABANDONED) {
+      this.#abandoned.delete(this.#abandoned.values().next().value as string);
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import { answerTo } from "./answer.js";
+import { AgentNotFoundError } from "./errors.js";
+import { BROADCAST, isAnswer, type Message } from "./message.js";
+
+/** Where the router hands an agent's messages: straight into its mailbox, or onto its worker's port. */
+export interface Route {
+  deliver(message: Message): void;
+  /** Another agent left or crashed: requests to it can no longer be answered. */
+  peerGone(peerId: string, reason: Error): void;
+}
+
+/**
+ * Decides who gets each message: one agent by id, or every agent for `"*"`.
+ * A message to an id no agent holds is answered at once with
+ * AgentNotFoundError, so a request never waits out its timeout for it.
+ */
+export class Router {
+  #routes = new Map<string, Route>();
+  #observe: (message: Message) => void;
+
+  constructor(observe: (message: Message) => void = () => {}) {
+    this.#observe = observe;
+  }
+
+  has(id: string): boolean {
+    return this.#routes.has(id);
+  }
+
+  add(id: string, route: Route): void {
+    this.#routes.set(id, route);
+  }
+
+  /** Takes `id` out and tells every other agent, in order with the messages already routed to it. */
+  delete(id: string, reason: Error): void {
+    if (!this.#routes.delete(id)) return;
+    for (const route of this.#routes.values()) route.peerGone(id, reason);
+  }
+
+  route(message: Message): void {
+    this.#observe(message);
+    if (message.to === BROADCAST) {
+      for (const route of this.#routes.values()) route.deliver(message);
+      return;
+    }
+    const route = this.#routes.get(message.to);
+    if (route) route.deliver(message);
+    else this.#undeliverable(message);
+  }
+
+  #undeliverable(message: Message): void {
+    if (isAnswer(message)) return; // its requester left: nobody is waiting for it
+    const error = new AgentNotFoundError(`no agent "${message.to}" in this space`);
+    this.route(answerTo(message, message.to, false, error));
+  }
+}

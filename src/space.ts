@@ -1,0 +1,168 @@
+import { EventEmitter } from "eventemitter3";
+import { nanoid } from "nanoid";
+import { Agent } from "./agent.js";
+import { AgentNotFoundError, DuplicateAgentError, type AgentCrashedError } from "./errors.js";
+import { createHandle, type Handle } from "./handle.js";
+import { hostInThread, type LinkOptions, type Member } from "./in-thread.js";
+import { agentIdProblem, type Message } from "./message.js";
+import type { RequestOptions } from "./pending.js";
+import { Router } from "./router.js";
+
+/** An agent class: constructed as `new Cls(id, init)`. */
+export type AgentClass<A extends Agent = Agent> = (new (id: string, init?: never) => A) & {
+  module?: string;
+  serial?: boolean;
+};
+
+/** The `init` an agent class's constructor takes. */
+export type InitOf<C extends AgentClass> = C extends new (id: string, init: infer I) => Agent
+  ? I
+  : C extends new (id: string, init?: infer I) => Agent
+    ? I
+    : never;
+
+/** Per-agent settings of `space.add`; each space documents the ones it reads. */
+export interface AddOptions {}
+
+export interface SpaceOptions {
+  /** Default `timeoutMs` of every `request` in the space; `Infinity` waits forever. */
+  requestTimeoutMs?: number;
+  /** Opens the debugging actions (`inspect`, `eval`). Off unless asked for. */
+  debug?: boolean;
+}
+
+export const spaceDefaults: Required<SpaceOptions> = {
+  requestTimeoutMs: 60_000,
+  debug: false,
+};
+
+export interface SpaceEvents {
+  "agent:added": (id: string) => void;
+  "agent:removed": (id: string) => void;
+  /** Every message the router moves. */
+  message: (message: Message) => void;
+  /** An agent crashed, or a callback failed with nobody to answer. */
+  error: (error: Error) => void;
+}
+
+/**
+ * What every space shares: agents join and leave, the router moves their
+ * messages, foreground agents and handles live in the calling thread.
+ * Subclasses differ only in where `spawn` puts an agent.
+ */
+export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDisposable {
+  protected readonly options: Required<SpaceOptions>;
+  protected readonly router = new Router((message) => this.emit("message", message));
+  #members = new Map<string, Member>();
+  #joining = new Set<string>();
+  #hidden = new Set<string>();
+  #handleCaller: Promise<Agent> | undefined;
+  #destroyed: Promise<void> | undefined;
+
+  constructor(options: SpaceOptions = {}) {
+    super();
+    this.options = { ...spaceDefaults, ...options };
+  }
+
+  /** Adds an agent where the space runs agents; resolves once it runs (after `afterAdd`). */
+  async add<C extends AgentClass>(Cls: C, id: string, init?: InitOf<C>, options: AddOptions = {}): Promise<void> {
+    await this.#join(id, () => this.spawn(Cls, id, init, options));
+  }
+
+  /** Adds an agent that lives in the calling thread, and returns it. */
+  async addForeground<C extends AgentClass>(Cls: C, id: string, init?: InitOf<C>): Promise<InstanceType<C>> {
+    let agent: InstanceType<C> | undefined;
+    await this.#join(id, async () => {
+      const hosted = await hostInThread(this.router, () => new Cls(id, init as never) as InstanceType<C>, this.linkOptions());
+      agent = hosted.agent;
+      return hosted.member;
+    });
+    return agent!;
+  }
+
+  /** Removes an agent, calling its `beforeRemove`. Requests still waiting on it reject. */
+  async remove(id: string): Promise<void> {
+    const member = this.#members.get(id);
+    if (!member) throw new AgentNotFoundError(`no agent "${id}" in this space`);
+    this.#members.delete(id);
+    await member.stop(new AgentNotFoundError(`agent "${id}" was removed from the space`));
+    if (!this.#hidden.delete(id)) this.emit("agent:removed", id);
+  }
+
+  /** The ids of the agents in this space. */
+  get agents(): string[] {
+    return [...this.#members.keys()].filter((id) => !this.#hidden.has(id));
+  }
+
+  /** A typed proxy to agent `id`: `await space.handle<Calc>("calc").add({ a: 1, b: 2 })`. */
+  handle<T extends Agent = Agent>(id: string, options: RequestOptions = {}): Handle<T> {
+    return createHandle<T>(async (name, args) => {
+      const caller = await this.#caller();
+      return caller.request({ to: id, action: { name, args } }, options);
+    });
+  }
+
+  /** Removes every agent, ends every worker and connection; resolves when all is released. */
+  destroy(): Promise<void> {
+    this.#destroyed ??= this.#teardown();
+    return this.#destroyed;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.destroy();
+  }
+
+  /** Starts an agent where this space runs agents, and puts it into the router. */
+  protected abstract spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member>;
+
+  /** Releases what the space itself holds, once every agent is gone. */
+  protected async release(): Promise<void> {}
+
+  /** What agents hosted by this space are given to talk to it. */
+  protected linkOptions(): LinkOptions {
+    return {
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      debug: this.options.debug,
+      reportError: (error) => this.emit("error", error instanceof Error ? error : new Error(String(error))),
+    };
+  }
+
+  /** An agent left without being removed (it crashed): forget it and say so. */
+  protected lost(id: string, error: AgentCrashedError): void {
+    if (!this.#members.delete(id)) return;
+    this.emit("error", error);
+    if (!this.#hidden.delete(id)) this.emit("agent:removed", id);
+  }
+
+  async #join(id: string, start: () => Promise<Member>): Promise<void> {
+    if (this.#destroyed) throw new Error("this space has been destroyed");
+    const problem = agentIdProblem(id);
+    if (problem) throw new TypeError(problem);
+    if (this.#members.has(id) || this.#joining.has(id) || this.router.has(id)) {
+      throw new DuplicateAgentError(`an agent "${id}" is already in this space`);
+    }
+    this.#joining.add(id);
+    try {
+      this.#members.set(id, await start());
+    } finally {
+      this.#joining.delete(id);
+    }
+    if (!this.#hidden.has(id)) this.emit("agent:added", id);
+  }
+
+  /** The foreground agent that handles send their requests from, made on first use. */
+  #caller(): Promise<Agent> {
+    this.#handleCaller ??= (async () => {
+      const id = `handle-${nanoid(10)}`;
+      this.#hidden.add(id);
+      return this.addForeground(Agent, id);
+    })();
+    return this.#handleCaller;
+  }
+
+  async #teardown(): Promise<void> {
+    await Promise.allSettled([...this.#members.keys()].map((id) => this.remove(id)));
+    this.#handleCaller = undefined;
+    await this.release();
+  }
+}
