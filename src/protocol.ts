@@ -16,7 +16,10 @@ export interface PeerGoneNotice {
 
 export type PortItem = Message | PeerGoneNotice;
 
-/** One `postMessage`: a batch, since structured clone per call dominates the cost of a hop. */
+/**
+ * One `postMessage`: a batch, since structured clone per call dominates the
+ * cost of a hop. An empty batch from a worker ends its outbound stream.
+ */
 export type PortBatch = PortItem[];
 
 export function isPeerGone(item: PortItem): item is PeerGoneNotice {

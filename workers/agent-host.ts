@@ -64,6 +64,7 @@ const control: HostControl = {
       await agent.beforeRemove();
     } finally {
       outbox.flush();
+      outbound.postMessage([] satisfies PortBatch); // tells the router nothing more will come
       inbound.off("message", take);
       agent[DETACH](new Error("the agent was removed"));
     }

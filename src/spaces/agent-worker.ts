@@ -43,6 +43,8 @@ export class AgentWorker {
   #stopping = false;
   #lastError: Error | undefined;
   #exited: Promise<void>;
+  #outboundEnded: Promise<void>;
+  #endOutbound: () => void = () => {};
 
   constructor(id: string, hostUrl: string, router: Router, events: AgentWorkerEvents) {
     this.id = id;
@@ -60,11 +62,13 @@ export class AgentWorker {
     this.#control = new ControlClient<HostControl>(this.#worker, (event: HostEvent) =>
       events.error(errorFromWire({ ...event.error })),
     );
+    this.#outboundEnded = new Promise((resolve) => (this.#endOutbound = resolve));
     this.#wire(router);
     this.#worker.on("error", (error) => (this.#lastError = error));
     this.#exited = new Promise((resolve) =>
       this.#worker.once("exit", (code) => {
         this.#onExit(code, router, events);
+        this.#endOutbound();
         resolve();
       }),
     );
@@ -84,6 +88,8 @@ export class AgentWorker {
     this.#stopping = true;
     try {
       await this.#control.remote.stop();
+      // What beforeRemove sent travels on the data port, not with the control reply: take it all first.
+      await this.#outboundEnded;
     } finally {
       router.delete(this.id, reason);
       await this.#worker.terminate();
@@ -98,6 +104,7 @@ export class AgentWorker {
       peerGone: (peerId, reason) => toWorker.push({ gone: peerId, reason: errorToWire(reason) }),
     });
     this.#outbound.on("message", (batch: PortBatch) => {
+      if (batch.length === 0) return this.#endOutbound(); // the host's last word, after stop
       for (const item of batch) {
         const message = item as Message;
         message.from = this.id; // the space sets `from`: an agent cannot forge it
