@@ -53,10 +53,10 @@ const helpSpec: ActionSpec = {
  * message. The same class runs unchanged in every space.
  */
 export class Agent {
-  /** Where worker-based spaces import this class from: set it to `import.meta.url`. */
-  static module?: string;
-  /** When true, the agent takes its next message only once the previous action has settled. */
-  static serial = false;
+  // Two statics a subclass may declare (not declared here, so that neither
+  // needs `override`): `static module = import.meta.url`, where worker-based
+  // spaces import the class from, and `static serial = true`, to take the next
+  // message only once the previous action has settled.
 
   readonly id: string;
   /** Whether this agent's own `"*"` messages reach it. */
@@ -253,7 +253,7 @@ export class Agent {
       (error: unknown) => this.#complete(message, false, error),
     );
     // Interleaved by default: the next message may start while this one awaits.
-    return (this.constructor as typeof Agent).serial ? done : undefined;
+    return (this.constructor as { serial?: boolean }).serial ? done : undefined;
   }
 
   #complete(message: Message, ok: boolean, outcome: unknown): void | Promise<void> {
@@ -279,7 +279,7 @@ export class Agent {
       const handled = current.run(message, () => (ok ? this.handleActionValue(outcome) : this.handleActionError(outcome)));
       if (isPromise(handled)) {
         const done = handled.then(() => undefined, report);
-        return (this.constructor as typeof Agent).serial ? done : undefined;
+        return (this.constructor as { serial?: boolean }).serial ? done : undefined;
       }
     } catch (error) {
       report(error);

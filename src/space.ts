@@ -9,17 +9,15 @@ import type { RequestOptions } from "./pending.js";
 import { Router } from "./router.js";
 
 /** An agent class: constructed as `new Cls(id, init)`. */
-export type AgentClass<A extends Agent = Agent> = (new (id: string, init?: never) => A) & {
+export type AgentClass<A extends Agent = Agent> = (new (id: string, init: never) => A) & {
+  /** Where worker-based spaces import the class from: `import.meta.url`. */
   module?: string;
+  /** Take the next message only once the previous action has settled. */
   serial?: boolean;
 };
 
 /** The `init` an agent class's constructor takes. */
-export type InitOf<C extends AgentClass> = C extends new (id: string, init: infer I) => Agent
-  ? I
-  : C extends new (id: string, init?: infer I) => Agent
-    ? I
-    : never;
+export type InitOf<C extends AgentClass> = C extends new (id: string, init: infer I) => Agent ? I : never;
 
 /** Per-agent settings of `space.add`; each space documents the ones it reads. */
 export interface AddOptions {}

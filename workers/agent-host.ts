@@ -16,6 +16,8 @@ process.setSourceMapsEnabled(true);
 
 const { inbound, outbound } = workerData as HostData;
 let agent: LinkedAgent | undefined;
+/** Set once afterAdd has succeeded. */
+let running = false;
 
 const outbox = new BatchingPort(outbound as unknown as MessagePort, (item, error) => {
   // Only a message can fail to clone; tell its sender here, in its own thread.
@@ -57,16 +59,17 @@ const control: HostControl = {
     });
     inbound.on("message", take);
     await agent.afterAdd();
+    running = true;
   },
   async stop() {
-    if (!agent) return;
     try {
-      await agent.beforeRemove();
+      // An agent whose constructor or afterAdd failed was never added: nothing to say goodbye to.
+      if (agent && running) await agent.beforeRemove();
     } finally {
       outbox.flush();
       outbound.postMessage([] satisfies PortBatch); // tells the router nothing more will come
       inbound.off("message", take);
-      agent[DETACH](new Error("the agent was removed"));
+      agent?.[DETACH](new Error("the agent was removed"));
     }
   },
   status() {

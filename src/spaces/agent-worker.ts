@@ -89,7 +89,7 @@ export class AgentWorker {
     try {
       await this.#control.remote.stop();
       // What beforeRemove sent travels on the data port, not with the control reply: take it all first.
-      await this.#outboundEnded;
+      await Promise.race([this.#outboundEnded, this.#exited]);
     } finally {
       router.delete(this.id, reason);
       await this.#worker.terminate();

@@ -112,7 +112,9 @@ export function describeSpace(name: string, makeSpace: () => Space, { workers }:
       });
 
       it("gives a throwing action's error to the caller as RemoteActionError, and keeps serving", async () => {
-        const error = await me.request({ to: "calc", action: { name: "fail", args: { message: "bad input" } } }).catch((e) => e);
+        const error = (await me
+          .request({ to: "calc", action: { name: "fail", args: { message: "bad input" } } })
+          .catch((e: unknown) => e)) as RemoteActionError;
         expect(error).toBeInstanceOf(RemoteActionError);
         expect(error).toMatchObject({ remoteName: "RangeError", remoteMessage: "bad input" });
         expect(error.remoteStack).toContain("RangeError: bad input");
