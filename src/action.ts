@@ -29,6 +29,8 @@ export interface ActionSpec {
   name: string;
   method: (args: Record<string, unknown>) => unknown;
   access: AccessPolicy;
+  /** Denied unless the space runs with `debug: true`. */
+  debugOnly?: boolean;
   help: { description: string; args: Record<string, ArgHelp>; returns?: ArgHelp };
 }
 

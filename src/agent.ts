@@ -10,6 +10,7 @@ import {
 } from "./errors.js";
 import { Mailbox } from "./mailbox.js";
 import { answerTo } from "./answer.js";
+import { builtinActions } from "./builtins.js";
 import {
   BROADCAST,
   RESPONSE,
@@ -20,6 +21,7 @@ import {
   type Message,
   type OutgoingMessage,
 } from "./message.js";
+import { MessageStream } from "./message-stream.js";
 import { PendingRequests, type RequestOptions } from "./pending.js";
 
 /** The message each action, callback and their awaits run for. */
@@ -35,18 +37,6 @@ function isPromise(value: unknown): value is Promise<unknown> {
 function andThen<T, R>(value: MaybePromise<T>, next: (value: T) => MaybePromise<R>): MaybePromise<R> {
   return isPromise(value) ? value.then(next) : next(value);
 }
-
-const helpSpec: ActionSpec = {
-  name: "help",
-  method(this: unknown, args: Record<string, unknown>) {
-    return (this as Agent).describeActions(args.action_name as string | undefined);
-  },
-  access: "permitted",
-  help: {
-    description: "Describes this agent's actions, or the one named by action_name.",
-    args: { action_name: { type: "string", description: "describe only this action" } },
-  },
-};
 
 /**
  * An agent: an object whose `@action` methods other agents invoke by
@@ -65,6 +55,8 @@ export class Agent {
   #link: AgentLink | undefined;
   #pending = new PendingRequests();
   #answered = new WeakSet<Message>();
+  #listeners: Set<(message: Message) => void> | undefined;
+  #onDetach: Set<() => void> | undefined;
   #mailbox = new Mailbox(
     (message) => this.#process(message),
     (error) => this.#link?.reportError(error),
@@ -132,6 +124,25 @@ export class Agent {
     return entries;
   }
 
+  // ---- watching what arrives ------------------------------------------------
+
+  /** Calls `listener` with every message that reaches this agent, answers included. */
+  on(event: "message", listener: (message: Message) => void): this {
+    if (event !== "message") throw new TypeError(`an agent emits only "message", not "${String(event)}"`);
+    (this.#listeners ??= new Set()).add(listener);
+    return this;
+  }
+
+  off(event: "message", listener: (message: Message) => void): this {
+    this.#listeners?.delete(listener);
+    return this;
+  }
+
+  /** Every message that reaches this agent from now on, as an async iterator; ends when the agent leaves. */
+  messages(): AsyncIterableIterator<Message> {
+    return new MessageStream(this, (end) => (this.#onDetach ??= new Set()).add(end));
+  }
+
   // ---- callbacks an agent may override ------------------------------------
 
   /** Called once the agent is in the space and may send. */
@@ -172,12 +183,15 @@ export class Agent {
   }
 
   [DETACH](reason: Error): void {
+    for (const end of this.#onDetach ?? []) end();
+    this.#onDetach = undefined;
     this.#mailbox.clear();
     this.#pending.rejectAll(reason);
     this.#link = undefined;
   }
 
   [DELIVER](message: Message): void {
+    if (this.#listeners) for (const listener of this.#listeners) listener(message);
     if (isAnswer(message)) {
       const ok = message.action.name === RESPONSE;
       const outcome = ok ? message.action.args?.value : errorFromWire(message.action.args);
@@ -219,12 +233,14 @@ export class Agent {
 
   #actionFor(message: Message): ActionSpec | Error | undefined {
     const name = message.action.name;
-    const spec = actionsOf(Object.getPrototypeOf(this)).get(name) ?? (name === "help" ? helpSpec : undefined);
+    const spec = actionsOf(Object.getPrototypeOf(this)).get(name) ?? builtinActions.get(name);
     if (!spec) {
       if (message.to === BROADCAST) return undefined;
       return new ActionNotFoundError(`"${name}" not found on "${this.id}"`);
     }
-    if (spec.access === ACCESS_DENIED) return new PermissionDeniedError(`"${this.id}.${name}" not permitted`);
+    if (spec.access === ACCESS_DENIED || (spec.debugOnly && !this.#link?.debug)) {
+      return new PermissionDeniedError(`"${this.id}.${name}" not permitted`);
+    }
     return spec;
   }
 

@@ -24,6 +24,10 @@ export type Handle<T> = {
 } & {
   /** The built-in `help` action. */
   help(args?: { action_name?: string }): Promise<Record<string, HelpEntry>>;
+  /** The built-in `inspect` action (spaces with `debug: true`): a copy of the agent's own fields. */
+  inspect(): Promise<Record<string, unknown>>;
+  /** The built-in `eval` action (spaces with `debug: true`): runs code with `this` bound to the agent. */
+  eval(args: { code: string }): Promise<unknown>;
 };
 
 /** Sends action `name` with `args` to the handle's agent. */

@@ -1,4 +1,4 @@
 import { LocalSpace } from "../src/index.js";
 import { describeSpace } from "./behaviour/suite.js";
 
-describeSpace("LocalSpace", () => new LocalSpace(), { workers: false });
+describeSpace("LocalSpace", (options) => new LocalSpace(options), { workers: false });

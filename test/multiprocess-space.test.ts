@@ -1,4 +1,4 @@
 import { MultiprocessSpace } from "../src/index.js";
 import { describeSpace } from "./behaviour/suite.js";
 
-describeSpace("MultiprocessSpace", () => new MultiprocessSpace(), { workers: true });
+describeSpace("MultiprocessSpace", (options) => new MultiprocessSpace(options), { workers: true });

@@ -15,6 +15,7 @@ import {
   RequestTimeoutError,
   type Message,
   type Space,
+  type SpaceOptions,
 } from "../../src/index.js";
 import {
   Calculator,
@@ -32,7 +33,7 @@ export interface SuiteOptions {
   workers: boolean;
 }
 
-export function describeSpace(name: string, makeSpace: () => Space, { workers }: SuiteOptions): void {
+export function describeSpace(name: string, makeSpace: (options?: SpaceOptions) => Space, { workers }: SuiteOptions): void {
   describe(name, () => {
     let space: Space;
     let me: Recorder;
@@ -293,6 +294,50 @@ export function describeSpace(name: string, makeSpace: () => Space, { workers }:
         ]);
         const interleaved = (await me.request({ to: "interleaved", action: { name: "history" } })) as string[];
         expect(interleaved.slice(0, 2)).toEqual(["start:a", "start:b"]);
+      });
+    });
+
+    describe("looking inside", () => {
+      it("denies inspect and eval unless the space runs with debug", async () => {
+        await expect(me.request({ to: "calc", action: { name: "inspect" } })).rejects.toBeInstanceOf(PermissionDeniedError);
+        await expect(me.request({ to: "calc", action: { name: "eval", args: { code: "1 + 1" } } })).rejects.toBeInstanceOf(
+          PermissionDeniedError,
+        );
+        expect(await space.handle("calc").help()).not.toHaveProperty("eval");
+      });
+
+      it("inspects an agent's state and evaluates code in it when debug is on", async () => {
+        const debug = makeSpace({ debug: true });
+        try {
+          await debug.add(Calculator, "calc", { start: 10 });
+          const calc = debug.handle<Calculator>("calc");
+          await calc.accumulate({ n: 5 });
+          const state = (await debug.handle("calc").inspect()) as Record<string, unknown>;
+          expect(state).toMatchObject({ id: "calc", total: 15, calls: [] });
+          await expect(debug.handle("calc").eval({ code: "this.total * 2" })).resolves.toBe(30);
+          await expect(debug.handle("calc").eval({ code: "const t = this.total; return t + 1;" })).resolves.toBe(16);
+          await expect(debug.handle("calc").eval({ code: "await Promise.resolve(this.id)" })).resolves.toBe("calc");
+          await expect(debug.handle("calc").eval({ code: "this.nope()" })).rejects.toThrow("TypeError");
+        } finally {
+          await debug.destroy();
+        }
+      });
+
+      it("lets a foreground agent watch its messages with on() and messages()", async () => {
+        const seen: string[] = [];
+        me.on("message", (message) => seen.push(message.action.name));
+        const stream = me.messages();
+        me.send({ to: "calc", action: { name: "add", args: { a: 1, b: 1 } } });
+        const first = await stream.next();
+        expect(first.value).toMatchObject({ from: "calc", action: { name: "[response]", args: { value: 2 } } });
+        me.send({ to: "me", action: { name: "note", args: { event: "self" } } });
+        const received: string[] = [];
+        for await (const message of stream) {
+          received.push(message.action.name);
+          if (received.length === 2) break; // the note, then its answer
+        }
+        expect(received).toEqual(["note", "[response]"]);
+        expect(seen).toEqual(["[response]", "note", "[response]"]);
       });
     });
 
