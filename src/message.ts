@@ -102,36 +102,71 @@ export function validateIncoming(message: unknown): asserts message is Message {
  * clones) also works across threads and hosts.
  */
 export function assertCloneable(value: unknown, path = "action.args"): void {
-  walk(value, path, new Set());
+  const problem = findUncloneable(value);
+  if (problem) throw new MessageValidationError(`${path}${problem.path} cannot be cloned: it is a ${problem.what}`);
 }
 
-function walk(value: unknown, path: string, seen: Set<object>): void {
+interface Uncloneable {
+  path: string;
+  what: string;
+}
+
+// On the hot path (every send and answer), so: no allocation unless something
+// is nested or wrong. `seen` (reused; the walk is synchronous) guards against
+// cycles and is filled only on the way into nested objects; the path is built
+// only on the way back from a failure.
+const seen = new Set<object>();
+
+function findUncloneable(value: unknown): Uncloneable | undefined {
+  try {
+    return visit(value);
+  } finally {
+    if (seen.size > 0) seen.clear();
+  }
+}
+
+function visit(value: unknown): Uncloneable | undefined {
   const type = typeof value;
-  if (type === "function" || type === "symbol") {
-    throw new MessageValidationError(`${path} cannot be cloned: it is a ${type}`);
-  }
-  if (type !== "object" || value === null) return;
+  if (type === "function" || type === "symbol") return { path: "", what: type };
+  if (type !== "object" || value === null) return undefined;
   const object = value as object;
-  if (seen.has(object)) return;
-  seen.add(object);
   if (object instanceof Promise || object instanceof WeakMap || object instanceof WeakSet || object instanceof WeakRef) {
-    throw new MessageValidationError(`${path} cannot be cloned: it is a ${object.constructor.name}`);
+    return { path: "", what: object.constructor.name };
   }
-  if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer || object instanceof Date || object instanceof RegExp) return;
+  if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer || object instanceof Date || object instanceof RegExp) return undefined;
   if (object instanceof Map) {
     for (const [key, item] of object) {
-      walk(key, `${path}<key>`, seen);
-      walk(item, `${path}.get(${String(key)})`, seen);
+      const problem = child(object, key) ?? child(object, item);
+      if (problem) return within(problem, `.get(${String(key)})`);
     }
-    return;
+  } else if (object instanceof Set) {
+    for (const item of object) {
+      const problem = child(object, item);
+      if (problem) return within(problem, "<item>");
+    }
+  } else if (Array.isArray(object)) {
+    for (let i = 0; i < object.length; i++) {
+      const problem = child(object, object[i]);
+      if (problem) return within(problem, `[${i}]`);
+    }
+  } else {
+    for (const key in object) {
+      const problem = child(object, (object as Record<string, unknown>)[key]);
+      if (problem) return within(problem, `.${key}`);
+    }
   }
-  if (object instanceof Set) {
-    for (const item of object) walk(item, `${path}<item>`, seen);
-    return;
-  }
-  if (Array.isArray(object)) {
-    for (let i = 0; i < object.length; i++) walk(object[i], `${path}[${i}]`, seen);
-    return;
-  }
-  for (const key in object) walk((object as Record<string, unknown>)[key], `${path}.${key}`, seen);
+  return undefined;
+}
+
+function child(parent: object, value: unknown): Uncloneable | undefined {
+  if (typeof value !== "object" || value === null) return visit(value);
+  if (seen.has(value)) return undefined; // a cycle: structured clone keeps it
+  seen.add(parent);
+  seen.add(value);
+  return visit(value);
+}
+
+function within(problem: Uncloneable, step: string): Uncloneable {
+  problem.path = step + problem.path;
+  return problem;
 }

@@ -1,0 +1,48 @@
+/**
+ * npm run bench                       every scenario
+ * npm run bench -- ports comlink      those scenarios (or groups, e.g. baselines)
+ * npm run bench -- --quick            a smoke run, well under a minute
+ * npm run bench -- --list             what there is
+ */
+import { parseArgs, USAGE } from "./lib/args.js";
+import { runScenarios } from "./lib/runner.js";
+import { scenarios } from "./scenarios/index.js";
+
+/** How long the process may linger after the last scenario before it is called a leak. */
+const LINGER_MS = 2000;
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (args.list) {
+    for (const s of scenarios) console.log(`${s.name.padEnd(12)} ${s.group ?? ""}`.padEnd(24) + s.description);
+    return 0;
+  }
+  const results = await runScenarios({
+    scenarios,
+    names: args.names,
+    quick: args.quick,
+    ...(args.runs === undefined ? {} : { runs: args.runs }),
+    ...(args.out === undefined ? {} : { out: args.out }),
+  });
+  return results.some((result) => result.error !== undefined) ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    // A scenario that leaves a worker or socket open would keep the process
+    // alive for ever; say so and leave instead of hanging the caller.
+    setTimeout(() => {
+      console.error("bench: handles still open after the last scenario (a scenario leaks); exiting");
+      process.exit(code);
+    }, LINGER_MS).unref();
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(2);
+  },
+);

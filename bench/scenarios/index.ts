@@ -1,0 +1,23 @@
+/**
+ * Every scenario, in the order a full run takes them. To add one: write a
+ * module exporting a `Scenario` (bench/lib/scenario.ts) and list it here.
+ */
+import type { Scenario } from "../lib/scenario.js";
+import { amqpRaw } from "./amqp.js";
+import { comlink } from "./comlink.js";
+import { inThread } from "./in-thread.js";
+import { piscina } from "./piscina.js";
+import { ports } from "./ports.js";
+import { roundTrip } from "./round-trip.js";
+import { spawn } from "./spawn.js";
+
+export const scenarios: readonly Scenario[] = [
+  // Baselines: what the machine and the peers do, with no agentspace code.
+  ports,
+  roundTrip,
+  comlink,
+  piscina,
+  inThread,
+  spawn,
+  amqpRaw,
+];
