@@ -1,6 +1,6 @@
 import type { Agent } from "./agent.js";
 import { ATTACH, DELIVER, DETACH, PEER_GONE, type AgentLink, type LinkedAgent } from "./agent-link.js";
-import type { Router } from "./router.js";
+import type { MessageRouter } from "./router.js";
 
 /** An agent in the space, seen from the space: how to take it out again. */
 export interface Member {
@@ -16,21 +16,21 @@ export type LinkOptions = Omit<AgentLink, "post">;
  * if the constructor or `afterAdd` throws.
  */
 export async function hostInThread<A extends Agent>(
-  router: Router,
+  router: MessageRouter,
   create: () => A,
   link: LinkOptions,
 ): Promise<{ agent: A; member: Member }> {
   const agent = create();
   const linked = agent as unknown as LinkedAgent;
   linked[ATTACH]({ ...link, post: (message) => router.route(message) });
-  router.add(agent.id, {
+  await router.add(agent.id, {
     deliver: (message) => linked[DELIVER](message),
     peerGone: (peerId, reason) => linked[PEER_GONE](peerId, reason),
   });
   try {
     await agent.afterAdd();
   } catch (error) {
-    router.delete(agent.id, error as Error);
+    await router.delete(agent.id, error as Error);
     linked[DETACH](error as Error);
     throw error;
   }
@@ -41,7 +41,7 @@ export async function hostInThread<A extends Agent>(
       } catch (error) {
         link.reportError(error);
       }
-      router.delete(agent.id, reason);
+      await router.delete(agent.id, reason);
       linked[DETACH](reason);
     },
   };

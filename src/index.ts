@@ -27,3 +27,5 @@ export { Space, type SpaceOptions, type SpaceEvents, type AddOptions, type Agent
 export type { Handle } from "./handle.js";
 export { LocalSpace } from "./spaces/local.js";
 export { MultiprocessSpace, type MultiprocessSpaceOptions } from "./spaces/multiprocess.js";
+export { AMQPSpace, type AMQPSpaceOptions } from "./spaces/amqp.js";
+export { AmqpConnectionError, AmqpPublishError, type AmqpOptions } from "./amqp/index.js";

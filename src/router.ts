@@ -9,12 +9,23 @@ export interface Route {
   peerGone(peerId: string, reason: Error): void;
 }
 
+/** What spaces and worker wiring need of a router, whatever moves the messages. */
+export interface MessageRouter {
+  /** Whether `id` is an agent of this space, here. */
+  has(id: string): boolean;
+  /** Starts routing messages for `id` to `route`; may refuse the id. */
+  add(id: string, route: Route): Promise<void>;
+  /** Stops routing to `id`; the agents here are told it is gone. */
+  delete(id: string, reason: Error): Promise<void>;
+  route(message: Message): void;
+}
+
 /**
  * Decides who gets each message: one agent by id, or every agent for `"*"`.
  * A message to an id no agent holds is answered at once with
  * AgentNotFoundError, so a request never waits out its timeout for it.
  */
-export class Router {
+export class Router implements MessageRouter {
   #routes = new Map<string, Route>();
   #observe: (message: Message) => void;
 
@@ -26,12 +37,12 @@ export class Router {
     return this.#routes.has(id);
   }
 
-  add(id: string, route: Route): void {
+  async add(id: string, route: Route): Promise<void> {
     this.#routes.set(id, route);
   }
 
   /** Takes `id` out and tells every other agent, in order with the messages already routed to it. */
-  delete(id: string, reason: Error): void {
+  async delete(id: string, reason: Error): Promise<void> {
     if (!this.#routes.delete(id)) return;
     for (const route of this.#routes.values()) route.peerGone(id, reason);
   }

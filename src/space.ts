@@ -6,7 +6,7 @@ import { createHandle, type Handle } from "./handle.js";
 import { hostInThread, type LinkOptions, type Member } from "./in-thread.js";
 import { agentIdProblem, type Message } from "./message.js";
 import type { RequestOptions } from "./pending.js";
-import { Router } from "./router.js";
+import { Router, type MessageRouter } from "./router.js";
 
 /** An agent class: constructed as `new Cls(id, init)`. */
 export type AgentClass<A extends Agent = Agent> = (new (id: string, init: never) => A) & {
@@ -50,7 +50,8 @@ export interface SpaceEvents {
  */
 export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDisposable {
   protected readonly options: Required<SpaceOptions>;
-  protected readonly router = new Router((message) => this.emit("message", message));
+  /** Moves the messages; a space whose transport is not in-process puts its own here. */
+  protected router: MessageRouter = new Router((message) => this.emit("message", message));
   #members = new Map<string, Member>();
   #joining = new Set<string>();
   #hidden = new Set<string>();

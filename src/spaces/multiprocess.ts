@@ -20,7 +20,7 @@ export class MultiprocessSpace extends Space {
     const moduleUrl = moduleOf(Cls);
     assertCloneable(init, "init");
     const [bundleUrl, hostUrl] = await Promise.all([bundleModule(moduleUrl), workerHostUrl()]);
-    const worker = new AgentWorker(id, hostUrl, this.router, {
+    const worker = await AgentWorker.open(id, hostUrl, this.router, {
       crashed: (error) => this.lost(id, error),
       error: (error) => this.emit("error", error),
     });
@@ -28,10 +28,10 @@ export class MultiprocessSpace extends Space {
     try {
       await worker.start({ moduleUrl: bundleUrl, className: Cls.name, id, init, requestTimeoutMs, debug });
     } catch (error) {
-      await worker.stop(this.router, error as Error).catch(() => {});
+      await worker.stop(error as Error).catch(() => {});
       throw new Error(`agent "${id}" (${Cls.name}) failed to start: ${(error as Error).message}`, { cause: error });
     }
-    return { stop: (reason) => worker.stop(this.router, reason) };
+    return { stop: (reason) => worker.stop(reason) };
   }
 }
 

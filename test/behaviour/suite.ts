@@ -309,15 +309,16 @@ export function describeSpace(name: string, makeSpace: (options?: SpaceOptions) 
       it("inspects an agent's state and evaluates code in it when debug is on", async () => {
         const debug = makeSpace({ debug: true });
         try {
-          await debug.add(Calculator, "calc", { start: 10 });
-          const calc = debug.handle<Calculator>("calc");
+          // Its own id: on a broker, agent ids are unique across every space of the virtual host.
+          await debug.add(Calculator, "inspected", { start: 10 });
+          const calc = debug.handle<Calculator>("inspected");
           await calc.accumulate({ n: 5 });
-          const state = (await debug.handle("calc").inspect()) as Record<string, unknown>;
-          expect(state).toMatchObject({ id: "calc", total: 15, calls: [] });
-          await expect(debug.handle("calc").eval({ code: "this.total * 2" })).resolves.toBe(30);
-          await expect(debug.handle("calc").eval({ code: "const t = this.total; return t + 1;" })).resolves.toBe(16);
-          await expect(debug.handle("calc").eval({ code: "await Promise.resolve(this.id)" })).resolves.toBe("calc");
-          await expect(debug.handle("calc").eval({ code: "this.nope()" })).rejects.toThrow("TypeError");
+          const state = await calc.inspect();
+          expect(state).toMatchObject({ id: "inspected", total: 15, calls: [] });
+          await expect(calc.eval({ code: "this.total * 2" })).resolves.toBe(30);
+          await expect(calc.eval({ code: "const t = this.total; return t + 1;" })).resolves.toBe(16);
+          await expect(calc.eval({ code: "await Promise.resolve(this.id)" })).resolves.toBe("inspected");
+          await expect(calc.eval({ code: "this.nope()" })).rejects.toThrow("TypeError");
         } finally {
           await debug.destroy();
         }

@@ -1,0 +1,171 @@
+import { EventEmitter } from "eventemitter3";
+import type { Message } from "../message.js";
+import { AmqpConnection, DEFAULT_BACKOFF, type Backoff } from "./connection.js";
+import { Consumers, type Deliver } from "./consumers.js";
+import { DEFAULT_EXCHANGE, resolveAmqpOptions, type AmqpOptions } from "./options.js";
+import { DEFAULT_PUBLISHER_LIMITS, Publisher } from "./publisher.js";
+import { declareExchange } from "./topology.js";
+
+export type { Deliver } from "./consumers.js";
+
+/** Knobs with sensible defaults; none changes what goes on the wire. */
+export interface TransportTuning {
+  /** Unacked messages the broker may hand each consumer at once (default 256). */
+  prefetch?: number;
+  /** Published messages awaiting confirmation at once (default 1,000). */
+  maxInFlight?: number;
+  /** Messages held while disconnected or while the confirm window is full (default 100,000). */
+  maxBuffered?: number;
+  /** Delay between reconnection attempts (default 100 ms doubling to 5 s). */
+  reconnect?: Partial<Backoff>;
+  /** How long `close()` waits for outstanding confirms (default 5 s). */
+  closeTimeoutMs?: number;
+}
+
+interface TransportEvents {
+  /** Back after a reconnect: exchange declared again, every id re-attached, buffered messages flowing. */
+  connected: () => void;
+  /** The broker went away; publishes are buffered and reconnection is under way. */
+  disconnected: (error: Error) => void;
+  /** No queue holds the message's `to` (for `"*"`: no broadcast queue at all): answer its sender. */
+  unroutable: (message: Message) => void;
+  /** The message never reached the broker: buffer full, transport closed, or refused. */
+  publishFailed: (message: Message, error: Error) => void;
+  /** `id` is no longer attached (e.g. another connection took it while we were disconnected). */
+  attachmentLost: (id: string, error: Error) => void;
+  /** Something went wrong that concerns no one call: a malformed message dropped, a failed recovery. */
+  error: (error: Error) => void;
+}
+
+const DEFAULT_PREFETCH = 256;
+const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+
+/**
+ * Moves agentspace messages over one RabbitMQ topic exchange, in the wire
+ * layout of Python Agency: one connection, one confirm channel for publishing,
+ * two exclusive queues per attached agent id. Survives broker restarts.
+ */
+export class AmqpTransport extends EventEmitter<TransportEvents> {
+  readonly exchange: string;
+  readonly #connection: AmqpConnection;
+  readonly #publisher: Publisher;
+  readonly #consumers: Consumers;
+  readonly #closeTimeoutMs: number;
+  #recovery: Promise<void> = Promise.resolve();
+  #closing: Promise<void> | undefined;
+
+  private constructor(connection: AmqpConnection, exchange: string, tuning: TransportTuning) {
+    super();
+    this.exchange = exchange;
+    this.#connection = connection;
+    this.#closeTimeoutMs = tuning.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    this.#publisher = new Publisher(exchange, {
+      maxInFlight: tuning.maxInFlight ?? DEFAULT_PUBLISHER_LIMITS.maxInFlight,
+      maxBuffered: tuning.maxBuffered ?? DEFAULT_PUBLISHER_LIMITS.maxBuffered,
+    });
+    this.#consumers = new Consumers(connection, exchange, tuning.prefetch ?? DEFAULT_PREFETCH);
+    this.#forwardEvents();
+  }
+
+  /**
+   * Connects and declares the exchange. Rejects with AmqpConnectionError,
+   * naming host and port, when the broker cannot be reached.
+   */
+  static async open(
+    options: Partial<AmqpOptions> = {},
+    exchange: string = DEFAULT_EXCHANGE,
+    tuning: TransportTuning = {},
+  ): Promise<AmqpTransport> {
+    const backoff = { ...DEFAULT_BACKOFF, ...tuning.reconnect };
+    const connection = await AmqpConnection.open(resolveAmqpOptions(options), backoff);
+    const transport = new AmqpTransport(connection, exchange, tuning);
+    try {
+      await transport.#setUp();
+    } catch (error) {
+      await transport.close();
+      throw error;
+    }
+    return transport;
+  }
+
+  get connected(): boolean {
+    return this.#connection.connected;
+  }
+
+  /** Ids attached through this transport. */
+  get ids(): string[] {
+    return this.#consumers.ids;
+  }
+
+  /**
+   * Declares and consumes `id`'s queues; `deliver` gets each message and a
+   * `done` that acks it. Rejects with DuplicateAgentError when `id` is
+   * attached here already or held by another connection on the broker.
+   */
+  attach(id: string, deliver: Deliver): Promise<void> {
+    return this.#consumers.attach(id, deliver);
+  }
+
+  /** Stops consuming `id` and deletes its queues. */
+  detach(id: string): Promise<void> {
+    return this.#consumers.detach(id);
+  }
+
+  /** Hands back to the broker every message of `id` whose `done` was not called: they are delivered again. */
+  redeliver(id: string): void {
+    this.#consumers.redeliver(id);
+  }
+
+  /**
+   * Publishes without waiting. Problems come back as events: `unroutable`
+   * (no such id on the exchange) and `publishFailed`.
+   */
+  publish(message: Message): void {
+    this.#publisher.publish(message);
+  }
+
+  /** Waits (bounded) for outstanding confirms, then closes the connection; resolves when all is released. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutDown();
+    return this.#closing;
+  }
+
+  async #shutDown(): Promise<void> {
+    await this.#publisher.close(this.#closeTimeoutMs);
+    this.#consumers.close();
+    await this.#connection.close();
+  }
+
+  async #setUp(): Promise<void> {
+    await declareExchange(this.#connection, this.exchange);
+    await this.#consumers.start();
+    this.#publisher.useChannel(this.#connection.publishChannel);
+  }
+
+  // Recoveries run one after another: a second loss can come while one is under way.
+  #recover(): void {
+    this.#recovery = this.#recovery.then(async () => {
+      if (this.#closing || !this.#connection.connected) return;
+      try {
+        await this.#setUp();
+      } catch (error) {
+        // Lost again meanwhile: the next "connected" retries.
+        if (this.#connection.connected) this.emit("error", new Error("recovering after a reconnect failed", { cause: error }));
+        return;
+      }
+      if (this.#connection.connected) this.emit("connected");
+    });
+  }
+
+  #forwardEvents(): void {
+    this.#connection.on("connected", () => this.#recover());
+    this.#connection.on("disconnected", (error) => {
+      this.#publisher.useChannel(undefined);
+      this.emit("disconnected", error);
+    });
+    this.#publisher.on("unroutable", (message) => this.emit("unroutable", message));
+    this.#publisher.on("publishFailed", (message, error) => this.emit("publishFailed", message, error));
+    this.#consumers.on("lost", (id, error) => this.emit("attachmentLost", id, error));
+    this.#consumers.on("error", (error) => this.emit("error", error));
+  }
+}

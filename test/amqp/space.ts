@@ -1,0 +1,10 @@
+import { AMQPSpace } from "../../src/index.js";
+import { describeSpace } from "../behaviour/suite.js";
+import { describeWithBroker, probeBroker, uniqueExchange } from "../helpers/broker.js";
+
+const probe = await probeBroker();
+
+// The same behaviour as every space, each test on an exchange of its own.
+describeWithBroker("AMQPSpace (real RabbitMQ)", probe, () => {
+  describeSpace("AMQPSpace", (options) => new AMQPSpace({ ...options, exchange: uniqueExchange() }), { workers: true });
+});

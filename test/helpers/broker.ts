@@ -1,0 +1,80 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { connect } from "amqplib";
+import { describe, it } from "vitest";
+import { describeBroker, resolveAmqpOptions, type AmqpOptions } from "../../src/amqp/options.js";
+
+const run = promisify(execFile);
+
+const HOW_TO_START = "start one with `rabbitmq-server -detached` (or point AMQP_HOST/AMQP_PORT at one)";
+
+/** Whether a broker answers at the options the environment gives, and whether `rabbitmqctl` can inspect it. */
+export interface BrokerProbe {
+  options: AmqpOptions;
+  available: boolean;
+  /** Why not, when not available. */
+  reason: string;
+  /** `rabbitmqctl` runs against it: topology checks and restarts are possible. */
+  ctl: boolean;
+}
+
+export async function probeBroker(): Promise<BrokerProbe> {
+  const options = resolveAmqpOptions();
+  const probe: BrokerProbe = { options, available: false, reason: "", ctl: false };
+  try {
+    const model = await connect(
+      { hostname: options.hostname, port: options.port, username: options.username, password: options.password, vhost: options.virtualHost },
+      { timeout: 3_000 },
+    );
+    await model.close();
+    probe.available = true;
+  } catch (error) {
+    probe.reason = `no AMQP broker answers at ${describeBroker(options)} (${(error as Error).message})`;
+    return probe;
+  }
+  probe.ctl = await rabbitmqctl("status").then(
+    () => true,
+    () => false,
+  );
+  return probe;
+}
+
+/**
+ * `describe` for suites that need a real broker. With none answering, the
+ * suite is skipped with a note on how to start one, unless
+ * AGENTSPACE_REQUIRE_AMQP=1, where it fails instead.
+ */
+export function describeWithBroker(name: string, probe: BrokerProbe, body: () => void): void {
+  if (probe.available) {
+    describe(name, body);
+  } else if (process.env.AGENTSPACE_REQUIRE_AMQP === "1") {
+    describe(name, () => {
+      it("needs a reachable AMQP broker (AGENTSPACE_REQUIRE_AMQP=1)", () => {
+        throw new Error(`${probe.reason}; ${HOW_TO_START}`);
+      });
+    });
+  } else {
+    console.warn(`skipping "${name}": ${probe.reason}; ${HOW_TO_START}. Set AGENTSPACE_REQUIRE_AMQP=1 to fail instead.`);
+    describe.skip(name, body);
+  }
+}
+
+/** Runs rabbitmqctl; resolves with its stdout. */
+export async function rabbitmqctl(...args: string[]): Promise<string> {
+  const { stdout } = await run("rabbitmqctl", args, { timeout: 60_000 });
+  return stdout;
+}
+
+/** A `rabbitmqctl list_*` table as rows of columns, without its headers. */
+export async function listBroker(what: string, ...columns: string[]): Promise<string[][]> {
+  const out = await rabbitmqctl(what, "-q", "--no-table-headers", ...columns);
+  return out
+    .split("\n")
+    .filter((line) => line.length > 0)
+    .map((line) => line.split("\t"));
+}
+
+/** An exchange name no other test run uses. */
+export function uniqueExchange(prefix = "agentspace-test"): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
