@@ -1,7 +1,11 @@
 /**
  * Everything that talks to the real RabbitMQ, in one file: queue names are
- * global on a broker's virtual host, and one suite restarts the broker, so
+ * global on a broker's virtual host, and two suites restart the broker, so
  * these must not run beside each other.
  */
 import "./amqp/space.js";
+import "./amqp/processes.js";
+import "./amqp/interop.js";
+import "./amqp/delivery.js";
+import "./amqp/restart.js";
 import "./amqp/transport.js";
