@@ -7,5 +7,6 @@ import "./amqp/space.js";
 import "./amqp/processes.js";
 import "./amqp/interop.js";
 import "./amqp/delivery.js";
+import "./amqp/examples.js";
 import "./amqp/restart.js";
 import "./amqp/transport.js";

@@ -8,9 +8,10 @@ export class ChildScript {
   #waiters: Array<() => void> = [];
   readonly exited: Promise<number | null>;
 
-  constructor(script: URL, args: string[]) {
+  constructor(script: URL, args: string[], env: Record<string, string> = {}) {
     this.process = spawn(process.execPath, ["--import", "tsx", fileURLToPath(script), ...args], {
       stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, ...env },
     });
     const collect = (chunk: Buffer) => {
       this.output += chunk.toString();
