@@ -23,6 +23,8 @@ export interface AgentLink {
   requestTimeoutMs: number;
   /** Whether debugging actions (`inspect`, `eval`) may be opened. */
   debug: boolean;
+  /** The agent took a message (not an answer) from its mailbox: room for one more. */
+  taken(): void;
 }
 
 /** The side of an agent that spaces and worker hosts drive. */

@@ -216,6 +216,7 @@ export class Agent {
 
   #process(message: Message): void | Promise<void> {
     if (isAnswer(message)) return this.#handleAnswer(message);
+    this.#link?.taken();
     const spec = this.#actionFor(message);
     if (spec === undefined) return; // a broadcast this agent has no action for
     if (spec instanceof Error) return this.#answer(message, false, spec);

@@ -12,24 +12,35 @@ export class BatchingPort {
   #batch: PortItem[] = [];
   #scheduled = false;
   #onUncloneable: (item: PortItem, error: unknown) => void;
+  #beforeFlush: (() => PortItem | undefined) | undefined;
 
-  /** `onUncloneable` gets each item that structured clone refused; the rest still go. */
-  constructor(port: MessagePort, onUncloneable: (item: PortItem, error: unknown) => void) {
+  /**
+   * `onUncloneable` gets each item that structured clone refused; the rest
+   * still go. `beforeFlush` may give a last item for each batch.
+   */
+  constructor(port: MessagePort, onUncloneable: (item: PortItem, error: unknown) => void, beforeFlush?: () => PortItem | undefined) {
     this.#port = port;
     this.#onUncloneable = onUncloneable;
+    this.#beforeFlush = beforeFlush;
+  }
+
+  /** Makes sure a flush is coming, even with nothing queued yet. */
+  schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(this.flush);
   }
 
   push(item: PortItem): void {
     this.#batch.push(item);
     if (this.#batch.length >= MAX_BATCH) this.flush();
-    else if (!this.#scheduled) {
-      this.#scheduled = true;
-      queueMicrotask(this.flush);
-    }
+    else this.schedule();
   }
 
   flush = (): void => {
     this.#scheduled = false;
+    const last = this.#beforeFlush?.();
+    if (last) this.#batch.push(last);
     if (this.#batch.length === 0) return;
     const batch = this.#batch;
     this.#batch = [];

@@ -21,6 +21,9 @@ export class PermissionDeniedError extends AgentspaceError {}
 /** The message is malformed or its arguments cannot be cloned. */
 export class MessageValidationError extends AgentspaceError {}
 
+/** The receiver's mailbox holds `mailboxSize` messages already: the message was not delivered. */
+export class MailboxFullError extends AgentspaceError {}
+
 /** `space.add` of an id the space (or, on a broker, anyone) already holds. */
 export class DuplicateAgentError extends AgentspaceError {}
 
@@ -58,6 +61,8 @@ export function errorToWire(error: unknown): WireError {
     // Passing on a remote failure: keep the original name, not ours.
     return withStack(error.message, error.remoteStack);
   }
+  // The runtime's own refusals carry no stack: where the router made them says nothing to the sender.
+  if (error instanceof AgentspaceError) return { error: `${error.name}: ${error.message}` };
   if (error instanceof Error) return withStack(`${error.name}: ${error.message}`, error.stack);
   return { error: `Error: ${String(error)}` };
 }
@@ -77,11 +82,31 @@ const typedByName: Record<string, ErrorClass> = {
   MessageValidationError,
   RequestTimeoutError,
   DuplicateAgentError,
+  MailboxFullError,
   PermissionError: PermissionDeniedError,
 };
 
+/**
+ * Makes an error without capturing a stack: for errors rebuilt from the wire
+ * or raised by the router, where a local stack says nothing useful, and
+ * capturing one (with source maps on) costs more than the whole message hop.
+ */
+export function withoutStack<E extends Error>(make: () => E): E {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** The typed error an `[error]` answer stands for. */
 export function errorFromWire(args: Record<string, unknown> | undefined): Error {
+  return withoutStack(() => rebuild(args));
+}
+
+function rebuild(args: Record<string, unknown> | undefined): Error {
   const text = typeof args?.error === "string" ? args.error : "Error: (no error text)";
   const stack = typeof args?.stack === "string" ? args.stack : undefined;
   const colon = text.indexOf(": ");

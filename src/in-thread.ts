@@ -1,14 +1,27 @@
 import type { Agent } from "./agent.js";
 import { ATTACH, DELIVER, DETACH, PEER_GONE, type AgentLink, type LinkedAgent } from "./agent-link.js";
+import { AgentRoute, type AgentStats } from "./agent-route.js";
+import { answerTo } from "./answer.js";
+import type { Message } from "./message.js";
 import type { MessageRouter } from "./router.js";
 
-/** An agent in the space, seen from the space: how to take it out again. */
+/** An agent in the space, seen from the space. */
 export interface Member {
-  /** Runs `beforeRemove`, takes the agent out of the router and releases what it holds. */
-  stop(reason: Error): Promise<void>;
+  /**
+   * Runs `beforeRemove`, takes the agent out of the router and releases what
+   * it holds. An agent in a worker that does not finish within `timeoutMs`
+   * is terminated.
+   */
+  stop(reason: Error, timeoutMs: number): Promise<void>;
+  stats(): AgentStats;
 }
 
-export type LinkOptions = Omit<AgentLink, "post">;
+export type LinkOptions = Omit<AgentLink, "post" | "taken">;
+
+/** A route for `id` whose refusals (a full mailbox) are answered through `router`. */
+export function routeFor(router: MessageRouter, id: string, mailboxSize: number): AgentRoute {
+  return new AgentRoute(id, mailboxSize, (message: Message, error: Error) => router.route(answerTo(message, id, false, error)));
+}
 
 /**
  * Puts an agent in the calling thread into the router: its messages go
@@ -19,14 +32,24 @@ export async function hostInThread<A extends Agent>(
   router: MessageRouter,
   create: () => A,
   link: LinkOptions,
+  mailboxSize: number,
 ): Promise<{ agent: A; member: Member }> {
   const agent = create();
   const linked = agent as unknown as LinkedAgent;
-  linked[ATTACH]({ ...link, post: (message) => router.route(message) });
-  await router.add(agent.id, {
-    deliver: (message) => linked[DELIVER](message),
-    peerGone: (peerId, reason) => linked[PEER_GONE](peerId, reason),
+  const route = routeFor(router, agent.id, mailboxSize);
+  linked[ATTACH]({
+    ...link,
+    post: (message) => {
+      route.sent(message);
+      router.route(message);
+    },
+    taken: () => route.taken(1),
   });
+  route.connect({
+    message: (message) => linked[DELIVER](message),
+    gone: (peerId, reason) => linked[PEER_GONE](peerId, reason),
+  });
+  await router.add(agent.id, route);
   try {
     await agent.afterAdd();
   } catch (error) {
@@ -41,9 +64,11 @@ export async function hostInThread<A extends Agent>(
       } catch (error) {
         link.reportError(error);
       }
+      route.close(reason);
       await router.delete(agent.id, reason);
       linked[DETACH](reason);
     },
+    stats: () => ({ ...route.stats }),
   };
   return { agent, member };
 }

@@ -21,9 +21,12 @@ export {
   MessageValidationError,
   DuplicateAgentError,
   AgentCrashedError,
+  MailboxFullError,
   RemoteActionError,
 } from "./errors.js";
-export { Space, type SpaceOptions, type SpaceEvents, type AddOptions, type AgentClass } from "./space.js";
+export { Space, type SpaceOptions, type SpaceEvents, type AddOptions, type RemoveOptions, type AgentClass } from "./space.js";
+export type { AgentStats } from "./agent-route.js";
+export type { RestartOptions } from "./spaces/supervisor.js";
 export type { Handle } from "./handle.js";
 export { LocalSpace } from "./spaces/local.js";
 export { MultiprocessSpace, type MultiprocessSpaceOptions } from "./spaces/multiprocess.js";

@@ -60,10 +60,10 @@ export class PendingRequests {
     return true;
   }
 
-  /** Rejects every request sent to `to` (it crashed or left the space). */
+  /** Rejects every request sent to `to` (it crashed or left the space); a late answer is then dropped. */
   rejectTo(to: string, error: unknown): void {
     for (const [id, pending] of this.#byId) {
-      if (pending.to === to) this.settle(id, false, error);
+      if (pending.to === to) this.#giveUp(id, error);
     }
   }
 

@@ -1,5 +1,5 @@
 import { answerTo } from "./answer.js";
-import { AgentNotFoundError } from "./errors.js";
+import { AgentNotFoundError, withoutStack } from "./errors.js";
 import { BROADCAST, isAnswer, type Message } from "./message.js";
 
 /** Where the router hands an agent's messages: straight into its mailbox, or onto its worker's port. */
@@ -17,6 +17,10 @@ export interface MessageRouter {
   add(id: string, route: Route): Promise<void>;
   /** Stops routing to `id`; the agents here are told it is gone. */
   delete(id: string, reason: Error): Promise<void>;
+  /** `id`'s instance died but its route stays (it restarts): the agents here are told, so requests to it end. */
+  interrupted(id: string, reason: Error): void;
+  /** `id` runs again after a restart. */
+  restarted(id: string): void;
   route(message: Message): void;
 }
 
@@ -43,9 +47,14 @@ export class Router implements MessageRouter {
 
   /** Takes `id` out and tells every other agent, in order with the messages already routed to it. */
   async delete(id: string, reason: Error): Promise<void> {
-    if (!this.#routes.delete(id)) return;
-    for (const route of this.#routes.values()) route.peerGone(id, reason);
+    if (this.#routes.delete(id)) this.interrupted(id, reason);
   }
+
+  interrupted(id: string, reason: Error): void {
+    for (const [other, route] of this.#routes) if (other !== id) route.peerGone(id, reason);
+  }
+
+  restarted(_id: string): void {}
 
   route(message: Message): void {
     this.#observe(message);
@@ -60,7 +69,7 @@ export class Router implements MessageRouter {
 
   #undeliverable(message: Message): void {
     if (isAnswer(message)) return; // its requester left: nobody is waiting for it
-    const error = new AgentNotFoundError(`no agent "${message.to}" in this space`);
+    const error = withoutStack(() => new AgentNotFoundError(`no agent "${message.to}" in this space`));
     this.route(answerTo(message, message.to, false, error));
   }
 }

@@ -1,12 +1,15 @@
 import { EventEmitter } from "eventemitter3";
 import { nanoid } from "nanoid";
 import { Agent } from "./agent.js";
-import { AgentNotFoundError, DuplicateAgentError, type AgentCrashedError } from "./errors.js";
+import type { ResourceLimits } from "node:worker_threads";
+import type { AgentStats } from "./agent-route.js";
+import { AgentNotFoundError, DuplicateAgentError } from "./errors.js";
 import { createHandle, type Handle } from "./handle.js";
 import { hostInThread, type LinkOptions, type Member } from "./in-thread.js";
 import { agentIdProblem, type Message } from "./message.js";
 import type { RequestOptions } from "./pending.js";
 import { Router, type MessageRouter } from "./router.js";
+import type { RestartOptions } from "./spaces/supervisor.js";
 
 /** An agent class: constructed as `new Cls(id, init)`. */
 export type AgentClass<A extends Agent = Agent> = (new (id: string, init: never) => A) & {
@@ -19,19 +22,35 @@ export type AgentClass<A extends Agent = Agent> = (new (id: string, init: never)
 /** The `init` an agent class's constructor takes. */
 export type InitOf<C extends AgentClass> = C extends new (id: string, init: infer I) => Agent ? I : never;
 
-/** Per-agent settings of `space.add`; each space documents the ones it reads. */
-export interface AddOptions {}
+/** Per-agent settings of `space.add`. */
+export interface AddOptions extends RestartOptions {
+  /** Messages that may wait in the agent's mailbox; one more is answered with MailboxFullError (space default 10,000). */
+  mailboxSize?: number;
+  /** Memory limits of the agent's worker thread; exceeding them is a crash. */
+  resourceLimits?: ResourceLimits;
+}
+
+export interface RemoveOptions {
+  /** An agent in a worker that has not finished `beforeRemove` by then (a busy loop) is terminated (default 10 s). */
+  timeoutMs?: number;
+}
 
 export interface SpaceOptions {
   /** Default `timeoutMs` of every `request` in the space; `Infinity` waits forever. */
   requestTimeoutMs?: number;
   /** Opens the debugging actions (`inspect`, `eval`). Off unless asked for. */
   debug?: boolean;
+  /** Default `mailboxSize` of every agent. */
+  mailboxSize?: number;
+  /** Default `timeoutMs` of `remove` (and of each agent at `destroy`). */
+  removeTimeoutMs?: number;
 }
 
 export const spaceDefaults: Required<SpaceOptions> = {
   requestTimeoutMs: 60_000,
   debug: false,
+  mailboxSize: 10_000,
+  removeTimeoutMs: 10_000,
 };
 
 export interface SpaceEvents {
@@ -53,7 +72,8 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   /** Moves the messages; a space whose transport is not in-process puts its own here. */
   protected router: MessageRouter = new Router((message) => this.emit("message", message));
   #members = new Map<string, Member>();
-  #joining = new Set<string>();
+  /** Agents still starting: destroy() lets them finish joining, then removes them with the rest. */
+  #joining = new Map<string, Promise<Member>>();
   #hidden = new Set<string>();
   #handleCaller: Promise<Agent> | undefined;
   #destroyed: Promise<void> | undefined;
@@ -72,7 +92,8 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   async addForeground<C extends AgentClass>(Cls: C, id: string, init?: InitOf<C>): Promise<InstanceType<C>> {
     let agent: InstanceType<C> | undefined;
     await this.#join(id, async () => {
-      const hosted = await hostInThread(this.router, () => new Cls(id, init as never) as InstanceType<C>, this.linkOptions());
+      const make = () => new Cls(id, init as never) as InstanceType<C>;
+      const hosted = await hostInThread(this.router, make, this.linkOptions(), this.options.mailboxSize);
       agent = hosted.agent;
       return hosted.member;
     });
@@ -80,12 +101,20 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   }
 
   /** Removes an agent, calling its `beforeRemove`. Requests still waiting on it reject. */
-  async remove(id: string): Promise<void> {
+  async remove(id: string, options: RemoveOptions = {}): Promise<void> {
     const member = this.#members.get(id);
     if (!member) throw new AgentNotFoundError(`no agent "${id}" in this space`);
     this.#members.delete(id);
-    await member.stop(new AgentNotFoundError(`agent "${id}" was removed from the space`));
+    const reason = new AgentNotFoundError(`agent "${id}" was removed from the space`);
+    await member.stop(reason, options.timeoutMs ?? this.options.removeTimeoutMs);
     if (!this.#hidden.delete(id)) this.emit("agent:removed", id);
+  }
+
+  /** Per agent: messages received and sent, errors, restarts, mailbox depth. */
+  stats(): Record<string, AgentStats> {
+    const stats: Record<string, AgentStats> = {};
+    for (const [id, member] of this.#members) if (!this.#hidden.has(id)) stats[id] = member.stats();
+    return stats;
   }
 
   /** The ids of the agents in this space. */
@@ -126,10 +155,9 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     };
   }
 
-  /** An agent left without being removed (it crashed): forget it and say so. */
-  protected lost(id: string, error: AgentCrashedError): void {
+  /** An agent left without being removed (it crashed for good): forget it and say so. */
+  protected forget(id: string): void {
     if (!this.#members.delete(id)) return;
-    this.emit("error", error);
     if (!this.#hidden.delete(id)) this.emit("agent:removed", id);
   }
 
@@ -140,9 +168,10 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     if (this.#members.has(id) || this.#joining.has(id) || this.router.has(id)) {
       throw new DuplicateAgentError(`an agent "${id}" is already in this space`);
     }
-    this.#joining.add(id);
+    const starting = start();
+    this.#joining.set(id, starting);
     try {
-      this.#members.set(id, await start());
+      this.#members.set(id, await starting);
     } finally {
       this.#joining.delete(id);
     }
@@ -160,6 +189,8 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   }
 
   async #teardown(): Promise<void> {
+    // Each join awaited its start before this did, so a started agent is a member by the time this resumes.
+    await Promise.allSettled(this.#joining.values());
     await Promise.allSettled([...this.#members.keys()].map((id) => this.remove(id)));
     this.#handleCaller = undefined;
     await this.release();

@@ -1,10 +1,21 @@
-import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
-import { BatchingPort } from "../batching-port.js";
+import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from "node:worker_threads";
+import type { AgentRoute, Sink } from "../agent-route.js";
 import { answerTo } from "../answer.js";
+import { BatchingPort } from "../batching-port.js";
 import { ControlClient, type HostEvent } from "../control.js";
-import { AgentCrashedError, MessageValidationError, errorFromWire, errorToWire } from "../errors.js";
+import { AgentCrashedError, MessageValidationError, errorFromWire } from "../errors.js";
 import { isAnswer, type Message } from "../message.js";
-import type { HostControl, HostData, HostStart, HostStatus, PortBatch, PortItem } from "../protocol.js";
+import {
+  isTakenReport,
+  peerGoneNotice,
+  type HostControl,
+  type HostData,
+  type HostStart,
+  type HostStatus,
+  type OutboundItem,
+  type PortBatch,
+  type PortItem,
+} from "../protocol.js";
 import type { MessageRouter } from "../router.js";
 
 // A worker inherits the parent's execArgv, loaders included: a process run
@@ -23,56 +34,63 @@ function workerExecArgv(): string[] {
 }
 
 export interface AgentWorkerEvents {
-  /** The worker died without being stopped. */
-  crashed(error: AgentCrashedError): void;
-  /** A callback in the agent failed with nobody to answer, or the router could not let go of it. */
+  /** The thread died without being stopped; `code` is its exit code. */
+  crashed(error: AgentCrashedError, code: number): void;
+  /** A callback in the agent failed with nobody to answer. */
   error(error: Error): void;
 }
 
 /**
- * One agent's worker thread, seen from the main thread: the two data ports
- * wired into the router, the control channel, and what happens when the
- * thread dies.
+ * One thread running one instance of an agent, seen from the main thread:
+ * its two data ports (wired to the agent's route and to the router), its
+ * control channel, and what happens when it dies.
  */
 export class AgentWorker {
   readonly id: string;
   #router: MessageRouter;
+  #route: AgentRoute;
   #events: AgentWorkerEvents;
   #inbound: MessagePort;
   #outbound: MessagePort;
-  #worker!: Worker;
-  #control!: ControlClient<HostControl>;
+  #worker: Worker;
+  #control: ControlClient<HostControl>;
   #stopping = false;
   #lastError: Error | undefined;
-  #exited!: Promise<void>;
-  #outboundEnded!: Promise<void>;
+  #exited: Promise<void>;
+  #outboundEnded: Promise<void>;
   #endOutbound: () => void = () => {};
 
-  /**
-   * Takes `id` in the router (which may refuse it, e.g. held elsewhere on a
-   * broker), then starts the thread. Messages routed to it meanwhile wait in
-   * its inbound port.
-   */
-  static async open(id: string, hostUrl: string, router: MessageRouter, events: AgentWorkerEvents): Promise<AgentWorker> {
+  /** Starts the thread and connects the route to it; messages wait in the port until the agent is up. */
+  constructor(hostUrl: string, router: MessageRouter, route: AgentRoute, events: AgentWorkerEvents, resourceLimits?: ResourceLimits) {
+    this.id = route.id;
+    this.#router = router;
+    this.#route = route;
+    this.#events = events;
     const inbound = new MessageChannel();
     const outbound = new MessageChannel();
-    const worker = new AgentWorker(id, router, events, inbound.port1, outbound.port1);
-    try {
-      await router.add(id, worker.#route());
-    } catch (error) {
-      for (const port of [inbound.port1, inbound.port2, outbound.port1, outbound.port2]) port.close();
-      throw error;
-    }
-    worker.#start(hostUrl, inbound.port2, outbound.port2);
-    return worker;
-  }
-
-  private constructor(id: string, router: MessageRouter, events: AgentWorkerEvents, inbound: MessagePort, outbound: MessagePort) {
-    this.id = id;
-    this.#router = router;
-    this.#events = events;
-    this.#inbound = inbound;
-    this.#outbound = outbound;
+    this.#inbound = inbound.port1;
+    this.#outbound = outbound.port1;
+    const workerData: HostData = { inbound: inbound.port2, outbound: outbound.port2 };
+    this.#worker = new Worker(new URL(hostUrl), {
+      workerData,
+      transferList: [inbound.port2, outbound.port2],
+      execArgv: workerExecArgv(),
+      name: `agentspace agent ${this.id}`,
+      ...(resourceLimits ? { resourceLimits } : {}),
+    });
+    this.#control = new ControlClient<HostControl>(this.#worker, (event: HostEvent) =>
+      events.error(errorFromWire({ ...event.error })),
+    );
+    this.#outboundEnded = new Promise((resolve) => (this.#endOutbound = resolve));
+    this.#outbound.on("message", (batch: PortBatch<OutboundItem>) => this.#fromWorker(batch));
+    this.#worker.on("error", (error) => (this.#lastError = error));
+    this.#exited = new Promise((resolve) =>
+      this.#worker.once("exit", (code) => {
+        this.#onExit(code);
+        resolve();
+      }),
+    );
+    route.connect(this.#sink());
   }
 
   /** Constructs the agent in its worker and runs `afterAdd`. */
@@ -84,57 +102,53 @@ export class AgentWorker {
     return this.#control.remote.status();
   }
 
-  /** Runs `beforeRemove` in the worker, takes the agent out of the router, ends the thread. */
-  async stop(reason: Error): Promise<void> {
+  /**
+   * Runs `beforeRemove` in the worker and ends the thread. A worker that
+   * does not answer within `timeoutMs` (a busy loop) is terminated anyway.
+   */
+  async stop(timeoutMs: number): Promise<void> {
     this.#stopping = true;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
     try {
-      await this.#control.remote.stop();
-      // What beforeRemove sent travels on the data port, not with the control reply: take it all first.
-      await Promise.race([this.#outboundEnded, this.#exited]);
+      await Promise.race([this.#goodbye(), timedOut, this.#exited]);
     } finally {
-      await this.#router.delete(this.id, reason).catch(this.#events.error);
-      await this.#worker.terminate();
-      await this.#exited;
+      clearTimeout(timer);
+      await this.kill();
     }
   }
 
-  #route() {
-    const toWorker = new BatchingPort(this.#inbound, (item, error) => this.#uncloneable(item, error));
+  /** Ends the thread now, without `beforeRemove`. */
+  async kill(): Promise<void> {
+    this.#stopping = true;
+    await this.#worker.terminate();
+    await this.#exited;
+  }
+
+  async #goodbye(): Promise<void> {
+    await this.#control.remote.stop().catch((error: Error) => this.#events.error(error));
+    // What beforeRemove sent travels on the data port, not with the control reply: take it all first.
+    await this.#outboundEnded;
+  }
+
+  #sink(): Sink {
+    const port = new BatchingPort(this.#inbound, (item, error) => this.#uncloneable(item, error));
     return {
-      deliver: (message: Message) => toWorker.push(message),
-      peerGone: (peerId: string, reason: Error) => toWorker.push({ gone: peerId, reason: errorToWire(reason) }),
+      message: (message) => port.push(message),
+      gone: (peerId, reason) => port.push(peerGoneNotice(peerId, reason)),
     };
   }
 
-  #start(hostUrl: string, inbound: MessagePort, outbound: MessagePort): void {
-    const workerData: HostData = { inbound, outbound };
-    this.#worker = new Worker(new URL(hostUrl), {
-      workerData,
-      transferList: [inbound, outbound],
-      execArgv: workerExecArgv(),
-      name: `agentspace agent ${this.id}`,
-    });
-    this.#control = new ControlClient<HostControl>(this.#worker, (event: HostEvent) =>
-      this.#events.error(errorFromWire({ ...event.error })),
-    );
-    this.#outboundEnded = new Promise((resolve) => (this.#endOutbound = resolve));
-    this.#outbound.on("message", (batch: PortBatch) => this.#fromWorker(batch));
-    this.#worker.on("error", (error) => (this.#lastError = error));
-    this.#exited = new Promise((resolve) =>
-      this.#worker.once("exit", (code) => {
-        this.#onExit(code);
-        this.#endOutbound();
-        resolve();
-      }),
-    );
-  }
-
-  #fromWorker(batch: PortBatch): void {
+  #fromWorker(batch: PortBatch<OutboundItem>): void {
     if (batch.length === 0) return this.#endOutbound(); // the host's last word, after stop
     for (const item of batch) {
-      const message = item as Message;
-      message.from = this.id; // the space sets `from`: an agent cannot forge it
-      this.#router.route(message);
+      if (isTakenReport(item)) {
+        this.#route.taken(item.taken);
+        continue;
+      }
+      item.from = this.id; // the space sets `from`: an agent cannot forge it
+      this.#route.sent(item);
+      this.#router.route(item);
     }
   }
 
@@ -148,12 +162,12 @@ export class AgentWorker {
   #onExit(code: number): void {
     this.#inbound.close();
     this.#outbound.close();
+    this.#endOutbound();
+    this.#route.disconnect();
     const cause = this.#lastError;
     const why = cause ? `${cause.name}: ${cause.message}` : `its worker exited with code ${code}`;
     const crash = new AgentCrashedError(this.id, `agent "${this.id}" crashed: ${why}`, { cause });
     this.#control.fail(crash);
-    if (this.#stopping) return;
-    this.#router.delete(this.id, crash).catch(this.#events.error);
-    this.#events.crashed(crash);
+    if (!this.#stopping) this.#events.crashed(crash, code);
   }
 }

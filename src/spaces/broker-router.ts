@@ -58,6 +58,15 @@ export class BrokerRouter implements MessageRouter {
     }
   }
 
+  interrupted(id: string, reason: Error): void {
+    this.#local.interrupted(id, reason);
+  }
+
+  /** What the dead instance took and never answered comes again, to the new one: at least once. */
+  restarted(id: string): void {
+    this.#transport?.redeliver(id);
+  }
+
   route(message: Message): void {
     this.#observe(message);
     if (isAnswer(message) && message.meta.parent_id !== undefined) this.#ack(message.from, message.meta.parent_id);

@@ -1,5 +1,5 @@
 import { hostInThread, type Member } from "../in-thread.js";
-import { Space, type AgentClass } from "../space.js";
+import { Space, type AddOptions, type AgentClass } from "../space.js";
 
 /**
  * Every agent in the calling thread; messages move through in-memory
@@ -7,8 +7,10 @@ import { Space, type AgentClass } from "../space.js";
  * the place to develop an agent before it moves to threads or hosts.
  */
 export class LocalSpace extends Space {
-  protected async spawn(Cls: AgentClass, id: string, init: unknown): Promise<Member> {
-    const { member } = await hostInThread(this.router, () => new Cls(id, init as never), this.linkOptions());
+  /** `mailboxSize` applies; restarts and thread limits do not (an agent here shares the caller's thread). */
+  protected async spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member> {
+    const make = () => new Cls(id, init as never);
+    const { member } = await hostInThread(this.router, make, this.linkOptions(), options.mailboxSize ?? this.options.mailboxSize);
     return member;
   }
 }

@@ -1,37 +1,46 @@
 import { bundleModule, workerHostUrl } from "../bundle.js";
-import type { Member } from "../in-thread.js";
+import { routeFor, type Member } from "../in-thread.js";
 import { assertCloneable } from "../message.js";
-import { Space, type AgentClass, type SpaceOptions } from "../space.js";
-import { AgentWorker } from "./agent-worker.js";
+import { Space, type AddOptions, type AgentClass, type SpaceOptions } from "../space.js";
+import { Supervisor, restartDefaults } from "./supervisor.js";
 
 export interface MultiprocessSpaceOptions extends SpaceOptions {}
 
 /**
  * Each agent in its own worker thread, connected only by an inbound and an
  * outbound MessagePort; the router in the main thread moves every message.
- * A crashing worker is reported (`error` event) and never takes the space down.
+ * A crashing worker is reported (`error` event), restarted as its
+ * `restart` policy says, and never takes the space down.
  */
 export class MultiprocessSpace extends Space {
   constructor(options: MultiprocessSpaceOptions = {}) {
     super(options);
   }
 
-  protected async spawn(Cls: AgentClass, id: string, init: unknown): Promise<Member> {
+  protected async spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member> {
     const moduleUrl = moduleOf(Cls);
     assertCloneable(init, "init");
     const [bundleUrl, hostUrl] = await Promise.all([bundleModule(moduleUrl), workerHostUrl()]);
-    const worker = await AgentWorker.open(id, hostUrl, this.router, {
-      crashed: (error) => this.lost(id, error),
-      error: (error) => this.emit("error", error),
-    });
     const { requestTimeoutMs, debug } = this.options;
-    try {
-      await worker.start({ moduleUrl: bundleUrl, className: Cls.name, id, init, requestTimeoutMs, debug });
-    } catch (error) {
-      await worker.stop(error as Error).catch(() => {});
-      throw new Error(`agent "${id}" (${Cls.name}) failed to start: ${(error as Error).message}`, { cause: error });
-    }
-    return { stop: (reason) => worker.stop(reason) };
+    const { restart, maxRestarts, withinMs, backoffMs, mailboxSize, resourceLimits } = options;
+    return Supervisor.start({
+      hostUrl,
+      start: { moduleUrl: bundleUrl, className: Cls.name, id, init, requestTimeoutMs, debug },
+      router: this.router,
+      route: routeFor(this.router, id, mailboxSize ?? this.options.mailboxSize),
+      restart: {
+        restart: restart ?? restartDefaults.restart,
+        maxRestarts: maxRestarts ?? restartDefaults.maxRestarts,
+        withinMs: withinMs ?? restartDefaults.withinMs,
+        backoffMs: backoffMs ?? restartDefaults.backoffMs,
+      },
+      ...(resourceLimits ? { resourceLimits } : {}),
+      events: {
+        crashed: (error) => this.emit("error", error),
+        gaveUp: () => this.forget(id),
+        error: (error) => this.emit("error", error),
+      },
+    });
   }
 }
 

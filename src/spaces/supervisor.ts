@@ -1,0 +1,157 @@
+import type { ResourceLimits } from "node:worker_threads";
+import type { AgentRoute, AgentStats } from "../agent-route.js";
+import { AgentCrashedError } from "../errors.js";
+import type { Member } from "../in-thread.js";
+import type { HostStart } from "../protocol.js";
+import type { MessageRouter } from "../router.js";
+import { AgentWorker } from "./agent-worker.js";
+
+/** When a crashed agent is started again, as in Erlang/OTP supervisors. */
+export interface RestartOptions {
+  /**
+   * `"never"` (the default): a crash removes the agent. `"on-failure"`: a
+   * crash (an uncaught error, a non-zero exit, running out of memory) starts
+   * a fresh instance. `"always"`: so does a thread that exits with code 0.
+   */
+  restart?: "never" | "on-failure" | "always";
+  /** At most this many restarts within `withinMs`; one more crash removes the agent. */
+  maxRestarts?: number;
+  withinMs?: number;
+  /** Wait before a restart; doubled for each restart still within `withinMs`. */
+  backoffMs?: number;
+}
+
+export const restartDefaults: Required<RestartOptions> = {
+  restart: "never",
+  maxRestarts: 3,
+  withinMs: 60_000,
+  backoffMs: 100,
+};
+
+export interface SupervisorEvents {
+  /** An instance crashed (whether or not it will be restarted). */
+  crashed(error: AgentCrashedError): void;
+  /** No more restarts: the agent has left the space. */
+  gaveUp(error: AgentCrashedError): void;
+  error(error: Error): void;
+}
+
+export interface SupervisedSpec {
+  hostUrl: string;
+  start: HostStart;
+  router: MessageRouter;
+  route: AgentRoute;
+  restart: Required<RestartOptions>;
+  resourceLimits?: ResourceLimits;
+  events: SupervisorEvents;
+}
+
+/**
+ * Keeps one agent running in a worker thread: starts it, restarts it after
+ * a crash as its policy allows, and stops it. Its route stays in the router
+ * through restarts, holding messages (up to the mailbox bound) until the
+ * next instance takes them.
+ */
+export class Supervisor implements Member {
+  #spec: SupervisedSpec;
+  #worker: AgentWorker | undefined;
+  #restartedAt: number[] = [];
+  #pendingRestart: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  private constructor(spec: SupervisedSpec) {
+    this.#spec = spec;
+  }
+
+  /** Takes the id in the router and starts the first instance; rejects (leaving nothing) if that fails. */
+  static async start(spec: SupervisedSpec): Promise<Supervisor> {
+    const supervisor = new Supervisor(spec);
+    await spec.router.add(spec.route.id, spec.route);
+    try {
+      await supervisor.#startInstance();
+    } catch (error) {
+      spec.route.close(error as Error);
+      await spec.router.delete(spec.route.id, error as Error);
+      const { id, className } = spec.start;
+      throw new Error(`agent "${id}" (${className}) failed to start: ${(error as Error).message}`, { cause: error });
+    }
+    return supervisor;
+  }
+
+  stats(): AgentStats {
+    return { ...this.#spec.route.stats };
+  }
+
+  async stop(reason: Error, timeoutMs: number): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#pendingRestart);
+    await this.#worker?.stop(timeoutMs);
+    await this.#leave(reason);
+  }
+
+  async #startInstance(): Promise<void> {
+    const { hostUrl, router, route, resourceLimits, events, start } = this.#spec;
+    const worker = new AgentWorker(
+      hostUrl,
+      router,
+      route,
+      { crashed: (error, code) => this.#crashed(worker, error, code), error: events.error },
+      resourceLimits,
+    );
+    this.#worker = worker;
+    try {
+      await worker.start(start);
+    } catch (error) {
+      await worker.kill();
+      throw error;
+    }
+  }
+
+  #crashed(worker: AgentWorker, error: AgentCrashedError, code: number): void {
+    if (worker !== this.#worker) return;
+    this.#worker = undefined;
+    const { router, route, events } = this.#spec;
+    // Requests waiting on the dead instance can no longer be answered; new messages wait for the next.
+    router.interrupted(route.id, error);
+    events.crashed(error);
+    if (this.#stopped) return;
+    const delay = this.#restartDelay(code);
+    if (delay === undefined) {
+      void this.#leave(error).then(() => events.gaveUp(error), events.error);
+      return;
+    }
+    this.#pendingRestart = setTimeout(() => void this.#restart(), delay);
+  }
+
+  /** How long to wait before the next restart, or undefined if the policy allows none. */
+  #restartDelay(code: number): number | undefined {
+    const { restart, maxRestarts, withinMs, backoffMs } = this.#spec.restart;
+    if (restart === "never" || (restart === "on-failure" && code === 0)) return undefined;
+    const now = Date.now();
+    this.#restartedAt = this.#restartedAt.filter((at) => now - at < withinMs);
+    if (this.#restartedAt.length >= maxRestarts) return undefined;
+    return backoffMs * 2 ** this.#restartedAt.length;
+  }
+
+  async #restart(): Promise<void> {
+    if (this.#stopped) return;
+    this.#restartedAt.push(Date.now());
+    this.#spec.route.stats.restarts++;
+    try {
+      await this.#startInstance();
+      this.#spec.router.restarted(this.#spec.route.id);
+    } catch (error) {
+      // The fresh instance failed to start (its constructor or afterAdd threw): that is another crash.
+      const { id } = this.#spec.route;
+      const crash = new AgentCrashedError(id, `agent "${id}" failed to restart: ${(error as Error).message}`, { cause: error });
+      if (this.#worker) this.#crashed(this.#worker, crash, 1);
+    }
+  }
+
+  /** Out of the router for good: what was held for it is answered with `reason`. */
+  async #leave(reason: Error): Promise<void> {
+    const { router, route } = this.#spec;
+    route.close(reason);
+    await router.delete(route.id, reason);
+  }
+}
