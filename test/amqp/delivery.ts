@@ -1,6 +1,7 @@
 import { expect, it } from "vitest";
 import { AMQPSpace } from "../../src/index.js";
 import { Calculator } from "../fixtures/calculator.js";
+import { Journeyman } from "../fixtures/faults.js";
 import { describeWithBroker, listBroker, probeBroker, uniqueExchange } from "../helpers/broker.js";
 import { Recorder } from "../helpers/recorder.js";
 
@@ -50,4 +51,25 @@ describeWithBroker("AMQPSpace delivery", probe, () => {
       await space.destroy();
     }
   });
+
+  it("redelivers what a crashed agent had taken but not answered to its restarted instance: none lost", async () => {
+    const exchange = uniqueExchange("agentspace-redeliver");
+    const suffix = exchange.slice(-6);
+    const [workerId, meId] = [`journeyman-${suffix}`, `me-${suffix}`];
+    const space = new AMQPSpace({ exchange, tuning: { prefetch: 10 } });
+    try {
+      await space.add(Journeyman, workerId, undefined, { restart: "on-failure", backoffMs: 10 });
+      const me = await space.addForeground(Recorder, meId);
+      const restarted = new Promise((resolve) => space.once("error", resolve));
+      for (let item = 0; item < 100; item++) me.send({ to: workerId, action: { name: "work", args: { item, observer: meId } } });
+      await me.until(() => me.notes.length >= 20);
+      // Broadcasts have their own queue: this one overtakes the work still waiting, and kills the worker mid-stream.
+      me.send({ to: "*", action: { name: "exit", args: { code: 1 } } });
+      await restarted;
+      await me.until(() => new Set(me.notes).size === 100);
+      expect(space.stats()[workerId]).toMatchObject({ restarts: 1 });
+    } finally {
+      await space.destroy();
+    }
+  }, 60_000);
 });
