@@ -2,6 +2,7 @@
 // for Node 20), declarations with tsc. `--no-types` skips the declarations.
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
+import { resolve } from "node:path";
 import { build } from "esbuild";
 
 const common = {
@@ -14,10 +15,30 @@ const common = {
   logLevel: "warning",
 };
 
+// The CLI imports the library from dist/index.js, the very module a user
+// module's `import "agentspace"` resolves to, instead of bundling a copy:
+// one Agent class and one set of error classes in the main thread.
+const libraryAsImport = {
+  name: "library-as-import",
+  setup(builder) {
+    const library = resolve("src/index.js");
+    builder.onResolve({ filter: /\/index\.js$/ }, ({ path, resolveDir }) =>
+      resolve(resolveDir, path) === library ? { path: "./index.js", external: true } : undefined,
+    );
+  },
+};
+
 rmSync("dist", { recursive: true, force: true });
 await Promise.all([
   build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/index.js" }),
   build({ ...common, entryPoints: ["workers/agent-host.ts"], outfile: "dist/workers/agent-host.js" }),
+  build({
+    ...common,
+    entryPoints: ["src/cli/main.ts"],
+    outfile: "dist/cli.js",
+    banner: { js: "#!/usr/bin/env node" },
+    plugins: [libraryAsImport],
+  }),
 ]);
 if (!process.argv.includes("--no-types")) {
   execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });

@@ -84,13 +84,16 @@ export class Agent {
       if (message.to === BROADCAST) {
         throw new MessageValidationError(`request() needs one recipient; send() to "*" and gather the answers in handleActionValue`);
       }
+      if (isAnswer(message as Message)) {
+        throw new MessageValidationError(`request() of "${message.action.name}" would never be answered: answers are sent, not requested`);
+      }
       const link = this.#linked();
       const id = newMessageId();
       const answer = this.#pending.add(id, message.to, options.timeoutMs ?? link.requestTimeoutMs, options.signal);
       try {
         this.#post(message, id);
       } catch (error) {
-        this.#pending.settle(id, false, error);
+        this.#pending.settle(id, message.to, false, error);
       }
       return answer as Promise<T>;
     } catch (error) {
@@ -195,7 +198,7 @@ export class Agent {
       const ok = message.action.name === RESPONSE;
       const outcome = ok ? message.action.args?.value : errorFromWire(message.action.args);
       // Answers to requests never wait in the mailbox.
-      if (this.#pending.settle(message.meta.parent_id, ok, outcome)) return;
+      if (this.#pending.settle(message.meta.parent_id, message.from, ok, outcome)) return;
       // Nobody overrides handleActionValue: skip the mailbox (most of a pipelined sender's load).
       if (ok && this.handleActionValue === Agent.prototype.handleActionValue) return;
     } else if (message.to === BROADCAST && message.from === this.id && !this.receiveOwnBroadcasts) {

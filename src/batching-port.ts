@@ -12,13 +12,13 @@ export class BatchingPort {
   #batch: PortItem[] = [];
   #scheduled = false;
   #onUncloneable: (item: PortItem, error: unknown) => void;
-  #beforeFlush: (() => PortItem | undefined) | undefined;
+  #beforeFlush: (() => PortItem[]) | undefined;
 
   /**
    * `onUncloneable` gets each item that structured clone refused; the rest
-   * still go. `beforeFlush` may give a last item for each batch.
+   * still go. `beforeFlush` may give last items for each batch.
    */
-  constructor(port: MessagePort, onUncloneable: (item: PortItem, error: unknown) => void, beforeFlush?: () => PortItem | undefined) {
+  constructor(port: MessagePort, onUncloneable: (item: PortItem, error: unknown) => void, beforeFlush?: () => PortItem[]) {
     this.#port = port;
     this.#onUncloneable = onUncloneable;
     this.#beforeFlush = beforeFlush;
@@ -39,8 +39,7 @@ export class BatchingPort {
 
   flush = (): void => {
     this.#scheduled = false;
-    const last = this.#beforeFlush?.();
-    if (last) this.#batch.push(last);
+    if (this.#beforeFlush) for (const item of this.#beforeFlush()) this.#batch.push(item);
     if (this.#batch.length === 0) return;
     const batch = this.#batch;
     this.#batch = [];

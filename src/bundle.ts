@@ -16,6 +16,8 @@ import { build, version as esbuildVersion, type Plugin } from "esbuild";
 // Running from source (`.ts`, under vitest or tsx) or from the built package.
 const fromSource = import.meta.url.endsWith(".ts");
 const libraryEntry = new URL(fromSource ? "./index.ts" : "./index.js", import.meta.url);
+/** Part of every cache key: raise it when what goes into a bundle changes. */
+const bundleFormat = 2;
 
 /** The worker entry: built with the package, or bundled on first use when running from source. */
 export async function workerHostUrl(): Promise<string> {
@@ -45,7 +47,10 @@ export function bundleModule(moduleUrl: string): Promise<string> {
 }
 
 async function cachedOrBuilt(modulePath: string): Promise<string> {
-  const key = createHash("sha256").update(`${modulePath}\0${esbuildVersion}\0${libraryEntry.href}`).digest("hex").slice(0, 16);
+  const key = createHash("sha256")
+    .update(`${modulePath}\0${esbuildVersion}\0${libraryEntry.href}\0${bundleFormat}`)
+    .digest("hex")
+    .slice(0, 16);
   const outfile = join(cacheDir(modulePath), `${basename(modulePath).replace(/\.[^.]+$/, "")}-${key}.mjs`);
   if (!(await isFresh(outfile))) await buildBundle(modulePath, outfile);
   return pathToFileURL(outfile).href;
@@ -87,7 +92,7 @@ async function buildBundle(modulePath: string, outfile: string): Promise<void> {
     sourcemap: "inline",
     metafile: true,
     logLevel: "silent",
-    plugins: [sameAgentspace],
+    plugins: [sameAgentspace, ownImportMetaUrl],
   });
   const inputs: Record<string, number> = {};
   await Promise.all(
@@ -113,3 +118,37 @@ const sameAgentspace: Plugin = {
     );
   },
 };
+
+/** What `import.meta.url` reads as in a bundle: a constant each file declares for itself. */
+const moduleUrlName = "__agentspace_module_url";
+
+/**
+ * Each file keeps its own `import.meta.url` inside the bundle, where esbuild
+ * would leave every one naming the bundle. So `static module =
+ * import.meta.url` still names the agent's source module when a bundle is
+ * loaded in the main thread (the CLI loads user modules that way) and its
+ * classes are then added to a worker space; and `new URL("./data.json",
+ * import.meta.url)` finds files next to the source. `define` rewrites only
+ * real uses, never text in strings; esbuild renames each file's constant
+ * apart when it joins the files.
+ */
+const ownImportMetaUrl: Plugin = {
+  name: "agentspace-own-import-meta-url",
+  setup(builder) {
+    builder.initialOptions.define = { ...builder.initialOptions.define, "import.meta.url": moduleUrlName };
+    builder.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async ({ path }) => {
+      const source = await readFile(path, "utf8");
+      if (!source.includes("import.meta.url")) return undefined; // esbuild loads it as usual
+      const declaration = `const ${moduleUrlName} = ${JSON.stringify(pathToFileURL(path).href)}; `;
+      // On the first line (after a hashbang), so that line numbers in stack traces stay right.
+      const at = source.startsWith("#!") ? source.indexOf("\n") + 1 : 0;
+      return { contents: source.slice(0, at) + declaration + source.slice(at), loader: loaderFor(path) };
+    });
+  },
+};
+
+function loaderFor(path: string): "ts" | "tsx" | "jsx" | "js" {
+  if (/\.[cm]?ts$/.test(path)) return "ts";
+  if (path.endsWith(".tsx")) return "tsx";
+  return path.endsWith(".jsx") ? "jsx" : "js";
+}

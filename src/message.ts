@@ -1,3 +1,4 @@
+import { types } from "node:util";
 import { nanoid } from "nanoid";
 import { MessageValidationError } from "./errors.js";
 
@@ -53,10 +54,11 @@ export function agentIdProblem(id: unknown): string | undefined {
   return undefined;
 }
 
+/** An object literal or `Object.create(null)`, from this realm or another (a REPL's vm context). */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  return proto === null || (Object.getPrototypeOf(proto) === null && Object.hasOwn(proto, "hasOwnProperty"));
 }
 
 /** Checks what an agent asks to send; throws MessageValidationError naming the fault. */
@@ -116,10 +118,14 @@ interface Uncloneable {
 // cycles and is filled only on the way into nested objects; the path is built
 // only on the way back from a failure.
 const seen = new Set<object>();
+const { isProxy } = types;
 
 function findUncloneable(value: unknown): Uncloneable | undefined {
   try {
     return visit(value);
+  } catch (error) {
+    // A getter threw while we read the value: structured clone would throw too.
+    return { path: "", what: `value whose reading threw (${String(error)})` };
   } finally {
     if (seen.size > 0) seen.clear();
   }
@@ -130,6 +136,7 @@ function visit(value: unknown): Uncloneable | undefined {
   if (type === "function" || type === "symbol") return { path: "", what: type };
   if (type !== "object" || value === null) return undefined;
   const object = value as object;
+  if (isProxy(object)) return { path: "", what: "Proxy" };
   if (object instanceof Promise || object instanceof WeakMap || object instanceof WeakSet || object instanceof WeakRef) {
     return { path: "", what: object.constructor.name };
   }
@@ -150,7 +157,8 @@ function visit(value: unknown): Uncloneable | undefined {
       if (problem) return within(problem, `[${i}]`);
     }
   } else {
-    for (const key in object) {
+    // Own keys only: structured clone copies no inherited property.
+    for (const key of Object.keys(object)) {
       const problem = child(object, (object as Record<string, unknown>)[key]);
       if (problem) return within(problem, `.${key}`);
     }

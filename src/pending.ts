@@ -32,7 +32,7 @@ export class PendingRequests {
     signal?.throwIfAborted();
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
-      const onAbort = () => this.#giveUp(id, signal?.reason);
+      const onAbort = () => this.#giveUp(id, to, signal?.reason);
       const cleanup = () => {
         if (timer) clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
@@ -40,7 +40,7 @@ export class PendingRequests {
       this.#byId.set(id, { to, resolve, reject, cleanup });
       if (Number.isFinite(timeoutMs)) {
         timer = setTimeout(
-          () => this.#giveUp(id, new RequestTimeoutError(`no answer from "${to}" within ${timeoutMs} ms`)),
+          () => this.#giveUp(id, to, new RequestTimeoutError(`no answer from "${to}" within ${timeoutMs} ms`)),
           timeoutMs,
         );
       }
@@ -48,11 +48,15 @@ export class PendingRequests {
     });
   }
 
-  /** Settles the request `id` answers; false if no request is waiting for it. */
-  settle(id: string | undefined, ok: boolean, outcome: unknown): boolean {
+  /**
+   * Settles the request `id` answers, if `from` is the agent it asked (no
+   * other agent can answer for it); false if no such request is waiting.
+   */
+  settle(id: string | undefined, from: string, ok: boolean, outcome: unknown): boolean {
     if (id === undefined) return false;
     const pending = this.#byId.get(id);
     if (!pending) return this.#abandoned.delete(id);
+    if (pending.to !== from) return false;
     this.#byId.delete(id);
     pending.cleanup();
     if (ok) pending.resolve(outcome);
@@ -63,17 +67,17 @@ export class PendingRequests {
   /** Rejects every request sent to `to` (it crashed or left the space); a late answer is then dropped. */
   rejectTo(to: string, error: unknown): void {
     for (const [id, pending] of this.#byId) {
-      if (pending.to === to) this.#giveUp(id, error);
+      if (pending.to === to) this.#giveUp(id, to, error);
     }
   }
 
   /** Rejects every request (the agent is leaving the space). */
   rejectAll(error: unknown): void {
-    for (const id of [...this.#byId.keys()]) this.settle(id, false, error);
+    for (const [id, pending] of [...this.#byId]) this.settle(id, pending.to, false, error);
   }
 
-  #giveUp(id: string, error: unknown): void {
-    if (!this.settle(id, false, error)) return;
+  #giveUp(id: string, to: string, error: unknown): void {
+    if (!this.settle(id, to, false, error)) return;
     this.#abandoned.add(id);
     if (this.#abandoned.size > MAX_ABANDONED) {
       this.#abandoned.delete(this.#abandoned.values().next().value as string);

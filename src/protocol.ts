@@ -8,35 +8,65 @@ import type { Message } from "./message.js";
  * travels apart, over the worker's own channel.
  */
 
-/** Another agent left or crashed; sent in order with the messages before it. */
+/**
+ * What crosses a worker thread's two data ports. A thread may host many
+ * agents: a direct message names its agent in `to`; a broadcast comes
+ * wrapped once per agent it is for.
+ */
+
+/** A `"*"` message for one agent of the thread. */
+export interface BroadcastDelivery {
+  deliverTo: string;
+  message: Message;
+}
+
+/** Another agent left or crashed (for every agent of the thread); in order with the messages before it. */
 export interface PeerGoneNotice {
   gone: string;
   reason: WireError;
 }
 
-/** From the worker: its agent took this many messages from its mailbox since the last report. */
+/** From the thread: `agent` took this many messages from its mailbox since the last report. */
 export interface TakenReport {
   taken: number;
+  agent: string;
 }
 
-/** What goes into a worker. */
-export type InboundItem = Message | PeerGoneNotice;
-/** What comes out of a worker. */
-export type OutboundItem = Message | TakenReport;
+/** From the thread: `ready` is constructed and takes messages (until then the router holds them). */
+export interface AgentReady {
+  ready: string;
+}
+
+/** From the thread, after `stop(agent)`: nothing more will come from that agent. */
+export interface StreamEnd {
+  ended: string;
+}
+
+export type InboundItem = Message | BroadcastDelivery | PeerGoneNotice;
+export type OutboundItem = Message | TakenReport | AgentReady | StreamEnd;
 export type PortItem = InboundItem | OutboundItem;
 
-/**
- * One `postMessage`: a batch, since structured clone per call dominates the
- * cost of a hop. An empty batch from a worker ends its outbound stream.
- */
+/** One `postMessage`: a batch, since structured clone per call dominates the cost of a hop. */
 export type PortBatch<Item extends PortItem = PortItem> = Item[];
 
 export function isPeerGone(item: InboundItem): item is PeerGoneNotice {
   return (item as PeerGoneNotice).gone !== undefined;
 }
 
+export function isBroadcastDelivery(item: InboundItem): item is BroadcastDelivery {
+  return (item as BroadcastDelivery).deliverTo !== undefined;
+}
+
 export function isTakenReport(item: OutboundItem): item is TakenReport {
   return (item as TakenReport).taken !== undefined;
+}
+
+export function isAgentReady(item: OutboundItem): item is AgentReady {
+  return (item as AgentReady).ready !== undefined;
+}
+
+export function isStreamEnd(item: OutboundItem): item is StreamEnd {
+  return (item as StreamEnd).ended !== undefined;
 }
 
 export function peerGoneNotice(peerId: string, reason: Error): PeerGoneNotice {
@@ -63,9 +93,11 @@ export interface HostStart {
 
 /** The worker host's control surface, called over the worker's own channel. */
 export interface HostControl {
+  /** Constructs an agent in the thread and runs its `afterAdd`. */
   start(spec: HostStart): Promise<void>;
-  stop(): Promise<void>;
-  status(): HostStatus;
+  /** Runs the agent's `beforeRemove` and takes it out of the thread. */
+  stop(id: string): Promise<void>;
+  status(id: string): HostStatus;
 }
 
 export interface HostStatus extends AgentStatus {

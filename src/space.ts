@@ -1,7 +1,6 @@
 import { EventEmitter } from "eventemitter3";
 import { nanoid } from "nanoid";
 import { Agent } from "./agent.js";
-import type { ResourceLimits } from "node:worker_threads";
 import type { AgentStats } from "./agent-route.js";
 import { AgentNotFoundError, DuplicateAgentError } from "./errors.js";
 import { createHandle, type Handle } from "./handle.js";
@@ -9,6 +8,7 @@ import { hostInThread, type LinkOptions, type Member } from "./in-thread.js";
 import { agentIdProblem, type Message } from "./message.js";
 import type { RequestOptions } from "./pending.js";
 import { Router, type MessageRouter } from "./router.js";
+import type { PlacementOptions } from "./spaces/placement.js";
 import type { RestartOptions } from "./spaces/supervisor.js";
 
 /** An agent class: constructed as `new Cls(id, init)`. */
@@ -23,11 +23,9 @@ export type AgentClass<A extends Agent = Agent> = (new (id: string, init: never)
 export type InitOf<C extends AgentClass> = C extends new (id: string, init: infer I) => Agent ? I : never;
 
 /** Per-agent settings of `space.add`. */
-export interface AddOptions extends RestartOptions {
+export interface AddOptions extends RestartOptions, PlacementOptions {
   /** Messages that may wait in the agent's mailbox; one more is answered with MailboxFullError (space default 10,000). */
   mailboxSize?: number;
-  /** Memory limits of the agent's worker thread; exceeding them is a crash. */
-  resourceLimits?: ResourceLimits;
 }
 
 export interface RemoveOptions {

@@ -2,9 +2,18 @@ import { bundleModule, workerHostUrl } from "../bundle.js";
 import { routeFor, type Member } from "../in-thread.js";
 import { assertCloneable } from "../message.js";
 import { Space, type AddOptions, type AgentClass, type SpaceOptions } from "../space.js";
+import { availableParallelism } from "node:os";
+import { Placement } from "./placement.js";
 import { Supervisor, restartDefaults } from "./supervisor.js";
 
-export interface MultiprocessSpaceOptions extends SpaceOptions {}
+export interface MultiprocessSpaceOptions extends SpaceOptions {
+  /**
+   * Worker threads the agents share. Unset (the default): one thread per
+   * agent, the most isolation. A number: agents spread over that many
+   * threads, for swarms of thousands. `"auto"`: one per core.
+   */
+  threads?: number | "auto";
+}
 
 /**
  * Each agent in its own worker thread, connected only by an inbound and an
@@ -13,8 +22,15 @@ export interface MultiprocessSpaceOptions extends SpaceOptions {}
  * `restart` policy says, and never takes the space down.
  */
 export class MultiprocessSpace extends Space {
+  #placement: Placement;
+
   constructor(options: MultiprocessSpaceOptions = {}) {
     super(options);
+    const threads = options.threads === "auto" ? availableParallelism() : options.threads;
+    if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) {
+      throw new RangeError(`threads must be a positive whole number or "auto", not ${String(options.threads)}`);
+    }
+    this.#placement = new Placement(threads, () => this.router, (error) => this.emit("error", error));
   }
 
   protected async spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member> {
@@ -22,19 +38,20 @@ export class MultiprocessSpace extends Space {
     assertCloneable(init, "init");
     const [bundleUrl, hostUrl] = await Promise.all([bundleModule(moduleUrl), workerHostUrl()]);
     const { requestTimeoutMs, debug } = this.options;
-    const { restart, maxRestarts, withinMs, backoffMs, mailboxSize, resourceLimits } = options;
+    const { restart, maxRestarts, withinMs, backoffMs, mailboxSize, isolate, resourceLimits } = options;
     return Supervisor.start({
       hostUrl,
       start: { moduleUrl: bundleUrl, className: Cls.name, id, init, requestTimeoutMs, debug },
       router: this.router,
       route: routeFor(this.router, id, mailboxSize ?? this.options.mailboxSize),
+      placement: this.#placement,
+      where: { isolate, resourceLimits },
       restart: {
         restart: restart ?? restartDefaults.restart,
         maxRestarts: maxRestarts ?? restartDefaults.maxRestarts,
         withinMs: withinMs ?? restartDefaults.withinMs,
         backoffMs: backoffMs ?? restartDefaults.backoffMs,
       },
-      ...(resourceLimits ? { resourceLimits } : {}),
       events: {
         crashed: (error) => this.emit("error", error),
         gaveUp: () => this.forget(id),

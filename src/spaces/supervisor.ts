@@ -1,10 +1,10 @@
-import type { ResourceLimits } from "node:worker_threads";
 import type { AgentRoute, AgentStats } from "../agent-route.js";
 import { AgentCrashedError } from "../errors.js";
 import type { Member } from "../in-thread.js";
 import type { HostStart } from "../protocol.js";
 import type { MessageRouter } from "../router.js";
-import { AgentWorker } from "./agent-worker.js";
+import type { Placement, PlacementOptions } from "./placement.js";
+import type { WorkerThread } from "./worker-thread.js";
 
 /** When a crashed agent is started again, as in Erlang/OTP supervisors. */
 export interface RestartOptions {
@@ -41,20 +41,21 @@ export interface SupervisedSpec {
   start: HostStart;
   router: MessageRouter;
   route: AgentRoute;
+  placement: Placement;
+  where: PlacementOptions;
   restart: Required<RestartOptions>;
-  resourceLimits?: ResourceLimits;
   events: SupervisorEvents;
 }
 
 /**
- * Keeps one agent running in a worker thread: starts it, restarts it after
- * a crash as its policy allows, and stops it. Its route stays in the router
- * through restarts, holding messages (up to the mailbox bound) until the
- * next instance takes them.
+ * Keeps one agent running in a worker thread: places and starts it,
+ * restarts it after a crash as its policy allows, and stops it. Its route
+ * stays in the router through restarts, holding messages (up to the mailbox
+ * bound) until the next instance takes them.
  */
 export class Supervisor implements Member {
   #spec: SupervisedSpec;
-  #worker: AgentWorker | undefined;
+  #thread: WorkerThread | undefined;
   #restartedAt: number[] = [];
   #pendingRestart: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -85,31 +86,32 @@ export class Supervisor implements Member {
   async stop(reason: Error, timeoutMs: number): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#pendingRestart);
-    await this.#worker?.stop(timeoutMs);
+    const thread = this.#thread;
+    this.#thread = undefined;
+    if (thread) {
+      await thread.stop(this.#spec.route.id, timeoutMs);
+      await this.#spec.placement.release(thread);
+    }
     await this.#leave(reason);
   }
 
   async #startInstance(): Promise<void> {
-    const { hostUrl, router, route, resourceLimits, events, start } = this.#spec;
-    const worker = new AgentWorker(
-      hostUrl,
-      router,
-      route,
-      { crashed: (error, code) => this.#crashed(worker, error, code), error: events.error },
-      resourceLimits,
-    );
-    this.#worker = worker;
+    const { hostUrl, route, placement, where, start } = this.#spec;
+    const thread = placement.threadFor(hostUrl, where);
+    this.#thread = thread;
+    thread.host({ route, crashed: (error, code) => this.#crashed(thread, error, code) });
     try {
-      await worker.start(start);
+      await thread.start(start);
     } catch (error) {
-      await worker.kill();
+      thread.unhost(route.id);
+      await placement.release(thread);
       throw error;
     }
   }
 
-  #crashed(worker: AgentWorker, error: AgentCrashedError, code: number): void {
-    if (worker !== this.#worker) return;
-    this.#worker = undefined;
+  #crashed(thread: WorkerThread, error: AgentCrashedError, code: number): void {
+    if (thread !== this.#thread) return;
+    this.#thread = undefined;
     const { router, route, events } = this.#spec;
     // Requests waiting on the dead instance can no longer be answered; new messages wait for the next.
     router.interrupted(route.id, error);
@@ -144,7 +146,7 @@ export class Supervisor implements Member {
       // The fresh instance failed to start (its constructor or afterAdd threw): that is another crash.
       const { id } = this.#spec.route;
       const crash = new AgentCrashedError(id, `agent "${id}" failed to restart: ${(error as Error).message}`, { cause: error });
-      if (this.#worker) this.#crashed(this.#worker, crash, 1);
+      if (this.#thread) this.#crashed(this.#thread, crash, 1);
     }
   }
 

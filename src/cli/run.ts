@@ -1,0 +1,50 @@
+import type { Space } from "../index.js";
+import { loadModule } from "./load-module.js";
+import { createSpace, type SpaceKind } from "./space-kind.js";
+
+export interface RunOptions {
+  /** Where the agents run. */
+  space?: SpaceKind;
+  /** Opens the `inspect` and `eval` actions. */
+  debug?: boolean;
+  /** The command line's words after the module, handed to `main` as its second argument. */
+  args?: string[];
+}
+
+export const runDefaults: Required<RunOptions> = { space: "multiprocess", debug: false, args: [] };
+
+/** What `agentspace run` calls: `export async function main(space, args) { … }`. */
+export type Main = (space: Space, args: string[]) => unknown;
+
+/** A module that `run` cannot start, or whose `main` failed; the message says which. */
+export class RunError extends Error {
+  override name = "RunError";
+}
+
+/**
+ * Imports `specifier`, calls its exported `main(space, args)` on a new space
+ * and destroys the space once `main` has settled, whether it returned or threw.
+ */
+export async function runModule(specifier: string, options: RunOptions = {}): Promise<void> {
+  const { space: kind, debug, args } = { ...runDefaults, ...options };
+  const main = (await loadModule(specifier)).main;
+  if (typeof main !== "function") {
+    throw new RunError(`${specifier} exports no main function; add one: export async function main(space) { … }`);
+  }
+  const space = createSpace(kind, debug);
+  // Nobody else may be listening: a crashed agent must not go unseen.
+  space.on("error", (error) => {
+    if (space.listenerCount("error") === 1) console.error(`agentspace: ${error.name}: ${error.message}`);
+  });
+  try {
+    await (main as Main)(space, args);
+  } catch (error) {
+    throw new RunError(`main(space) of ${specifier} failed: ${describe(error)}`, { cause: error });
+  } finally {
+    await space.destroy();
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+}

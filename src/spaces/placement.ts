@@ -1,0 +1,56 @@
+import type { ResourceLimits } from "node:worker_threads";
+import type { MessageRouter } from "../router.js";
+import { WorkerThread } from "./worker-thread.js";
+
+/** Where an agent may be placed. */
+export interface PlacementOptions {
+  /** A worker thread of its own, whatever the space's `threads`. */
+  isolate?: boolean;
+  /** Memory limits of its thread (implies `isolate`: the limits are the agent's alone). */
+  resourceLimits?: ResourceLimits;
+}
+
+/**
+ * Decides which worker thread runs each agent: a thread of its own (the
+ * default, and with `isolate`), or one of `threads` shared threads, the one
+ * with the fewest agents. Threads start on first use and end when their
+ * last agent leaves.
+ */
+export class Placement {
+  #shared: WorkerThread[] = [];
+  #threads: number | undefined;
+  #router: () => MessageRouter;
+  #onError: (error: Error) => void;
+
+  constructor(threads: number | undefined, router: () => MessageRouter, onError: (error: Error) => void) {
+    this.#threads = threads;
+    this.#router = router;
+    this.#onError = onError;
+  }
+
+  threadFor(hostUrl: string, { isolate, resourceLimits }: PlacementOptions): WorkerThread {
+    if (this.#threads === undefined || isolate || resourceLimits) return this.#start(hostUrl, true, resourceLimits);
+    this.#shared = this.#shared.filter((thread) => thread.alive);
+    if (this.#shared.length < this.#threads) {
+      const thread = this.#start(hostUrl, false);
+      this.#shared.push(thread);
+      return thread;
+    }
+    return this.#shared.reduce((least, thread) => (thread.size < least.size ? thread : least));
+  }
+
+  /** Ends `thread` if no agent is left in it. */
+  async release(thread: WorkerThread): Promise<void> {
+    if (thread.size > 0 || !thread.alive) return;
+    this.#shared = this.#shared.filter((other) => other !== thread);
+    await thread.kill();
+  }
+
+  #start(hostUrl: string, dedicated: boolean, resourceLimits?: ResourceLimits): WorkerThread {
+    return new WorkerThread(hostUrl, this.#router(), {
+      dedicated,
+      onError: this.#onError,
+      ...(resourceLimits ? { resourceLimits } : {}),
+    });
+  }
+}
