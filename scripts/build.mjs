@@ -32,6 +32,7 @@ rmSync("dist", { recursive: true, force: true });
 await Promise.all([
   build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/index.js" }),
   build({ ...common, entryPoints: ["workers/agent-host.ts"], outfile: "dist/workers/agent-host.js" }),
+  build({ ...common, entryPoints: ["workers/compute-task.ts"], outfile: "dist/workers/compute-task.js" }),
   build({
     ...common,
     entryPoints: ["src/cli/main.ts"],

@@ -22,6 +22,12 @@ export interface ActionOptions {
   /** A description, or the full help entry returned by the built-in `help` action. */
   help?: string | ActionHelp;
   access?: AccessPolicy;
+  /**
+   * Run the action on the space's CPU pool instead of in the agent's
+   * thread, so the agent keeps taking messages meanwhile. The method then
+   * runs on a bare instance: it must depend on its arguments only.
+   */
+  offload?: boolean;
 }
 
 /** One action of an agent class, as `help` describes it and the mailbox invokes it. */
@@ -31,6 +37,7 @@ export interface ActionSpec {
   access: AccessPolicy;
   /** Denied unless the space runs with `debug: true`. */
   debugOnly?: boolean;
+  offload?: boolean;
   help: { description: string; args: Record<string, ArgHelp>; returns?: ArgHelp };
 }
 
@@ -110,6 +117,7 @@ function toSpec(name: string, method: ActionSpec["method"], options: ActionOptio
     name,
     method,
     access: options.access ?? ACCESS_PERMITTED,
+    ...(options.offload ? { offload: true } : {}),
     help: {
       description: help.description ?? "",
       args: help.args ?? {},

@@ -1,3 +1,4 @@
+import type { ComputeRequest } from "./compute.js";
 import type { Message } from "./message.js";
 
 /**
@@ -25,6 +26,8 @@ export interface AgentLink {
   debug: boolean;
   /** The agent took a message (not an answer) from its mailbox: room for one more. */
   taken(): void;
+  /** Runs `request` on the space's CPU pool. */
+  compute(request: ComputeRequest): Promise<unknown>;
 }
 
 /** The side of an agent that spaces and worker hosts drive. */

@@ -101,6 +101,24 @@ export class Agent {
     }
   }
 
+  /**
+   * Runs a task module's default export on `input` in the space's CPU pool
+   * (worker threads shared by all agents) and resolves with its value: heavy,
+   * stateless work that must not hold up this agent's mailbox.
+   *
+   * ```ts
+   * const sum = await this.compute<number>(new URL("./sum-task.ts", import.meta.url), numbers);
+   * ```
+   */
+  compute<T = unknown>(task: URL | string, input?: unknown): Promise<T> {
+    try {
+      assertCloneable(input, "input");
+      return this.#linked().compute({ kind: "task", module: String(task), input }) as Promise<T>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** The message being handled: the action's, or the answer's in `handleActionValue`/`handleActionError`. */
   currentMessage(): Message | undefined {
     return current.getStore();
@@ -264,7 +282,10 @@ export class Agent {
   #invoke(message: Message, spec: ActionSpec): void | Promise<void> {
     let result: unknown;
     try {
-      result = current.run(message, () => spec.method.call(this, message.action.args ?? {}));
+      const args = message.action.args ?? {};
+      result = spec.offload
+        ? this.#linked().compute({ kind: "action", action: spec.name, args })
+        : current.run(message, () => spec.method.call(this, args));
     } catch (error) {
       return this.#complete(message, false, error);
     }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
@@ -19,10 +19,19 @@ const libraryEntry = new URL(fromSource ? "./index.ts" : "./index.js", import.me
 /** Part of every cache key: raise it when what goes into a bundle changes. */
 const bundleFormat = 2;
 
-/** The worker entry: built with the package, or bundled on first use when running from source. */
-export async function workerHostUrl(): Promise<string> {
-  if (!fromSource) return new URL("./workers/agent-host.js", import.meta.url).href;
-  return bundleModule(new URL("../workers/agent-host.ts", import.meta.url).href);
+/** The worker entry that hosts agents: built with the package, or bundled on first use when running from source. */
+export function workerHostUrl(): Promise<string> {
+  return workerEntry("agent-host");
+}
+
+/** The entry of the CPU pool's threads, as a path (piscina's `filename`). */
+export async function computeWorkerUrl(): Promise<string> {
+  return fileURLToPath(await workerEntry("compute-task"));
+}
+
+async function workerEntry(name: string): Promise<string> {
+  if (!fromSource) return new URL(`./workers/${name}.js`, import.meta.url).href;
+  return bundleModule(new URL(`../workers/${name}.ts`, import.meta.url).href);
 }
 
 interface CacheRecord {
@@ -30,20 +39,28 @@ interface CacheRecord {
   inputs: Record<string, number>;
 }
 
-const inFlight = new Map<string, Promise<string>>();
+// A bundle checked this recently is taken as fresh if the module file itself
+// is unchanged: adding 10,000 agents of one class must not stat every input
+// 10,000 times, yet an edit made during a REPL session is picked up.
+const RECHECK_AFTER_MS = 1_000;
+
+/** Per module: the bundle's check under way or done, when, and the module file's mtime then. */
+const checks = new Map<string, { bundle: Promise<string>; at: number; mtime: number }>();
 
 /** The file: URL of a worker-ready bundle of `moduleUrl`, built or taken from the cache. */
 export function bundleModule(moduleUrl: string): Promise<string> {
   if (!moduleUrl.startsWith("file:")) {
     return Promise.reject(new Error(`agent module "${moduleUrl}" must be a file: URL (use static module = import.meta.url)`));
   }
-  let bundling = inFlight.get(moduleUrl);
-  if (!bundling) {
-    // Concurrent adds of one class share one check and one build.
-    bundling = cachedOrBuilt(fileURLToPath(moduleUrl)).finally(() => inFlight.delete(moduleUrl));
-    inFlight.set(moduleUrl, bundling);
-  }
-  return bundling;
+  const modulePath = fileURLToPath(moduleUrl);
+  const mtime = statSync(modulePath, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+  const recent = checks.get(moduleUrl);
+  if (recent && recent.mtime === mtime && Date.now() - recent.at < RECHECK_AFTER_MS) return recent.bundle;
+  // Concurrent adds of one class share one check and one build.
+  const check = { bundle: cachedOrBuilt(modulePath), at: Date.now(), mtime };
+  checks.set(moduleUrl, check);
+  check.bundle.catch(() => checks.get(moduleUrl) === check && checks.delete(moduleUrl)); // a failure is not remembered
+  return check.bundle;
 }
 
 async function cachedOrBuilt(modulePath: string): Promise<string> {

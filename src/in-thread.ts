@@ -2,6 +2,7 @@ import type { Agent } from "./agent.js";
 import { ATTACH, DELIVER, DETACH, PEER_GONE, type AgentLink, type LinkedAgent } from "./agent-link.js";
 import { AgentRoute, type AgentStats } from "./agent-route.js";
 import { answerTo } from "./answer.js";
+import type { ComputePool } from "./compute.js";
 import type { Message } from "./message.js";
 import type { MessageRouter } from "./router.js";
 
@@ -16,11 +17,20 @@ export interface Member {
   stats(): AgentStats;
 }
 
-export type LinkOptions = Omit<AgentLink, "post" | "taken">;
+export type LinkOptions = Omit<AgentLink, "post" | "taken" | "compute">;
 
 /** A route for `id` whose refusals (a full mailbox) are answered through `router`. */
 export function routeFor(router: MessageRouter, id: string, mailboxSize: number): AgentRoute {
   return new AgentRoute(id, mailboxSize, (message: Message, error: Error) => router.route(answerTo(message, id, false, error)));
+}
+
+/** Where a pool thread finds the agent's class, for its `offload` actions. */
+function classModule(agent: Agent): { moduleUrl: string; className: string; bundled: boolean } {
+  const Cls = agent.constructor as { name: string; module?: string };
+  if (!Object.hasOwn(Cls, "module") || typeof Cls.module !== "string") {
+    return { moduleUrl: "", className: Cls.name, bundled: true }; // the pool thread then says the module is missing
+  }
+  return { moduleUrl: Cls.module, className: Cls.name, bundled: false };
 }
 
 /**
@@ -33,6 +43,7 @@ export async function hostInThread<A extends Agent>(
   create: () => A,
   link: LinkOptions,
   mailboxSize: number,
+  pool: ComputePool,
 ): Promise<{ agent: A; member: Member }> {
   const agent = create();
   const linked = agent as unknown as LinkedAgent;
@@ -44,6 +55,7 @@ export async function hostInThread<A extends Agent>(
       router.route(message);
     },
     taken: () => route.taken(1),
+    compute: (request) => pool.run(request, classModule(agent)),
   });
   route.connect({
     message: (message) => linked[DELIVER](message),

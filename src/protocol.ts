@@ -1,6 +1,7 @@
 import type { MessagePort } from "node:worker_threads";
 import type { AgentStatus } from "./agent-link.js";
 import { AgentCrashedError, errorFromWire, errorToWire, type WireError } from "./errors.js";
+import type { ComputeRequest } from "./compute.js";
 import type { Message } from "./message.js";
 
 /**
@@ -42,8 +43,23 @@ export interface StreamEnd {
   ended: string;
 }
 
-export type InboundItem = Message | BroadcastDelivery | PeerGoneNotice;
-export type OutboundItem = Message | TakenReport | AgentReady | StreamEnd;
+/** From the thread: `agent` asks the space's CPU pool for `request`; answered by a ComputeResult. */
+export interface ComputeCall {
+  compute: number;
+  agent: string;
+  request: ComputeRequest;
+}
+
+/** Into the thread: how ComputeCall `computed` ended. */
+export interface ComputeResult {
+  computed: number;
+  ok: boolean;
+  value?: unknown;
+  error?: WireError;
+}
+
+export type InboundItem = Message | BroadcastDelivery | PeerGoneNotice | ComputeResult;
+export type OutboundItem = Message | TakenReport | AgentReady | StreamEnd | ComputeCall;
 export type PortItem = InboundItem | OutboundItem;
 
 /** One `postMessage`: a batch, since structured clone per call dominates the cost of a hop. */
@@ -51,6 +67,14 @@ export type PortBatch<Item extends PortItem = PortItem> = Item[];
 
 export function isPeerGone(item: InboundItem): item is PeerGoneNotice {
   return (item as PeerGoneNotice).gone !== undefined;
+}
+
+export function isComputeResult(item: InboundItem): item is ComputeResult {
+  return (item as ComputeResult).computed !== undefined;
+}
+
+export function isComputeCall(item: OutboundItem): item is ComputeCall {
+  return (item as ComputeCall).compute !== undefined;
 }
 
 export function isBroadcastDelivery(item: InboundItem): item is BroadcastDelivery {

@@ -3,6 +3,7 @@ import { nanoid } from "nanoid";
 import { Agent } from "./agent.js";
 import type { AgentStats } from "./agent-route.js";
 import { AgentNotFoundError, DuplicateAgentError } from "./errors.js";
+import { ComputePool } from "./compute.js";
 import { createHandle, type Handle } from "./handle.js";
 import { hostInThread, type LinkOptions, type Member } from "./in-thread.js";
 import { agentIdProblem, type Message } from "./message.js";
@@ -67,6 +68,8 @@ export interface SpaceEvents {
  */
 export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDisposable {
   protected readonly options: Required<SpaceOptions>;
+  /** Worker threads for heavy, stateless work (`agent.compute`, `offload` actions), started on first use. */
+  protected readonly pool = new ComputePool();
   /** Moves the messages; a space whose transport is not in-process puts its own here. */
   protected router: MessageRouter = new Router((message) => this.emit("message", message));
   #members = new Map<string, Member>();
@@ -91,7 +94,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     let agent: InstanceType<C> | undefined;
     await this.#join(id, async () => {
       const make = () => new Cls(id, init as never) as InstanceType<C>;
-      const hosted = await hostInThread(this.router, make, this.linkOptions(), this.options.mailboxSize);
+      const hosted = await hostInThread(this.router, make, this.linkOptions(), this.options.mailboxSize, this.pool);
       agent = hosted.agent;
       return hosted.member;
     });
@@ -191,6 +194,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     await Promise.allSettled(this.#joining.values());
     await Promise.allSettled([...this.#members.keys()].map((id) => this.remove(id)));
     this.#handleCaller = undefined;
+    await this.pool.destroy();
     await this.release();
   }
 }

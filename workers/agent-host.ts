@@ -9,14 +9,17 @@ import { ATTACH, DELIVER, DETACH, PEER_GONE, STATUS, type LinkedAgent } from "..
 import { answerTo } from "../src/answer.js";
 import { BatchingPort } from "../src/batching-port.js";
 import { serveControl } from "../src/control.js";
-import { AgentNotFoundError, MessageValidationError, errorToWire, withoutStack } from "../src/errors.js";
+import type { ComputeRequest } from "../src/compute.js";
+import { AgentNotFoundError, MessageValidationError, errorFromWire, errorToWire, withoutStack } from "../src/errors.js";
 import { isAnswer, type Message } from "../src/message.js";
 import {
   isBroadcastDelivery,
+  isComputeResult,
   isPeerGone,
   peerGoneReason,
   type HostControl,
   type HostData,
+  type ComputeResult,
   type HostStart,
   type InboundItem,
   type PortBatch,
@@ -58,9 +61,30 @@ function takenReports(): TakenReport[] {
   return reports;
 }
 
+/** Compute calls sent to the space's CPU pool, awaiting their results. */
+const computing = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+let computeSeq = 0;
+
+function compute(agent: string, request: ComputeRequest): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const seq = ++computeSeq;
+    computing.set(seq, { resolve, reject });
+    outbox.push({ compute: seq, agent, request });
+  });
+}
+
+function computed(result: ComputeResult): void {
+  const waiting = computing.get(result.computed);
+  computing.delete(result.computed);
+  if (result.ok) waiting?.resolve(result.value);
+  else waiting?.reject(errorFromWire({ ...result.error }));
+}
+
 function take(batch: PortBatch<InboundItem>): void {
   for (const item of batch) {
-    if (isPeerGone(item)) {
+    if (isComputeResult(item)) {
+      computed(item);
+    } else if (isPeerGone(item)) {
       const reason = peerGoneReason(item);
       for (const { agent } of agents.values()) agent[PEER_GONE](item.gone, reason);
     } else if (isBroadcastDelivery(item)) {
@@ -104,6 +128,7 @@ const control: HostControl = {
         if (hosted.taken++ === 0) untold.push(hosted);
         outbox.schedule();
       },
+      compute: (request) => compute(spec.id, request),
     });
     outbox.push({ ready: spec.id }); // before anything afterAdd sends: answers to it find it here
     try {

@@ -10,7 +10,8 @@ export class LocalSpace extends Space {
   /** `mailboxSize` applies; restarts and thread limits do not (an agent here shares the caller's thread). */
   protected async spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member> {
     const make = () => new Cls(id, init as never);
-    const { member } = await hostInThread(this.router, make, this.linkOptions(), options.mailboxSize ?? this.options.mailboxSize);
+    const mailboxSize = options.mailboxSize ?? this.options.mailboxSize;
+    const { member } = await hostInThread(this.router, make, this.linkOptions(), mailboxSize, this.pool);
     return member;
   }
 }

@@ -30,7 +30,7 @@ export class MultiprocessSpace extends Space {
     if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) {
       throw new RangeError(`threads must be a positive whole number or "auto", not ${String(options.threads)}`);
     }
-    this.#placement = new Placement(threads, () => this.router, (error) => this.emit("error", error));
+    this.#placement = new Placement(threads, () => this.router, this.pool, (error) => this.emit("error", error));
   }
 
   protected async spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member> {

@@ -1,4 +1,5 @@
 import type { ResourceLimits } from "node:worker_threads";
+import type { ComputePool } from "../compute.js";
 import type { MessageRouter } from "../router.js";
 import { WorkerThread } from "./worker-thread.js";
 
@@ -21,10 +22,12 @@ export class Placement {
   #threads: number | undefined;
   #router: () => MessageRouter;
   #onError: (error: Error) => void;
+  #pool: ComputePool;
 
-  constructor(threads: number | undefined, router: () => MessageRouter, onError: (error: Error) => void) {
+  constructor(threads: number | undefined, router: () => MessageRouter, pool: ComputePool, onError: (error: Error) => void) {
     this.#threads = threads;
     this.#router = router;
+    this.#pool = pool;
     this.#onError = onError;
   }
 
@@ -49,6 +52,7 @@ export class Placement {
   #start(hostUrl: string, dedicated: boolean, resourceLimits?: ResourceLimits): WorkerThread {
     return new WorkerThread(hostUrl, this.#router(), {
       dedicated,
+      pool: this.#pool,
       onError: this.#onError,
       ...(resourceLimits ? { resourceLimits } : {}),
     });

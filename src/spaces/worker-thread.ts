@@ -3,13 +3,16 @@ import type { AgentRoute, Sink } from "../agent-route.js";
 import { answerTo } from "../answer.js";
 import { BatchingPort } from "../batching-port.js";
 import { ControlClient, type HostEvent } from "../control.js";
-import { AgentCrashedError, MessageValidationError, errorFromWire } from "../errors.js";
+import type { ComputePool } from "../compute.js";
+import { AgentCrashedError, MessageValidationError, errorFromWire, errorToWire } from "../errors.js";
 import { BROADCAST, isAnswer, type Message } from "../message.js";
 import {
   isAgentReady,
+  isComputeCall,
   isStreamEnd,
   isTakenReport,
   peerGoneNotice,
+  type ComputeCall,
   type HostControl,
   type HostData,
   type HostStart,
@@ -47,6 +50,8 @@ export interface WorkerThreadOptions {
   resourceLimits?: ResourceLimits;
   /** A callback in an agent failed with nobody to answer. */
   onError(error: Error): void;
+  /** The space's CPU pool. */
+  pool: ComputePool;
 }
 
 /**
@@ -66,6 +71,9 @@ export class WorkerThread {
   /** Reasons already sent in as peer-gone notices: the router tells each agent, the thread needs it once. */
   #goneSent = new WeakSet<Error>();
   #streamEnds = new Map<string, () => void>();
+  /** Where each agent's class comes from, for its `offload` actions. */
+  #classes = new Map<string, { moduleUrl: string; className: string; bundled: true }>();
+  #pool: ComputePool;
   #lastError: Error | undefined;
   #alive = true;
   #exited: Promise<void>;
@@ -73,6 +81,7 @@ export class WorkerThread {
   constructor(hostUrl: string, router: MessageRouter, options: WorkerThreadOptions) {
     this.dedicated = options.dedicated;
     this.#router = router;
+    this.#pool = options.pool;
     const inbound = new MessageChannel();
     const outbound = new MessageChannel();
     this.#inbound = inbound.port1;
@@ -118,6 +127,7 @@ export class WorkerThread {
 
   /** Constructs the agent in the thread and runs its `afterAdd`. */
   start(spec: HostStart): Promise<void> {
+    this.#classes.set(spec.id, { moduleUrl: spec.moduleUrl, className: spec.className, bundled: true });
     return this.#control.remote.start(spec);
   }
 
@@ -174,6 +184,7 @@ export class WorkerThread {
       if (isTakenReport(item)) this.#agents.get(item.agent)?.route.taken(item.taken);
       else if (isAgentReady(item)) this.#agents.get(item.ready)?.route.connect(this.#sink(item.ready));
       else if (isStreamEnd(item)) this.#streamEnds.get(item.ended)?.();
+      else if (isComputeCall(item)) this.#compute(item);
       else this.#fromAgent(item);
     }
   }
@@ -186,7 +197,17 @@ export class WorkerThread {
     this.#router.route(message);
   }
 
+  #compute({ compute, agent, request }: ComputeCall): void {
+    const agentClass = this.#classes.get(agent);
+    if (!agentClass) return;
+    this.#pool.run(request, agentClass).then(
+      (value) => this.#toWorker.push({ computed: compute, ok: true, value }),
+      (error: unknown) => this.#toWorker.push({ computed: compute, ok: false, error: errorToWire(error) }),
+    );
+  }
+
   #uncloneable(item: PortItem, error: unknown): void {
+    if ("computed" in item) return this.#toWorker.push({ computed: item.computed, ok: false, error: errorToWire(error) });
     const message = "deliverTo" in item ? item.message : (item as Message);
     if (isAnswer(message)) return;
     const reason = new MessageValidationError(`message to "${message.to}" cannot be cloned: ${String(error)}`);

@@ -1,0 +1,54 @@
+import { availableParallelism } from "node:os";
+import { Piscina } from "piscina";
+import { bundleModule, computeWorkerUrl } from "./bundle.js";
+
+/** What an agent asks of the CPU pool. */
+export type ComputeRequest =
+  /** Run a task module's default export on `input`. */
+  | { kind: "task"; module: string; input: unknown }
+  /** Run an `offload` action of the agent's own class (without its state). */
+  | { kind: "action"; action: string; args: Record<string, unknown> };
+
+/** What a pool thread runs: module URLs already bundled, so the thread needs no loader. */
+export type ComputeTask =
+  | { kind: "task"; moduleUrl: string; input: unknown }
+  | { kind: "action"; moduleUrl: string; className: string; action: string; args: Record<string, unknown> };
+
+/**
+ * Worker threads (piscina) shared by every agent of a space, for heavy,
+ * stateless work: an agent awaiting `compute` keeps taking messages while
+ * the pool works. Started on first use.
+ */
+export class ComputePool {
+  #pool: Promise<Piscina<ComputeTask, unknown>> | undefined;
+  #threads: number;
+
+  constructor(threads = availableParallelism()) {
+    this.#threads = threads;
+  }
+
+  /** Resolves `request` for an agent whose class lives in `agentModule` (a file: URL; bundled already, or not). */
+  async run(request: ComputeRequest, agentModule: { moduleUrl: string; className: string; bundled: boolean }): Promise<unknown> {
+    const pool = await (this.#pool ??= this.#start());
+    if (request.kind === "task") {
+      return pool.run({ kind: "task", moduleUrl: await bundleModule(request.module), input: request.input });
+    }
+    if (!agentModule.moduleUrl) {
+      const name = agentModule.className;
+      throw new TypeError(`offload actions of ${name} run in a pool thread, which imports the class: add \`static module = import.meta.url;\` to class ${name}`);
+    }
+    const moduleUrl = agentModule.bundled ? agentModule.moduleUrl : await bundleModule(agentModule.moduleUrl);
+    return pool.run({ kind: "action", moduleUrl, className: agentModule.className, action: request.action, args: request.args });
+  }
+
+  async destroy(): Promise<void> {
+    const pool = await this.#pool?.catch(() => undefined);
+    this.#pool = undefined;
+    await pool?.destroy();
+  }
+
+  async #start(): Promise<Piscina<ComputeTask, unknown>> {
+    const filename = await computeWorkerUrl();
+    return new Piscina<ComputeTask, unknown>({ filename, maxThreads: this.#threads, minThreads: 0, execArgv: [] });
+  }
+}
