@@ -4,7 +4,7 @@ import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { build, version as esbuildVersion, type Plugin } from "esbuild";
+import type { Plugin } from "esbuild";
 
 /**
  * Agent modules are bundled for their workers with esbuild: a worker then
@@ -29,9 +29,19 @@ export async function computeWorkerUrl(): Promise<string> {
   return fileURLToPath(await workerEntry("compute-task"));
 }
 
-async function workerEntry(name: string): Promise<string> {
-  if (!fromSource) return new URL(`./workers/${name}.js`, import.meta.url).href;
-  return bundleModule(new URL(`../workers/${name}.ts`, import.meta.url).href);
+// One version of each entry per process: a host rebuilt from newer source
+// would speak another protocol than the router this process already runs.
+const entries = new Map<string, Promise<string>>();
+
+function workerEntry(name: string): Promise<string> {
+  if (!fromSource) return Promise.resolve(new URL(`./workers/${name}.js`, import.meta.url).href);
+  let entry = entries.get(name);
+  if (!entry) {
+    entry = bundleModule(new URL(`../workers/${name}.ts`, import.meta.url).href);
+    entries.set(name, entry);
+    entry.catch(() => entries.delete(name));
+  }
+  return entry;
 }
 
 interface CacheRecord {
@@ -63,9 +73,18 @@ export function bundleModule(moduleUrl: string): Promise<string> {
   return check.bundle;
 }
 
+/**
+ * esbuild, loaded on first use: every agent's worker imports this library,
+ * and a worker never bundles (loading esbuild there costs time and memory per agent).
+ */
+function esbuild(): Promise<typeof import("esbuild")> {
+  return import("esbuild");
+}
+
 async function cachedOrBuilt(modulePath: string): Promise<string> {
+  const { version } = await esbuild();
   const key = createHash("sha256")
-    .update(`${modulePath}\0${esbuildVersion}\0${libraryEntry.href}\0${bundleFormat}`)
+    .update(`${modulePath}\0${version}\0${libraryEntry.href}\0${bundleFormat}`)
     .digest("hex")
     .slice(0, 16);
   const outfile = join(cacheDir(modulePath), `${basename(modulePath).replace(/\.[^.]+$/, "")}-${key}.mjs`);
@@ -97,6 +116,7 @@ async function isFresh(outfile: string): Promise<boolean> {
 async function buildBundle(modulePath: string, outfile: string): Promise<void> {
   await mkdir(dirname(outfile), { recursive: true });
   const temporary = `${outfile}.${process.pid}.${Date.now()}.tmp`;
+  const { build } = await esbuild();
   const result = await build({
     entryPoints: [modulePath],
     outfile: temporary,
@@ -106,7 +126,9 @@ async function buildBundle(modulePath: string, outfile: string): Promise<void> {
     target: "node20",
     // npm packages stay imports, resolved at run time from the cache folder like from the module.
     packages: "external",
+    // Stack traces map to the source files, which are on disk: no need to carry their text.
     sourcemap: "inline",
+    sourcesContent: false,
     metafile: true,
     logLevel: "silent",
     plugins: [sameAgentspace, ownImportMetaUrl],

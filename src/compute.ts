@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import { bundleModule, computeWorkerUrl } from "./bundle.js";
 
 /** What an agent asks of the CPU pool. */
@@ -49,6 +49,8 @@ export class ComputePool {
 
   async #start(): Promise<Piscina<ComputeTask, unknown>> {
     const filename = await computeWorkerUrl();
+    // Loaded on first use: agents' workers import the library, and only the main thread runs the pool.
+    const { Piscina } = await import("piscina");
     return new Piscina<ComputeTask, unknown>({ filename, maxThreads: this.#threads, minThreads: 0, execArgv: [] });
   }
 }

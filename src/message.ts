@@ -30,13 +30,14 @@ export function isAnswer(message: Message): boolean {
 }
 
 // One random prefix per thread and a counter: unique across threads and hosts
-// like a nanoid, at a fraction of the cost (a nanoid per message is ~0.5 µs).
-const idPrefix = nanoid(14);
+// like a nanoid, at a fraction of the cost (a nanoid per message is ~0.5 µs;
+// a decimal counter converts faster than a base-36 one).
+const idPrefix = `${nanoid(14)}.`;
 let idCounter = 0;
 
 /** A new message id. */
 export function newMessageId(): string {
-  return idPrefix + (idCounter++).toString(36);
+  return idPrefix + idCounter++;
 }
 
 const MAX_ID_LENGTH = 255;

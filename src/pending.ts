@@ -53,7 +53,8 @@ export class PendingRequests {
    * other agent can answer for it); false if no such request is waiting.
    */
   settle(id: string | undefined, from: string, ok: boolean, outcome: unknown): boolean {
-    if (id === undefined) return false;
+    // Most answers reach agents that wait for none (a pipelined sender): skip the lookups.
+    if (id === undefined || (this.#byId.size === 0 && this.#abandoned.size === 0)) return false;
     const pending = this.#byId.get(id);
     if (!pending) return this.#abandoned.delete(id);
     if (pending.to !== from) return false;

@@ -21,6 +21,8 @@ export interface MessageRouter {
   interrupted(id: string, reason: Error): void;
   /** `id` runs again after a restart. */
   restarted(id: string): void;
+  /** The space is being destroyed: every agent goes, so none needs telling of another's departure. */
+  closing(): void;
   route(message: Message): void;
 }
 
@@ -32,6 +34,7 @@ export interface MessageRouter {
 export class Router implements MessageRouter {
   #routes = new Map<string, Route>();
   #observe: (message: Message) => void;
+  #closing = false;
 
   constructor(observe: (message: Message) => void = () => {}) {
     this.#observe = observe;
@@ -51,10 +54,16 @@ export class Router implements MessageRouter {
   }
 
   interrupted(id: string, reason: Error): void {
+    // While the space closes, N departures would each tell N agents: quadratic, and for nobody.
+    if (this.#closing) return;
     for (const [other, route] of this.#routes) if (other !== id) route.peerGone(id, reason);
   }
 
   restarted(_id: string): void {}
+
+  closing(): void {
+    this.#closing = true;
+  }
 
   route(message: Message): void {
     this.#observe(message);

@@ -192,6 +192,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   async #teardown(): Promise<void> {
     // Each join awaited its start before this did, so a started agent is a member by the time this resumes.
     await Promise.allSettled(this.#joining.values());
+    this.router.closing();
     await Promise.allSettled([...this.#members.keys()].map((id) => this.remove(id)));
     this.#handleCaller = undefined;
     await this.pool.destroy();

@@ -3,6 +3,8 @@
  * global on a broker's virtual host, and two suites restart the broker, so
  * these must not run beside each other.
  */
+import { afterAll } from "vitest";
+import { deleteExchangesMade } from "./helpers/broker.js";
 import "./amqp/space.js";
 import "./amqp/processes.js";
 import "./amqp/interop.js";
@@ -10,3 +12,6 @@ import "./amqp/delivery.js";
 import "./amqp/examples.js";
 import "./amqp/restart.js";
 import "./amqp/transport.js";
+
+// Exchanges are durable: take the ones these suites made away again.
+afterAll(deleteExchangesMade);

@@ -1,7 +1,7 @@
 /** The Context a scenario measures through: repetition, warm-up, statistics, progress. */
 import { NS_PER_S, NS_PER_US } from "./clock.js";
 import type { Progress } from "./progress.js";
-import type { Context, Count, Figure, FigureSpec } from "./scenario.js";
+import type { Context, Count, Figure, FigureSpec, TargetSpec } from "./scenario.js";
 import { ascending, median, percentile, spread } from "./stats.js";
 
 export interface ContextOptions {
@@ -13,6 +13,7 @@ export interface ContextOptions {
 export class ScenarioContext implements Context {
   readonly figures: Figure[] = [];
   readonly notes: string[] = [];
+  readonly targets: TargetSpec[] = [];
   readonly quick: boolean;
   readonly runs: number;
   readonly #progress: Progress;
@@ -46,12 +47,18 @@ export class ScenarioContext implements Context {
   }
 
   async throughput(spec: FigureSpec, once: () => Promise<Count>): Promise<Figure> {
-    const counts = await this.repeat(spec.label, once);
+    return this.recordThroughput(spec, await this.repeat(spec.label, once));
+  }
+
+  recordThroughput(spec: FigureSpec, counts: readonly Count[]): Figure {
     return this.record(spec, counts.map(({ count, ns }) => (count * NS_PER_S) / ns));
   }
 
   async latency(spec: FigureSpec, once: () => Promise<readonly number[]>): Promise<Figure> {
-    const samples = await this.repeat(spec.label, once);
+    return this.recordLatency(spec, await this.repeat(spec.label, once));
+  }
+
+  recordLatency(spec: FigureSpec, samples: readonly (readonly number[])[]): Figure {
     const sorted = samples.map(ascending);
     return this.record(
       spec,
@@ -69,5 +76,9 @@ export class ScenarioContext implements Context {
 
   note(text: string): void {
     this.notes.push(text);
+  }
+
+  target(spec: TargetSpec): void {
+    this.targets.push(spec);
   }
 }

@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { MachineInfo } from "./machine.js";
-import type { Figure } from "./scenario.js";
+import type { Figure, Verdict } from "./scenario.js";
 
 export interface ScenarioResult {
   scenario: string;
@@ -13,6 +13,8 @@ export interface ScenarioResult {
   durationMs: number;
   figures: Figure[];
   notes: string[];
+  /** The targets for this scenario's figures, met or missed. */
+  targets: Verdict[];
   /** Set when the scenario threw; the figures measured before that are kept. */
   error?: string;
 }

@@ -9,6 +9,7 @@ import { renderFigures } from "./report.js";
 import { writeResult, type ScenarioResult } from "./results.js";
 import type { Figure, Scenario } from "./scenario.js";
 import { selectScenarios } from "./select.js";
+import { judge, renderVerdict } from "./targets.js";
 
 export interface RunOptions {
   scenarios: readonly Scenario[];
@@ -63,6 +64,7 @@ export async function runScenarios(options: RunOptions): Promise<ScenarioResult[
       durationMs: Date.now() - started,
       figures: ctx.figures,
       notes: ctx.notes,
+      targets: judge(ctx.targets, ctx.figures),
       ...(error === undefined ? {} : { error }),
     };
     const file = await writeResult(out, result);
@@ -81,6 +83,7 @@ function renderResult(result: ScenarioResult, file: string): string {
   ];
   if (result.figures.length > 0) lines.push(renderFigures(result.figures));
   for (const note of result.notes) lines.push(`note: ${note}`);
+  for (const verdict of result.targets) lines.push(renderVerdict(verdict));
   if (result.error !== undefined) lines.push(`FAILED: ${result.error}`);
   lines.push(`→ ${file}`, "");
   return lines.join("\n");

@@ -4,7 +4,7 @@
  * `bench/scenarios/index.ts`.
  */
 
-export type Unit = "msg/s" | "calls/s" | "tasks/s" | "ids/s" | "µs" | "ms" | "MB";
+export type Unit = "msg/s" | "calls/s" | "tasks/s" | "ids/s" | "µs" | "ms" | "MB" | "×";
 
 /** What a figure is, before it is measured. */
 export interface FigureSpec {
@@ -34,6 +34,27 @@ export interface Figure extends FigureSpec {
   ratio?: number;
 }
 
+/**
+ * A goal a figure must reach (the issue's targets). The runner checks it once
+ * every ratio is known and prints the verdict under the table.
+ */
+export interface TargetSpec {
+  /** The figure checked: a key of the same scenario. */
+  figure: string;
+  /** The goal in words, as printed. */
+  text: string;
+  /** What is compared: the figure's median, or its ratio to its `vs` baseline. */
+  of: "median" | "ratio";
+  atLeast?: number;
+  atMost?: number;
+}
+
+/** A target after the run: `met` is undefined when the figure (or its baseline) was not measured. */
+export interface Verdict extends TargetSpec {
+  value?: number;
+  met?: boolean;
+}
+
 /** What one timed run of a throughput figure reports. */
 export interface Count {
   count: number;
@@ -53,10 +74,16 @@ export interface Context {
   latency(spec: FigureSpec, once: () => Promise<readonly number[]>): Promise<Figure>;
   /** Runs `once` and returns each run's result, for runs that yield several figures. */
   repeat<T>(label: string, once: () => Promise<T>): Promise<T[]>;
+  /** Records a throughput figure (count/s) from each run's count and time, for runs that yield several. */
+  recordThroughput(spec: FigureSpec, counts: readonly Count[]): Figure;
+  /** Records a latency figure from each run's samples in ns (p50 and p99 in µs), for runs that yield several. */
+  recordLatency(spec: FigureSpec, samples: readonly (readonly number[])[]): Figure;
   /** Records a figure from per-run values (and optionally per-run p99s). */
   record(spec: FigureSpec, runs: readonly number[], p99s?: readonly number[]): Figure;
   /** A remark printed under the table and kept in the JSON. */
   note(text: string): void;
+  /** A goal for one of this scenario's figures; its verdict is printed under the table. */
+  target(spec: TargetSpec): void;
 }
 
 export interface Scenario {

@@ -67,6 +67,11 @@ async function deliverAll(strategy: Strategy, n: number): Promise<Count> {
   return { count: n, ns };
 }
 
+/** n messages through an array mailbox drained in one microtask (`mailbox`): LocalSpace's ceiling. */
+export function mailboxRun(n: number): Promise<Count> {
+  return deliverAll(arrayMailbox, n);
+}
+
 async function makeIds(n: number): Promise<Count> {
   const start = now();
   let length = 0;

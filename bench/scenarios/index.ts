@@ -9,7 +9,12 @@ import { inThread } from "./in-thread.js";
 import { piscina } from "./piscina.js";
 import { ports } from "./ports.js";
 import { roundTrip } from "./round-trip.js";
+import { spaceAdd } from "./space-add.js";
+import { spaceFanOut } from "./space-fan-out.js";
+import { spaceLatency } from "./space-latency.js";
+import { spaceThroughput } from "./space-throughput.js";
 import { spawn } from "./spawn.js";
+import { swarmScenario } from "./swarm.js";
 
 export const scenarios: readonly Scenario[] = [
   // Baselines: what the machine and the peers do, with no agentspace code.
@@ -20,4 +25,10 @@ export const scenarios: readonly Scenario[] = [
   inThread,
   spawn,
   amqpRaw,
+  // Our spaces, each figure as a ratio to the baseline it cannot beat.
+  spaceThroughput,
+  spaceLatency,
+  spaceFanOut,
+  spaceAdd,
+  swarmScenario,
 ];

@@ -70,6 +70,11 @@ async function pipeline(destinations: string[], n: number, batch: number, route?
   };
 }
 
+/** worker → worker over a direct MessageChannel, one message per postMessage: the one-hop limit (`direct-1`). */
+export function directPipeline(n: number): Promise<Rig<Count>> {
+  return pipeline(["b"], n, 1);
+}
+
 /** One timed run: n messages from the sender until every counter has its share. */
 async function pump(sender: Worker, counters: ReadonlyMap<string, Worker>, n: number, batch: number): Promise<Count> {
   const share = n / counters.size;

@@ -11,7 +11,7 @@ import { command, replies, startReady, stopWorkers } from "../lib/workers.js";
 import { makeMessage } from "../workers/message.mjs";
 
 /** main ⇄ echo worker, timed in main; each run gives k samples in ns. */
-async function mainToWorker(k: number): Promise<Rig<number[]>> {
+export async function mainToWorker(k: number): Promise<Rig<number[]>> {
   const { port1: port, port2 } = new MessageChannel();
   const echo = await startReady("echo.mjs", { port: port2 }, [port2]);
   const answers = replies(port);
@@ -36,7 +36,7 @@ async function mainToWorker(k: number): Promise<Rig<number[]>> {
 }
 
 /** requester worker → main → echo worker → main → requester, timed in the requester. */
-async function workerToWorker(k: number): Promise<Rig<number[]>> {
+export async function workerToWorker(k: number): Promise<Rig<number[]>> {
   const toRequester = new MessageChannel();
   const toEcho = new MessageChannel();
   const requester = await startReady("requester.mjs", { port: toRequester.port2 }, [toRequester.port2]);

@@ -11,7 +11,7 @@ import { workerUrl } from "../lib/workers.js";
 
 const run = promisify(execFile);
 
-interface ProbeResult {
+export interface ProbeResult {
   ms: number;
   rssDeltaBytes: number;
 }
@@ -23,7 +23,7 @@ const PROBE_DEADLINE_MS = 60_000;
  * Starts `count` workers at once in a fresh node process (no tsx loader; see
  * spawn-probe.mjs), and reads what that process measured.
  */
-async function probe(count: number): Promise<ProbeResult> {
+export async function probe(count: number): Promise<ProbeResult> {
   const script = fileURLToPath(workerUrl("spawn-probe.mjs"));
   const { stdout } = await withDeadline(run(process.execPath, [script, String(count)]), PROBE_DEADLINE_MS,
     `starting ${count} workers`);

@@ -1,4 +1,4 @@
-import { connect, type Channel, type ChannelModel, type ConfirmChannel } from "amqplib";
+import type { Channel, ChannelModel, ConfirmChannel } from "amqplib";
 import { EventEmitter } from "eventemitter3";
 import { AmqpConnectionError } from "./errors.js";
 import { describeBroker, type AmqpOptions } from "./options.js";
@@ -93,6 +93,8 @@ export class AmqpConnection extends EventEmitter<ConnectionEvents> {
   }
 
   async #connect(): Promise<void> {
+    // Loaded here, not at the top: every agent's worker imports the library, and none needs amqplib.
+    const { connect } = await import("amqplib");
     const model = await connect(this.#url(), {
       noDelay: true, // without it each hop waits ~40 ms (Nagle + delayed ACK)
       timeout: CONNECT_TIMEOUT_MS,

@@ -1,4 +1,4 @@
-import { IllegalOperationError, type ConfirmChannel, type Message as AmqpMessage } from "amqplib";
+import type { ConfirmChannel, Message as AmqpMessage } from "amqplib";
 import { EventEmitter } from "eventemitter3";
 import type { Message } from "../message.js";
 import { AmqpPublishError } from "./errors.js";
@@ -98,7 +98,8 @@ export class Publisher extends EventEmitter<PublisherEvents> {
       );
     } catch (error) {
       // amqplib throws at once on a channel that is closing or closed: keep the message for the next one.
-      if (error instanceof IllegalOperationError) {
+      // By name: amqplib is loaded only when a space connects, never in an agent's thread.
+      if ((error as Error).name === "IllegalOperationError") {
         this.#channelGone();
         return false;
       }

@@ -62,6 +62,10 @@ export class BrokerRouter implements MessageRouter {
     this.#local.interrupted(id, reason);
   }
 
+  closing(): void {
+    this.#local.closing();
+  }
+
   /** What the dead instance took and never answered comes again, to the new one: at least once. */
   restarted(id: string): void {
     this.#transport?.redeliver(id);

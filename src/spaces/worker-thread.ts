@@ -74,6 +74,7 @@ export class WorkerThread {
   /** Where each agent's class comes from, for its `offload` actions. */
   #classes = new Map<string, { moduleUrl: string; className: string; bundled: true }>();
   #pool: ComputePool;
+  #onError: (error: Error) => void;
   #lastError: Error | undefined;
   #alive = true;
   #exited: Promise<void>;
@@ -82,6 +83,7 @@ export class WorkerThread {
     this.dedicated = options.dedicated;
     this.#router = router;
     this.#pool = options.pool;
+    this.#onError = options.onError;
     const inbound = new MessageChannel();
     const outbound = new MessageChannel();
     this.#inbound = inbound.port1;
@@ -191,8 +193,11 @@ export class WorkerThread {
 
   #fromAgent(message: Message): void {
     // The space vouches for `from`: only an agent placed here may send from this thread.
+    if (typeof message.to !== "string" || typeof message.action?.name !== "string") {
+      return this.#onError(new MessageValidationError("a worker thread sent something that is not a message"));
+    }
     const sender = this.#agents.get(message.from);
-    if (!sender) return;
+    if (!sender) return; // it left this thread (or never started) while its last words were on their way
     sender.route.sent(message);
     this.#router.route(message);
   }

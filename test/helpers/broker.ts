@@ -74,7 +74,28 @@ export async function listBroker(what: string, ...columns: string[]): Promise<st
     .map((line) => line.split("\t"));
 }
 
+/** Exchanges made by uniqueExchange, deleted after their suite: exchanges are durable and would pile up. */
+const exchangesMade = new Set<string>();
+
 /** An exchange name no other test run uses. */
 export function uniqueExchange(prefix = "agentspace-test"): string {
-  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  const name = `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  exchangesMade.add(name);
+  return name;
+}
+
+/** Deletes every exchange uniqueExchange made: call once all suites of the file are done. */
+export async function deleteExchangesMade(): Promise<void> {
+  const probe = await probeBroker();
+  if (!probe.available || exchangesMade.size === 0) return;
+  const names = [...exchangesMade];
+  exchangesMade.clear();
+  const options = probe.options;
+  const model = await connect({ hostname: options.hostname, port: options.port, username: options.username, password: options.password, vhost: options.virtualHost });
+  try {
+    const channel = await model.createChannel();
+    for (const name of names) await channel.deleteExchange(name);
+  } finally {
+    await model.close();
+  }
 }

@@ -1,0 +1,83 @@
+/**
+ * Scenario 4 of issue 5: adding 1, 16 and 128 agents to a space at once: the
+ * time until every `add` resolved, and the RSS each agent costs; as ratios
+ * to starting as many bare workers (the `spawn` baseline).
+ */
+import { execFile } from "node:child_process";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { withDeadline } from "../lib/deadline.js";
+import type { Scenario } from "../lib/scenario.js";
+import { spaceKinds } from "../lib/spaces.js";
+import { probe as spawnProbe, type ProbeResult } from "./spawn.js";
+
+const run = promisify(execFile);
+
+/** 128 agents take seconds; two minutes on a loaded machine means something is wrong. */
+const PROBE_DEADLINE_MS = 120_000;
+
+const PROBE = fileURLToPath(new URL("../probes/add-agents.ts", import.meta.url));
+/** tsx's loader, given explicitly so that the probe runs the same from `npm run bench` and from a test. */
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+
+/** Adds `count` agents at once to a fresh space `key` in a fresh node process (see probes/add-agents.ts). */
+async function probe(key: string, count: number): Promise<ProbeResult> {
+  const { stdout } = await withDeadline(
+    run(process.execPath, ["--import", TSX_LOADER, PROBE, key, String(count)], { maxBuffer: 1 << 20 }),
+    PROBE_DEADLINE_MS,
+    `adding ${count} agents to ${key}`,
+  );
+  return JSON.parse(stdout.trim().split("\n").at(-1)!) as ProbeResult;
+}
+
+async function sequentially<T>(steps: (() => Promise<T>)[]): Promise<T[]> {
+  const results: T[] = [];
+  for (const step of steps) results.push(await step());
+  return results;
+}
+
+export const spaceAdd: Scenario = {
+  name: "add",
+  group: "spaces",
+  description: "adding N agents at once to a space: time until every add resolved, and RSS per agent",
+  async run(ctx) {
+    // The same counts as the spawn baseline.
+    const counts = ctx.quick ? [1, 8] : [1, 16, 128];
+    const largest = counts.at(-1)!;
+    // Declared first, so that a run that fails part-way still prints each verdict (or "not measured").
+    ctx.target({ figure: "multiprocess-time-128", of: "median", atMost: 5_000,
+      text: "MultiprocessSpace: add of 128 agents < 5,000 ms" });
+    ctx.target({ figure: `multiprocess-rss-${largest}`, of: "median", atMost: 15,
+      text: `MultiprocessSpace: RSS per agent < 15 MB (${largest} agents)` });
+    const kinds = await spaceKinds(ctx);
+    const inWorkers = kinds.some((kind) => kind.inWorkers);
+    for (const count of counts) {
+      // One run: bare workers (when a space runs agents in workers), then each space; repeated, so that
+      // every figure of one count sees the same background load.
+      const runs = await ctx.repeat(`${count} agent(s)`, async () => ({
+        raw: inWorkers ? await spawnProbe(count) : undefined,
+        spaces: await sequentially(kinds.map((kind) => () => probe(kind.key, count))),
+      }));
+      const rawKey = (what: string) => `raw-${what}-${count}`;
+      if (inWorkers) {
+        ctx.record({ key: rawKey("time"), label: `raw: start ${count} bare worker(s): time until all run (spawn)`, unit: "ms" },
+          runs.map((run) => run.raw!.ms));
+        ctx.record({ key: rawKey("rss"), label: `raw: start ${count} bare worker(s): RSS per worker (spawn)`, unit: "MB" },
+          runs.map((run) => run.raw!.rssDeltaBytes / count / 1e6));
+      }
+      kinds.forEach((kind, i) => {
+        const vs = (what: string) => (kind.inWorkers ? { vs: rawKey(what) } : {});
+        ctx.record({ key: `${kind.key}-time-${count}`, label: `${kind.name}: add ${count}: time until all run`, unit: "ms",
+                     ...vs("time") }, runs.map((run) => run.spaces[i]!.ms));
+        ctx.record({ key: `${kind.key}-rss-${count}`, label: `${kind.name}: add ${count}: RSS per agent`, unit: "MB",
+                     ...vs("rss") }, runs.map((run) => run.spaces[i]!.rssDeltaBytes / count / 1e6));
+      });
+    }
+    ctx.note(
+      "each run is a fresh node process under tsx's loader (as npm run bench runs) that adds the agents at once; " +
+        "time includes the bundle-cache check; RSS is the process's growth, main thread included; " +
+        "raw: as many bare workers started in a fresh process (the spawn baseline), measured in the same runs",
+    );
+  },
+};
