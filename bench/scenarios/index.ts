@@ -15,6 +15,7 @@ import { spaceLatency } from "./space-latency.js";
 import { spaceThroughput } from "./space-throughput.js";
 import { spawn } from "./spawn.js";
 import { swarmScenario } from "./swarm.js";
+import { swarmScale } from "./swarm-scale.js";
 
 export const scenarios: readonly Scenario[] = [
   // Baselines: what the machine and the peers do, with no agentspace code.
@@ -31,4 +32,5 @@ export const scenarios: readonly Scenario[] = [
   spaceFanOut,
   spaceAdd,
   swarmScenario,
+  swarmScale,
 ];

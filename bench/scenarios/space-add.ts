@@ -3,32 +3,14 @@
  * time until every `add` resolved, and the RSS each agent costs; as ratios
  * to starting as many bare workers (the `spawn` baseline).
  */
-import { execFile } from "node:child_process";
-import { createRequire } from "node:module";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { promisify } from "node:util";
-import { withDeadline } from "../lib/deadline.js";
+import { runProbe } from "../lib/probe.js";
 import type { Scenario } from "../lib/scenario.js";
 import { spaceKinds } from "../lib/spaces.js";
 import { probe as spawnProbe, type ProbeResult } from "./spawn.js";
 
-const run = promisify(execFile);
-
-/** 128 agents take seconds; two minutes on a loaded machine means something is wrong. */
-const PROBE_DEADLINE_MS = 120_000;
-
-const PROBE = fileURLToPath(new URL("../probes/add-agents.ts", import.meta.url));
-/** tsx's loader, given explicitly so that the probe runs the same from `npm run bench` and from a test. */
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-
 /** Adds `count` agents at once to a fresh space `key` in a fresh node process (see probes/add-agents.ts). */
-async function probe(key: string, count: number): Promise<ProbeResult> {
-  const { stdout } = await withDeadline(
-    run(process.execPath, ["--import", TSX_LOADER, PROBE, key, String(count)], { maxBuffer: 1 << 20 }),
-    PROBE_DEADLINE_MS,
-    `adding ${count} agents to ${key}`,
-  );
-  return JSON.parse(stdout.trim().split("\n").at(-1)!) as ProbeResult;
+function probe(key: string, count: number): Promise<ProbeResult> {
+  return runProbe<ProbeResult>("add-agents", [key, String(count)], `adding ${count} agents to ${key}`);
 }
 
 async function sequentially<T>(steps: (() => Promise<T>)[]): Promise<T[]> {
