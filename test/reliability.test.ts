@@ -130,7 +130,9 @@ describe("reliability of MultiprocessSpace", () => {
       await space.add(Fragile, "once", { refuseRestart: marker }, { restart: "on-failure", maxRestarts: 2, backoffMs: 10 });
       const removed = new Promise((resolve) => space.once("agent:removed", resolve));
       const errors = nextErrors(space, 3); // the crash, then two refused restarts
-      const held = me.request({ to: "once", action: { name: "increment" } }, { timeoutMs: Infinity });
+      // Waiting on the instance that is about to crash: rejected with the crash, never left hanging.
+      const waiting = me.request({ to: "once", action: { name: "hang" } }, { timeoutMs: Infinity });
+      const rejected = expect(waiting).rejects.toBeInstanceOf(AgentCrashedError);
       me.send({ to: "once", action: { name: "exit", args: { code: 1 } } });
       const reported = await errors;
       expect(reported.slice(1).map((error) => error.message)).toEqual([
@@ -138,7 +140,7 @@ describe("reliability of MultiprocessSpace", () => {
         expect.stringContaining("failed to restart: Error: refusing to start again"),
       ]);
       expect(await removed).toBe("once");
-      await expect(held).rejects.toThrow(); // held for the restart, answered when the agent left
+      await rejected;
       await bystanderAnswers();
     });
 
