@@ -25,20 +25,32 @@ export interface Sink {
 type Held = Message | { peerId: string; reason: Error };
 
 /**
+ * What happens to a message that finds its receiver's mailbox full:
+ * `"reject"` answers it with MailboxFullError at once; `"wait"` keeps it, in
+ * order, until the receiver takes one (a request's promise then resolves
+ * later instead of rejecting). The waiting room holds another `mailboxSize`
+ * messages at most; past that, `"wait"` refuses too.
+ */
+export type MailboxPolicy = "reject" | "wait";
+
+/**
  * The router's side of one agent, wherever it runs: counts what goes in and
  * out, keeps its mailbox bounded, and holds messages while the agent
  * restarts.
  *
  * The bound counts messages delivered and not yet taken by the agent
  * (answers to its own requests never wait, so they never count). The agent
- * reports what it takes; a message that finds the mailbox full is answered
- * with MailboxFullError, so a producer that outruns its consumer gets told
- * instead of growing memory without bound.
+ * reports what it takes; a message that finds the mailbox full waits or is
+ * answered with MailboxFullError (the policy), so a producer that outruns its
+ * consumer is slowed or told, and memory stays bounded either way.
  */
 export class AgentRoute implements Route {
   readonly stats: AgentStats = { received: 0, sent: 0, errors: 0, restarts: 0, mailboxDepth: 0 };
   #mailboxSize: number;
+  #policy: MailboxPolicy;
   #refuse: (message: Message, error: Error) => void;
+  /** With the "wait" policy: messages for a full mailbox, in arrival order. */
+  #waiting: Message[] = [];
   /** Made once: a flooded route refuses many messages, and an error's stack is costly. */
   #full: MailboxFullError | undefined;
   #sink: Sink | undefined;
@@ -47,24 +59,24 @@ export class AgentRoute implements Route {
 
   constructor(
     readonly id: string,
-    mailboxSize: number,
+    mailbox: { size: number; policy: MailboxPolicy },
     refuse: (message: Message, error: Error) => void,
   ) {
-    this.#mailboxSize = mailboxSize;
+    this.#mailboxSize = mailbox.size;
+    this.#policy = mailbox.policy;
     this.#refuse = refuse;
   }
 
   deliver(message: Message): void {
-    if (!isAnswer(message)) {
-      if (this.stats.mailboxDepth >= this.#mailboxSize) {
-        this.#full ??= new MailboxFullError(`the mailbox of "${this.id}" is full (${this.#mailboxSize} messages)`);
-        return this.#refuse(message, this.#full);
-      }
-      this.stats.mailboxDepth++;
-      this.stats.received++;
+    if (isAnswer(message)) return this.#pass(message);
+    // Once some wait, every later message waits behind them: per-sender order holds.
+    if (this.stats.mailboxDepth < this.#mailboxSize && this.#waiting.length === 0) return this.#admit(message);
+    if (this.#policy === "wait" && this.#waiting.length < this.#mailboxSize) {
+      this.#waiting.push(message);
+      return;
     }
-    if (this.#sink) this.#sink.message(message);
-    else this.#held.push(message);
+    this.#full ??= new MailboxFullError(`the mailbox of "${this.id}" is full (${this.#mailboxSize} messages)`);
+    this.#refuse(message, this.#full);
   }
 
   peerGone(peerId: string, reason: Error): void {
@@ -72,9 +84,10 @@ export class AgentRoute implements Route {
     else this.#held.push({ peerId, reason });
   }
 
-  /** The agent took `count` messages from its mailbox. */
+  /** The agent took `count` messages from its mailbox: room for as many waiting ones. */
   taken(count: number): void {
     this.stats.mailboxDepth -= count;
+    this.#admitWaiting();
   }
 
   /** A message the agent sent, on its way to the router. */
@@ -94,12 +107,13 @@ export class AgentRoute implements Route {
     }
   }
 
-  /** The agent has left for good: what was held for it is answered with `reason`. */
+  /** The agent has left for good: what was held or waiting for it is answered with `reason`. */
   close(reason: Error): void {
     this.#sink = undefined;
-    const held = this.#held;
+    const unanswered = [...this.#held, ...this.#waiting];
     this.#held = [];
-    for (const item of held) if (!("peerId" in item) && !isAnswer(item)) this.#refuse(item, reason);
+    this.#waiting = [];
+    for (const item of unanswered) if (!("peerId" in item) && !isAnswer(item)) this.#refuse(item, reason);
   }
 
   /**
@@ -109,5 +123,23 @@ export class AgentRoute implements Route {
   disconnect(): void {
     this.#sink = undefined;
     this.stats.mailboxDepth = 0;
+    this.#admitWaiting();
+  }
+
+  #admit(message: Message): void {
+    this.stats.mailboxDepth++;
+    this.stats.received++;
+    this.#pass(message);
+  }
+
+  #admitWaiting(): void {
+    let admitted = 0;
+    while (admitted < this.#waiting.length && this.stats.mailboxDepth < this.#mailboxSize) this.#admit(this.#waiting[admitted++]!);
+    if (admitted > 0) this.#waiting.splice(0, admitted);
+  }
+
+  #pass(message: Message): void {
+    if (this.#sink) this.#sink.message(message);
+    else this.#held.push(message);
   }
 }

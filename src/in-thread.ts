@@ -1,6 +1,6 @@
 import type { Agent } from "./agent.js";
 import { ATTACH, DELIVER, DETACH, PEER_GONE, type AgentLink, type LinkedAgent } from "./agent-link.js";
-import { AgentRoute, type AgentStats } from "./agent-route.js";
+import { AgentRoute, type AgentStats, type MailboxPolicy } from "./agent-route.js";
 import { answerTo } from "./answer.js";
 import type { ComputePool } from "./compute.js";
 import type { Message } from "./message.js";
@@ -19,9 +19,15 @@ export interface Member {
 
 export type LinkOptions = Omit<AgentLink, "post" | "taken" | "compute">;
 
+/** An agent's mailbox bound, and what a message past it meets. */
+export interface MailboxOptions {
+  size: number;
+  policy: MailboxPolicy;
+}
+
 /** A route for `id` whose refusals (a full mailbox) are answered through `router`. */
-export function routeFor(router: MessageRouter, id: string, mailboxSize: number): AgentRoute {
-  return new AgentRoute(id, mailboxSize, (message: Message, error: Error) => router.route(answerTo(message, id, false, error)));
+export function routeFor(router: MessageRouter, id: string, mailbox: MailboxOptions): AgentRoute {
+  return new AgentRoute(id, mailbox, (message: Message, error: Error) => router.route(answerTo(message, id, false, error)));
 }
 
 /** Where a pool thread finds the agent's class, for its `offload` actions. */
@@ -42,12 +48,12 @@ export async function hostInThread<A extends Agent>(
   router: MessageRouter,
   create: () => A,
   link: LinkOptions,
-  mailboxSize: number,
+  mailbox: MailboxOptions,
   pool: ComputePool,
 ): Promise<{ agent: A; member: Member }> {
   const agent = create();
   const linked = agent as unknown as LinkedAgent;
-  const route = routeFor(router, agent.id, mailboxSize);
+  const route = routeFor(router, agent.id, mailbox);
   linked[ATTACH]({
     ...link,
     post: (message) => {

@@ -25,7 +25,7 @@ export {
   RemoteActionError,
 } from "./errors.js";
 export { Space, type SpaceOptions, type SpaceEvents, type AddOptions, type RemoveOptions, type AgentClass } from "./space.js";
-export type { AgentStats } from "./agent-route.js";
+export type { AgentStats, MailboxPolicy } from "./agent-route.js";
 export type { RestartOptions } from "./spaces/supervisor.js";
 export type { Handle } from "./handle.js";
 export { LocalSpace } from "./spaces/local.js";

@@ -1,11 +1,11 @@
 import { EventEmitter } from "eventemitter3";
 import { nanoid } from "nanoid";
 import { Agent } from "./agent.js";
-import type { AgentStats } from "./agent-route.js";
+import type { AgentStats, MailboxPolicy } from "./agent-route.js";
 import { AgentNotFoundError, DuplicateAgentError } from "./errors.js";
 import { ComputePool } from "./compute.js";
 import { createHandle, type Handle } from "./handle.js";
-import { hostInThread, type LinkOptions, type Member } from "./in-thread.js";
+import { hostInThread, type LinkOptions, type MailboxOptions, type Member } from "./in-thread.js";
 import { agentIdProblem, type Message } from "./message.js";
 import type { RequestOptions } from "./pending.js";
 import { Router, type MessageRouter } from "./router.js";
@@ -25,8 +25,10 @@ export type InitOf<C extends AgentClass> = C extends new (id: string, init: infe
 
 /** Per-agent settings of `space.add`. */
 export interface AddOptions extends RestartOptions, PlacementOptions {
-  /** Messages that may wait in the agent's mailbox; one more is answered with MailboxFullError (space default 10,000). */
+  /** Messages that may wait in the agent's mailbox (space default 10,000). */
   mailboxSize?: number;
+  /** What a message past the bound meets (space default "reject"). */
+  mailboxPolicy?: MailboxPolicy;
 }
 
 export interface RemoveOptions {
@@ -41,6 +43,12 @@ export interface SpaceOptions {
   debug?: boolean;
   /** Default `mailboxSize` of every agent. */
   mailboxSize?: number;
+  /**
+   * Default `mailboxPolicy`: `"reject"` answers a message past the bound with
+   * MailboxFullError; `"wait"` keeps it, in order, until there is room (up to
+   * another `mailboxSize` waiting), so a request resolves later instead.
+   */
+  mailboxPolicy?: MailboxPolicy;
   /** Default `timeoutMs` of `remove` (and of each agent at `destroy`). */
   removeTimeoutMs?: number;
 }
@@ -49,6 +57,7 @@ export const spaceDefaults: Required<SpaceOptions> = {
   requestTimeoutMs: 60_000,
   debug: false,
   mailboxSize: 10_000,
+  mailboxPolicy: "reject",
   removeTimeoutMs: 10_000,
 };
 
@@ -94,7 +103,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     let agent: InstanceType<C> | undefined;
     await this.#join(id, async () => {
       const make = () => new Cls(id, init as never) as InstanceType<C>;
-      const hosted = await hostInThread(this.router, make, this.linkOptions(), this.options.mailboxSize, this.pool);
+      const hosted = await hostInThread(this.router, make, this.linkOptions(), this.mailbox({}), this.pool);
       agent = hosted.agent;
       return hosted.member;
     });
@@ -146,6 +155,14 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
 
   /** Releases what the space itself holds, once every agent is gone. */
   protected async release(): Promise<void> {}
+
+  /** An agent's mailbox: its own settings, else the space's. */
+  protected mailbox(options: AddOptions): MailboxOptions {
+    return {
+      size: options.mailboxSize ?? this.options.mailboxSize,
+      policy: options.mailboxPolicy ?? this.options.mailboxPolicy,
+    };
+  }
 
   /** What agents hosted by this space are given to talk to it. */
   protected linkOptions(): LinkOptions {

@@ -181,6 +181,32 @@ describe("reliability of MultiprocessSpace", () => {
       expect(stats.received).toBe(50 - refused.length);
     });
 
+    it("keeps messages past the bound waiting with mailboxPolicy wait, and delivers them in order", async () => {
+      await space.add(SlowConsumer, "slow", undefined, { mailboxSize: 10, mailboxPolicy: "wait" });
+      const answers = await Promise.allSettled(
+        Array.from({ length: 50 }, (_, i) => me.request({ to: "slow", action: { name: "take", args: { i } } })),
+      );
+      // Ten in the mailbox, ten in the waiting room; the rest refused at once.
+      const refused = answers.filter((answer) => answer.status === "rejected");
+      expect(refused).toHaveLength(30);
+      for (const answer of refused) expect((answer as PromiseRejectedResult).reason).toBeInstanceOf(MailboxFullError);
+      const taken = await me.request<number[]>({ to: "slow", action: { name: "takenInOrder" } });
+      expect(taken).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect(space.stats().slow).toMatchObject({ received: 21, mailboxDepth: 0 });
+    });
+
+    it("paces a producer that awaits its requests to its consumer with mailboxPolicy wait: nothing refused", async () => {
+      await space.add(SlowConsumer, "slow", undefined, { mailboxSize: 4, mailboxPolicy: "wait" });
+      // Eight in flight at a time, 200 in all: twice what the mailbox holds, never more than it and its waiting room.
+      let next = 0;
+      const producer = async () => {
+        while (next < 200) await me.request({ to: "slow", action: { name: "take", args: { i: next++ } } });
+      };
+      await Promise.all(Array.from({ length: 8 }, producer));
+      const taken = await me.request<number[]>({ to: "slow", action: { name: "takenInOrder" } });
+      expect(taken).toHaveLength(200);
+    });
+
     it("keeps memory bounded when a producer sends 1,000,000 messages to a slow consumer", async () => {
       await space.add(Flooder, "producer");
       await space.add(SlowConsumer, "consumer", undefined, { mailboxSize: 1_000 });

@@ -7,11 +7,10 @@ import { Space, type AddOptions, type AgentClass } from "../space.js";
  * the place to develop an agent before it moves to threads or hosts.
  */
 export class LocalSpace extends Space {
-  /** `mailboxSize` applies; restarts and thread limits do not (an agent here shares the caller's thread). */
+  /** The mailbox settings apply; restarts and placement do not (an agent here shares the caller's thread). */
   protected async spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member> {
     const make = () => new Cls(id, init as never);
-    const mailboxSize = options.mailboxSize ?? this.options.mailboxSize;
-    const { member } = await hostInThread(this.router, make, this.linkOptions(), mailboxSize, this.pool);
+    const { member } = await hostInThread(this.router, make, this.linkOptions(), this.mailbox(options), this.pool);
     return member;
   }
 }

@@ -38,12 +38,12 @@ export class MultiprocessSpace extends Space {
     assertCloneable(init, "init");
     const [bundleUrl, hostUrl] = await Promise.all([bundleModule(moduleUrl), workerHostUrl()]);
     const { requestTimeoutMs, debug } = this.options;
-    const { restart, maxRestarts, withinMs, backoffMs, mailboxSize, isolate, resourceLimits } = options;
+    const { restart, maxRestarts, withinMs, backoffMs, isolate, resourceLimits } = options;
     return Supervisor.start({
       hostUrl,
       start: { moduleUrl: bundleUrl, className: Cls.name, id, init, requestTimeoutMs, debug },
       router: this.router,
-      route: routeFor(this.router, id, mailboxSize ?? this.options.mailboxSize),
+      route: routeFor(this.router, id, this.mailbox(options)),
       placement: this.#placement,
       where: { isolate, resourceLimits },
       restart: {
