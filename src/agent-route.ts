@@ -1,5 +1,6 @@
 import { MailboxFullError } from "./errors.js";
 import { ERROR, isAnswer, type Message } from "./message.js";
+import type { Envelope } from "./protocol.js";
 import type { Route } from "./router.js";
 
 /** What `space.stats()` reports for each agent. */
@@ -20,6 +21,8 @@ export interface AgentStats {
 export interface Sink {
   message(message: Message): void;
   gone(peerId: string, reason: Error): void;
+  /** A worker thread takes sealed envelopes as they are; an agent in this thread has no use for bytes. */
+  envelope?(envelope: Envelope): void;
 }
 
 type Held = Message | { peerId: string; reason: Error };
@@ -94,6 +97,26 @@ export class AgentRoute implements Route {
   sent(message: Message): void {
     this.stats.sent++;
     if (message.action.name === ERROR) this.stats.errors++;
+  }
+
+  /** An envelope of `size` messages the agent sent, `errors` of them `[error]` answers. */
+  sentMany(size: number, errors: number): void {
+    this.stats.sent += size;
+    this.stats.errors += errors;
+  }
+
+  /**
+   * Passes an envelope on unopened when the agent's thread takes envelopes
+   * and its mailbox has room for all of it; false when it must be opened and
+   * its messages delivered one by one (which applies the bound to each).
+   */
+  deliverSealed(envelope: Envelope): boolean {
+    const sink = this.#sink;
+    if (!sink?.envelope || this.#waiting.length > 0 || this.stats.mailboxDepth + envelope.actions > this.#mailboxSize) return false;
+    this.stats.mailboxDepth += envelope.actions;
+    this.stats.received += envelope.actions;
+    sink.envelope(envelope);
+    return true;
   }
 
   /** From now on messages go to `sink`; those held meanwhile go first, in order. */

@@ -1,8 +1,9 @@
+import { deserialize, serialize } from "node:v8";
 import type { MessagePort } from "node:worker_threads";
 import type { AgentStatus } from "./agent-link.js";
 import { AgentCrashedError, errorFromWire, errorToWire, type WireError } from "./errors.js";
 import type { ComputeRequest } from "./compute.js";
-import type { Message } from "./message.js";
+import { ERROR, RESPONSE, type Message } from "./message.js";
 
 /**
  * What crosses a worker's two data ports. Control (start, stop, status)
@@ -58,8 +59,27 @@ export interface ComputeResult {
   error?: WireError;
 }
 
-export type InboundItem = Message | BroadcastDelivery | PeerGoneNotice | ComputeResult;
-export type OutboundItem = Message | TakenReport | AgentReady | StreamEnd | ComputeCall;
+/**
+ * Messages from one agent to one other, serialized in the sender's thread:
+ * the router forwards the bytes to the receiver's thread without opening them,
+ * so a message pays one serialization instead of two (see `Envelope` use in
+ * `router.ts`). A flush sends a group this way only when it is large enough
+ * to pay for the envelope.
+ */
+export interface Envelope {
+  /** The receiver. */
+  envelope: string;
+  from: string;
+  /** Messages inside; `actions` of them are not answers (they count against the mailbox bound). */
+  size: number;
+  actions: number;
+  /** `[error]` answers inside, for the sender's stats. */
+  errors: number;
+  bytes: ArrayBuffer;
+}
+
+export type InboundItem = Message | BroadcastDelivery | PeerGoneNotice | ComputeResult | Envelope;
+export type OutboundItem = Message | TakenReport | AgentReady | StreamEnd | ComputeCall | Envelope;
 export type PortItem = InboundItem | OutboundItem;
 
 /** One `postMessage`: a batch, since structured clone per call dominates the cost of a hop. */
@@ -67,6 +87,27 @@ export type PortBatch<Item extends PortItem = PortItem> = Item[];
 
 export function isPeerGone(item: InboundItem): item is PeerGoneNotice {
   return (item as PeerGoneNotice).gone !== undefined;
+}
+
+export function isEnvelope(item: PortItem): item is Envelope {
+  return (item as Envelope).envelope !== undefined;
+}
+
+/** Seals `messages` (all from `from` to `to`) into an envelope. */
+export function seal(from: string, to: string, messages: Message[]): Envelope {
+  let actions = 0;
+  let errors = 0;
+  for (const message of messages) {
+    const name = message.action.name;
+    if (name === ERROR) errors++;
+    else if (name !== RESPONSE) actions++;
+  }
+  const { buffer } = serialize(messages);
+  return { envelope: to, from, size: messages.length, actions, errors, bytes: buffer as ArrayBuffer };
+}
+
+export function open(envelope: Envelope): Message[] {
+  return deserialize(new Uint8Array(envelope.bytes)) as Message[];
 }
 
 export function isComputeResult(item: InboundItem): item is ComputeResult {

@@ -1,10 +1,13 @@
 import { answerTo } from "./answer.js";
 import { AgentNotFoundError, withoutStack } from "./errors.js";
 import { BROADCAST, isAnswer, type Message } from "./message.js";
+import { open, type Envelope } from "./protocol.js";
 
 /** Where the router hands an agent's messages: straight into its mailbox, or onto its worker's port. */
 export interface Route {
   deliver(message: Message): void;
+  /** Takes a sealed envelope as it is, or says false (then its messages come one by one). */
+  deliverSealed?(envelope: Envelope): boolean;
   /** Another agent left or crashed: requests to it can no longer be answered. */
   peerGone(peerId: string, reason: Error): void;
 }
@@ -24,6 +27,8 @@ export interface MessageRouter {
   /** The space is being destroyed: every agent goes, so none needs telling of another's departure. */
   closing(): void;
   route(message: Message): void;
+  /** Routes a sealed envelope: passed on unopened where it can be, else opened and each message routed. */
+  forward(envelope: Envelope): void;
 }
 
 /**
@@ -34,10 +39,13 @@ export interface MessageRouter {
 export class Router implements MessageRouter {
   #routes = new Map<string, Route>();
   #observe: (message: Message) => void;
+  #observed: () => boolean;
   #closing = false;
 
-  constructor(observe: (message: Message) => void = () => {}) {
+  /** `observe` sees every message routed; `observed` says whether anyone looks (else envelopes pass unopened). */
+  constructor(observe: (message: Message) => void = () => {}, observed: () => boolean = () => false) {
     this.#observe = observe;
+    this.#observed = observed;
   }
 
   has(id: string): boolean {
@@ -74,6 +82,14 @@ export class Router implements MessageRouter {
     const route = this.#routes.get(message.to);
     if (route) route.deliver(message);
     else this.#undeliverable(message);
+  }
+
+  // The main thread's share of a message between two workers: an envelope is
+  // moved on without being opened or copied, unless somebody watches the
+  // messages or the receiver cannot take it whole.
+  forward(envelope: Envelope): void {
+    if (!this.#observed() && this.#routes.get(envelope.envelope)?.deliverSealed?.(envelope)) return;
+    for (const message of open(envelope)) this.route(message);
   }
 
   #undeliverable(message: Message): void {

@@ -80,7 +80,10 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   /** Worker threads for heavy, stateless work (`agent.compute`, `offload` actions), started on first use. */
   protected readonly pool = new ComputePool();
   /** Moves the messages; a space whose transport is not in-process puts its own here. */
-  protected router: MessageRouter = new Router((message) => this.emit("message", message));
+  protected router: MessageRouter = new Router(
+    (message) => this.emit("message", message),
+    () => this.listenerCount("message") > 0,
+  );
   #members = new Map<string, Member>();
   /** Agents still starting: destroy() lets them finish joining, then removes them with the rest. */
   #joining = new Map<string, Promise<Member>>();

@@ -15,7 +15,9 @@ import { isAnswer, type Message } from "../src/message.js";
 import {
   isBroadcastDelivery,
   isComputeResult,
+  isEnvelope,
   isPeerGone,
+  open,
   peerGoneReason,
   type HostControl,
   type HostData,
@@ -43,14 +45,18 @@ const agents = new Map<string, Hosted>();
 /** The agents whose `taken` is not yet reported. */
 let untold: Hosted[] = [];
 
-const outbox = new BatchingPort(outbound, (item, error) => {
-  // Only a message can fail to clone; tell its sender here, in its own thread.
-  const message = item as Message;
-  if (!isAnswer(message)) {
-    const reason = new MessageValidationError(`message to "${message.to}" cannot be cloned: ${String(error)}`);
-    agents.get(message.from)?.agent[DELIVER](answerTo(message, message.to, false, reason));
-  }
-}, takenReports);
+const outbox = new BatchingPort(outbound, {
+  onUncloneable(item, error) {
+    // Only a message can fail to clone; tell its sender here, in its own thread.
+    const message = item as Message;
+    if (!isAnswer(message)) {
+      const reason = new MessageValidationError(`message to "${message.to}" cannot be cloned: ${String(error)}`);
+      agents.get(message.from)?.agent[DELIVER](answerTo(message, message.to, false, reason));
+    }
+  },
+  beforeFlush: takenReports,
+  seal: true,
+});
 
 /** Flushed with each batch: one report per agent that took messages. */
 function takenReports(): TakenReport[] {
@@ -87,6 +93,8 @@ function take(batch: PortBatch<InboundItem>): void {
     } else if (isPeerGone(item)) {
       const reason = peerGoneReason(item);
       for (const { agent } of agents.values()) agent[PEER_GONE](item.gone, reason);
+    } else if (isEnvelope(item)) {
+      for (const message of open(item)) deliver(message);
     } else if (isBroadcastDelivery(item)) {
       agents.get(item.deliverTo)?.agent[DELIVER](item.message);
     } else {

@@ -3,6 +3,7 @@ import { AmqpConnectionError } from "../amqp/index.js";
 import { answerTo } from "../answer.js";
 import { AgentNotFoundError } from "../errors.js";
 import { BROADCAST, isAnswer, type Message } from "../message.js";
+import { open, type Envelope } from "../protocol.js";
 import { Router, type MessageRouter, type Route } from "../router.js";
 
 /**
@@ -69,6 +70,11 @@ export class BrokerRouter implements MessageRouter {
   /** What the dead instance took and never answered comes again, to the new one: at least once. */
   restarted(id: string): void {
     this.#transport?.redeliver(id);
+  }
+
+  /** Every message goes through the broker, so an envelope is always opened. */
+  forward(envelope: Envelope): void {
+    for (const message of open(envelope)) this.route(message);
   }
 
   route(message: Message): void {

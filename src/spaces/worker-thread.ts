@@ -9,10 +9,12 @@ import { BROADCAST, isAnswer, type Message } from "../message.js";
 import {
   isAgentReady,
   isComputeCall,
+  isEnvelope,
   isStreamEnd,
   isTakenReport,
   peerGoneNotice,
   type ComputeCall,
+  type Envelope,
   type HostControl,
   type HostData,
   type HostStart,
@@ -88,7 +90,7 @@ export class WorkerThread {
     const outbound = new MessageChannel();
     this.#inbound = inbound.port1;
     this.#outbound = outbound.port1;
-    this.#toWorker = new BatchingPort(this.#inbound, (item, error) => this.#uncloneable(item, error));
+    this.#toWorker = new BatchingPort(this.#inbound, { onUncloneable: (item, error) => this.#uncloneable(item, error) });
     const workerData: HostData = { inbound: inbound.port2, outbound: outbound.port2 };
     this.#worker = new Worker(new URL(hostUrl), {
       workerData,
@@ -173,6 +175,7 @@ export class WorkerThread {
   #sink(id: string): Sink {
     return {
       message: (message) => this.#toWorker.push(message.to === BROADCAST ? { deliverTo: id, message } : message),
+      envelope: (envelope) => this.#toWorker.push(envelope),
       gone: (peerId, reason) => {
         if (this.#goneSent.has(reason)) return;
         this.#goneSent.add(reason);
@@ -187,6 +190,7 @@ export class WorkerThread {
       else if (isAgentReady(item)) this.#agents.get(item.ready)?.route.connect(this.#sink(item.ready));
       else if (isStreamEnd(item)) this.#streamEnds.get(item.ended)?.();
       else if (isComputeCall(item)) this.#compute(item);
+      else if (isEnvelope(item)) this.#envelopeFromAgent(item);
       else this.#fromAgent(item);
     }
   }
@@ -200,6 +204,13 @@ export class WorkerThread {
     if (!sender) return; // it left this thread (or never started) while its last words were on their way
     sender.route.sent(message);
     this.#router.route(message);
+  }
+
+  #envelopeFromAgent(envelope: Envelope): void {
+    const sender = this.#agents.get(envelope.from);
+    if (!sender) return;
+    sender.route.sentMany(envelope.size, envelope.errors);
+    this.#router.forward(envelope);
   }
 
   #compute({ compute, agent, request }: ComputeCall): void {

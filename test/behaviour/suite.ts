@@ -93,6 +93,24 @@ export function describeSpace(name: string, makeSpace: (options?: SpaceOptions) 
         expect(report).toEqual({ received: 10_000, inOrder: true });
       });
 
+      it("shows every message between two agents to a 'message' listener, and counts them in stats", async () => {
+        await space.add(Sequencer, "sender");
+        await space.add(Sequencer, "receiver");
+        let seen = 0;
+        const count = (message: Message) => message.from === "sender" && message.to === "receiver" && seen++;
+        space.on("message", count);
+        await expect(space.handle<Sequencer>("sender").sendMany({ to: "receiver", count: 1_000 })).resolves.toEqual({
+          received: 1_000,
+          inOrder: true,
+        });
+        expect(seen).toBe(1_001); // the 1,000 sends and the final request
+        space.off("message", count);
+        // Unwatched, a run of messages between workers may travel sealed: the counts stay exact.
+        await space.handle<Sequencer>("sender").sendMany({ to: "receiver", count: 1_000 });
+        expect(space.stats().receiver).toMatchObject({ received: 2_002, sent: 2_002, errors: 0, mailboxDepth: 0 });
+        expect(space.stats().sender).toMatchObject({ received: 2, sent: 2_002 + 2 });
+      });
+
       it("keeps the order of messages from a foreground agent", async () => {
         await space.add(Sequencer, "receiver");
         for (let i = 0; i < 2_000; i++) me.send({ to: "receiver", action: { name: "take", args: { i } } });
