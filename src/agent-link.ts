@@ -13,6 +13,7 @@ export const DETACH = Symbol.for("agentspace.detach");
 export const DELIVER = Symbol.for("agentspace.deliver");
 export const PEER_GONE = Symbol.for("agentspace.peerGone");
 export const STATUS = Symbol.for("agentspace.status");
+export const WANTS_VALUE = Symbol.for("agentspace.wantsValue");
 
 /** What the space gives an agent when it joins. */
 export interface AgentLink {
@@ -28,6 +29,11 @@ export interface AgentLink {
   taken(): void;
   /** Runs `request` on the space's CPU pool. */
   compute(request: ComputeRequest): Promise<unknown>;
+  /**
+   * True when the value answering `request` would reach nobody who looks (see
+   * `hostInThread`): the answer is then not built, only counted.
+   */
+  valueUnseen?(request: Message): boolean;
 }
 
 /** The side of an agent that spaces and worker hosts drive. */
@@ -38,6 +44,8 @@ export interface LinkedAgent {
   [DELIVER](message: Message): void;
   [PEER_GONE](peerId: string, reason: Error): void;
   [STATUS](): AgentStatus;
+  /** Whether a value answering the message `id` would be seen: a request awaits it, a handler or listener takes it. */
+  [WANTS_VALUE](id: string): boolean;
   afterAdd(): unknown;
   beforeRemove(): unknown;
 }

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { ACCESS_DENIED, ACCESS_REQUESTED, actionsOf, type ActionSpec, type HelpEntry } from "./action.js";
-import { ATTACH, DELIVER, DETACH, PEER_GONE, STATUS, type AgentLink, type AgentStatus } from "./agent-link.js";
+import { ATTACH, DELIVER, DETACH, PEER_GONE, STATUS, WANTS_VALUE, type AgentLink, type AgentStatus } from "./agent-link.js";
 import {
   ActionNotFoundError,
   AgentNotFoundError,
@@ -229,6 +229,14 @@ export class Agent {
     this.#pending.rejectTo(peerId, reason);
   }
 
+  [WANTS_VALUE](id: string): boolean {
+    return (
+      (this.#listeners !== undefined && this.#listeners.size > 0) ||
+      this.handleActionValue !== Agent.prototype.handleActionValue ||
+      this.#pending.has(id)
+    );
+  }
+
   [STATUS](): AgentStatus {
     return { mailboxDepth: this.#mailbox.depth, pendingRequests: this.#pending.size };
   }
@@ -331,6 +339,8 @@ export class Agent {
   /** Sends the one answer a message gets: the first of respondWith, raiseWith, or the action's outcome. */
   #answer(message: Message, ok: boolean, outcome: unknown): void {
     if (this.#answeredEarly?.has(message)) return;
+    // A primitive value nobody would see is not built at all (an object may yet fail to clone: that error is seen).
+    if (ok && (typeof outcome !== "object" || outcome === null) && typeof outcome !== "function" && this.#link?.valueUnseen?.(message)) return;
     this.#link?.post(answerTo(message, this.id, ok, outcome));
   }
 

@@ -1,5 +1,5 @@
 import type { Agent } from "./agent.js";
-import { ATTACH, DELIVER, DETACH, PEER_GONE, type AgentLink, type LinkedAgent } from "./agent-link.js";
+import { ATTACH, DELIVER, DETACH, PEER_GONE, WANTS_VALUE, type AgentLink, type LinkedAgent } from "./agent-link.js";
 import { AgentRoute, type AgentStats, type MailboxPolicy } from "./agent-route.js";
 import { answerTo } from "./answer.js";
 import type { ComputePool } from "./compute.js";
@@ -39,17 +39,24 @@ function classModule(agent: Agent): { moduleUrl: string; className: string; bund
   return { moduleUrl: Cls.module, className: Cls.name, bundled: false };
 }
 
+/** What every agent of a space that lives in the calling thread shares. */
+export interface ThreadContext {
+  router: MessageRouter;
+  pool: ComputePool;
+  /** The space's agents in this thread, by id. */
+  neighbours: Map<string, LinkedAgent>;
+}
+
 /**
  * Puts an agent in the calling thread into the router: its messages go
  * straight into its mailbox, never cloned. Rejects, leaving nothing behind,
  * if the constructor or `afterAdd` throws.
  */
 export async function hostInThread<A extends Agent>(
-  router: MessageRouter,
+  { router, pool, neighbours }: ThreadContext,
   create: () => A,
   link: LinkOptions,
   mailbox: MailboxOptions,
-  pool: ComputePool,
 ): Promise<{ agent: A; member: Member }> {
   const agent = create();
   const linked = agent as unknown as LinkedAgent;
@@ -62,7 +69,17 @@ export async function hostInThread<A extends Agent>(
     },
     taken: () => route.taken(1),
     compute: (request) => pool.run(request, classModule(agent)),
+    // The value answering a plain send from a neighbour that neither awaits nor
+    // handles values, with nobody watching the space, would only be dropped on
+    // arrival: it is counted as sent and not built (a pipelined sender's answers
+    // are half of LocalSpace's work).
+    valueUnseen: (request) => {
+      if (router.watched() || neighbours.get(request.from)?.[WANTS_VALUE](request.meta.id) !== false) return false;
+      route.stats.sent++;
+      return true;
+    },
   });
+  neighbours.set(agent.id, linked);
   route.connect({
     message: (message) => linked[DELIVER](message),
     gone: (peerId, reason) => linked[PEER_GONE](peerId, reason),
@@ -71,6 +88,7 @@ export async function hostInThread<A extends Agent>(
   try {
     await agent.afterAdd();
   } catch (error) {
+    neighbours.delete(agent.id);
     await router.delete(agent.id, error as Error);
     linked[DETACH](error as Error);
     throw error;
@@ -83,6 +101,7 @@ export async function hostInThread<A extends Agent>(
         link.reportError(error);
       }
       route.close(reason);
+      neighbours.delete(agent.id);
       await router.delete(agent.id, reason);
       linked[DETACH](reason);
     },

@@ -27,6 +27,11 @@ export class PendingRequests {
     return this.#byId.size;
   }
 
+  /** Whether a request (waiting, or given up on) has id `id`. */
+  has(id: string): boolean {
+    return this.#byId.has(id) || this.#abandoned.has(id);
+  }
+
   /** Registers a request before it is sent, so that even a synchronous answer finds it. */
   add(id: string, to: string, timeoutMs: number, signal?: AbortSignal): Promise<unknown> {
     signal?.throwIfAborted();

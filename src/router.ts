@@ -29,6 +29,8 @@ export interface MessageRouter {
   route(message: Message): void;
   /** Routes a sealed envelope: passed on unopened where it can be, else opened and each message routed. */
   forward(envelope: Envelope): void;
+  /** Whether anything besides its receiver sees a message on its way (a `message` listener, a broker). */
+  watched(): boolean;
 }
 
 /**
@@ -88,8 +90,12 @@ export class Router implements MessageRouter {
   // moved on without being opened or copied, unless somebody watches the
   // messages or the receiver cannot take it whole.
   forward(envelope: Envelope): void {
-    if (!this.#observed() && this.#routes.get(envelope.envelope)?.deliverSealed?.(envelope)) return;
+    if (!this.watched() && this.#routes.get(envelope.envelope)?.deliverSealed?.(envelope)) return;
     for (const message of open(envelope)) this.route(message);
+  }
+
+  watched(): boolean {
+    return this.#observed();
   }
 
   #undeliverable(message: Message): void {

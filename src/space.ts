@@ -5,7 +5,7 @@ import type { AgentStats, MailboxPolicy } from "./agent-route.js";
 import { AgentNotFoundError, DuplicateAgentError } from "./errors.js";
 import { ComputePool } from "./compute.js";
 import { createHandle, type Handle } from "./handle.js";
-import { hostInThread, type LinkOptions, type MailboxOptions, type Member } from "./in-thread.js";
+import { hostInThread, type LinkOptions, type MailboxOptions, type Member, type ThreadContext } from "./in-thread.js";
 import { agentIdProblem, type Message } from "./message.js";
 import type { RequestOptions } from "./pending.js";
 import { Router, type MessageRouter } from "./router.js";
@@ -85,6 +85,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     () => this.listenerCount("message") > 0,
   );
   #members = new Map<string, Member>();
+  #neighbours: ThreadContext["neighbours"] = new Map();
   /** Agents still starting: destroy() lets them finish joining, then removes them with the rest. */
   #joining = new Map<string, Promise<Member>>();
   #hidden = new Set<string>();
@@ -106,7 +107,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     let agent: InstanceType<C> | undefined;
     await this.#join(id, async () => {
       const make = () => new Cls(id, init as never) as InstanceType<C>;
-      const hosted = await hostInThread(this.router, make, this.linkOptions(), this.mailbox({}), this.pool);
+      const hosted = await hostInThread(this.threadContext(), make, this.linkOptions(), this.mailbox({}));
       agent = hosted.agent;
       return hosted.member;
     });
@@ -158,6 +159,11 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
 
   /** Releases what the space itself holds, once every agent is gone. */
   protected async release(): Promise<void> {}
+
+  /** What agents in the calling thread share: see `hostInThread`. */
+  protected threadContext(): ThreadContext {
+    return { router: this.router, pool: this.pool, neighbours: this.#neighbours };
+  }
 
   /** An agent's mailbox: its own settings, else the space's. */
   protected mailbox(options: AddOptions): MailboxOptions {

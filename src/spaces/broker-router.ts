@@ -72,6 +72,11 @@ export class BrokerRouter implements MessageRouter {
     this.#transport?.redeliver(id);
   }
 
+  /** Every message goes through the broker, where anyone bound to the exchange may see it. */
+  watched(): boolean {
+    return true;
+  }
+
   /** Every message goes through the broker, so an envelope is always opened. */
   forward(envelope: Envelope): void {
     for (const message of open(envelope)) this.route(message);

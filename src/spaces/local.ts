@@ -10,7 +10,7 @@ export class LocalSpace extends Space {
   /** The mailbox settings apply; restarts and placement do not (an agent here shares the caller's thread). */
   protected async spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member> {
     const make = () => new Cls(id, init as never);
-    const { member } = await hostInThread(this.router, make, this.linkOptions(), this.mailbox(options), this.pool);
+    const { member } = await hostInThread(this.threadContext(), make, this.linkOptions(), this.mailbox(options));
     return member;
   }
 }

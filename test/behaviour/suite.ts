@@ -60,6 +60,17 @@ export function describeSpace(name: string, makeSpace: (options?: SpaceOptions) 
         expect(me.values).toEqual([42]);
       });
 
+      it("answers a plain send even to a sender that only listens, and counts every answer", async () => {
+        const plain = await space.addForeground(Agent, "plain");
+        const before = space.stats().calc!.sent;
+        plain.send({ to: "calc", action: { name: "add", args: { a: 1, b: 1 } } }); // nobody takes this value
+        await plain.request({ to: "calc", action: { name: "nothing" } });
+        const stream = plain.messages();
+        plain.send({ to: "calc", action: { name: "add", args: { a: 2, b: 2 } } });
+        expect((await stream.next()).value).toMatchObject({ from: "calc", action: { name: "[response]", args: { value: 4 } } });
+        expect(space.stats().calc!.sent).toBe(before + 3);
+      });
+
       it("delivers an agent's send to another agent", async () => {
         await expect(
           me.request({ to: "calc", action: { name: "askOther", args: { to: "me", name: "note", args: { event: "hello" } } } }),
