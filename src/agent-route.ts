@@ -36,6 +36,12 @@ type Held = Message | { peerId: string; reason: Error };
  */
 export type MailboxPolicy = "reject" | "wait";
 
+/** An agent's mailbox bound, and what a message past it meets. */
+export interface MailboxOptions {
+  size: number;
+  policy: MailboxPolicy;
+}
+
 /**
  * The router's side of one agent, wherever it runs: counts what goes in and
  * out, keeps its mailbox bounded, and holds messages while the agent
@@ -62,7 +68,7 @@ export class AgentRoute implements Route {
 
   constructor(
     readonly id: string,
-    mailbox: { size: number; policy: MailboxPolicy },
+    mailbox: MailboxOptions,
     refuse: (message: Message, error: Error) => void,
   ) {
     this.#mailboxSize = mailbox.size;

@@ -1,6 +1,6 @@
 import type { Agent } from "./agent.js";
 import { ATTACH, DELIVER, DETACH, PEER_GONE, WANTS_VALUE, type AgentLink, type LinkedAgent } from "./agent-link.js";
-import { AgentRoute, type AgentStats, type MailboxPolicy } from "./agent-route.js";
+import { AgentRoute, type AgentStats, type MailboxOptions } from "./agent-route.js";
 import { answerTo } from "./answer.js";
 import type { ComputePool } from "./compute.js";
 import type { Message } from "./message.js";
@@ -19,11 +19,6 @@ export interface Member {
 
 export type LinkOptions = Omit<AgentLink, "post" | "taken" | "compute">;
 
-/** An agent's mailbox bound, and what a message past it meets. */
-export interface MailboxOptions {
-  size: number;
-  policy: MailboxPolicy;
-}
 
 /** A route for `id` whose refusals (a full mailbox) are answered through `router`. */
 export function routeFor(router: MessageRouter, id: string, mailbox: MailboxOptions): AgentRoute {

@@ -1,11 +1,11 @@
 import { EventEmitter } from "eventemitter3";
 import { nanoid } from "nanoid";
 import { Agent } from "./agent.js";
-import type { AgentStats, MailboxPolicy } from "./agent-route.js";
+import type { AgentStats, MailboxOptions, MailboxPolicy } from "./agent-route.js";
 import { AgentNotFoundError, DuplicateAgentError } from "./errors.js";
 import { ComputePool } from "./compute.js";
 import { createHandle, type Handle } from "./handle.js";
-import { hostInThread, type LinkOptions, type MailboxOptions, type Member, type ThreadContext } from "./in-thread.js";
+import { hostInThread, type LinkOptions, type Member, type ThreadContext } from "./in-thread.js";
 import { agentIdProblem, type Message } from "./message.js";
 import type { RequestOptions } from "./pending.js";
 import { Router, type MessageRouter } from "./router.js";
