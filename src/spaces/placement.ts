@@ -32,10 +32,10 @@ export class Placement {
   }
 
   threadFor(hostUrl: string, { isolate, resourceLimits }: PlacementOptions): WorkerThread {
-    if (this.#threads === undefined || isolate || resourceLimits) return this.#start(hostUrl, true, resourceLimits);
+    if (this.#threads === undefined || isolate || resourceLimits) return this.#start(hostUrl, resourceLimits);
     this.#shared = this.#shared.filter((thread) => thread.alive);
     if (this.#shared.length < this.#threads) {
-      const thread = this.#start(hostUrl, false);
+      const thread = this.#start(hostUrl);
       this.#shared.push(thread);
       return thread;
     }
@@ -49,9 +49,8 @@ export class Placement {
     await thread.kill();
   }
 
-  #start(hostUrl: string, dedicated: boolean, resourceLimits?: ResourceLimits): WorkerThread {
+  #start(hostUrl: string, resourceLimits?: ResourceLimits): WorkerThread {
     return new WorkerThread(hostUrl, this.#router(), {
-      dedicated,
       pool: this.#pool,
       onError: this.#onError,
       ...(resourceLimits ? { resourceLimits } : {}),

@@ -47,8 +47,6 @@ export interface HostedAgent {
 }
 
 export interface WorkerThreadOptions {
-  /** Holds one agent only (isolated); otherwise the space may place more in it. */
-  dedicated: boolean;
   resourceLimits?: ResourceLimits;
   /** A callback in an agent failed with nobody to answer. */
   onError(error: Error): void;
@@ -62,7 +60,6 @@ export interface WorkerThreadOptions {
  * control channel, and what happens when it dies.
  */
 export class WorkerThread {
-  readonly dedicated: boolean;
   #router: MessageRouter;
   #agents = new Map<string, HostedAgent>();
   #toWorker: BatchingPort;
@@ -82,7 +79,6 @@ export class WorkerThread {
   #exited: Promise<void>;
 
   constructor(hostUrl: string, router: MessageRouter, options: WorkerThreadOptions) {
-    this.dedicated = options.dedicated;
     this.#router = router;
     this.#pool = options.pool;
     this.#onError = options.onError;
