@@ -11,6 +11,7 @@ import { BatchingPort } from "../src/batching-port.js";
 import { serveControl } from "../src/control.js";
 import type { ComputeRequest } from "../src/compute.js";
 import { AgentNotFoundError, MessageValidationError, errorFromWire, errorToWire, withoutStack } from "../src/errors.js";
+import { exportedClass } from "../src/exported-class.js";
 import { isAnswer, type Message } from "../src/message.js";
 import {
   isBroadcastDelivery,
@@ -112,18 +113,10 @@ function deliver(message: Message): void {
   outbox.push(answerTo(message, message.to, false, reason));
 }
 
-/** The class `spec.className` among the module's exports. */
-function findClass(module: Record<string, unknown>, className: string): new (id: string, init: unknown) => LinkedAgent {
-  const candidates = [module[className], module.default, ...Object.values(module)];
-  const found = candidates.find((value) => typeof value === "function" && value.name === className);
-  if (!found) throw new Error(`the agent module does not export a class named "${className}": export it`);
-  return found as new (id: string, init: unknown) => LinkedAgent;
-}
-
 const control: HostControl = {
   async start(spec: HostStart) {
     const module = (await import(spec.moduleUrl)) as Record<string, unknown>;
-    const Cls = findClass(module, spec.className);
+    const Cls = exportedClass<new (id: string, init: unknown) => LinkedAgent>(module, spec.className, spec.moduleUrl);
     const agent = new Cls(spec.id, spec.init);
     const hosted: Hosted = { id: spec.id, agent, running: false, taken: 0 };
     agents.set(spec.id, hosted);

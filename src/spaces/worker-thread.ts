@@ -145,15 +145,16 @@ export class WorkerThread {
     const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
     const ended = new Promise<void>((resolve) => this.#streamEnds.set(id, resolve));
     const goodbye = this.#control.remote.stop(id).then(() => ended);
+    let outcome: "timeout" | void;
     try {
-      const outcome = await Promise.race([goodbye, timedOut, this.#exited]);
-      this.#agents.delete(id);
-      if (outcome === "timeout") await this.kill();
+      outcome = await Promise.race([goodbye, timedOut, this.#exited]);
     } finally {
       clearTimeout(timer);
       this.#streamEnds.delete(id);
       this.#agents.delete(id);
     }
+    // Taken out first: ending the thread must not report this agent as crashed.
+    if (outcome === "timeout") await this.kill();
   }
 
   /** Forgets an agent that failed to start. */
