@@ -12,6 +12,12 @@ import "./amqp/delivery.js";
 import "./amqp/examples.js";
 import "./amqp/restart.js";
 import "./amqp/transport.js";
+import "./amqp/limits.js";
+import "./amqp/tls.js";
+import "./amqp/duplicate-ids.js";
+import "./amqp/addresses.js";
+import "./amqp/fuzz.js";
+import "./amqp/debug-actions.js";
 
 // Exchanges are durable: take the ones these suites made away again.
 afterAll(deleteExchangesMade);

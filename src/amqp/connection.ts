@@ -1,7 +1,7 @@
 import type { Channel, ChannelModel, ConfirmChannel } from "amqplib";
 import { EventEmitter } from "eventemitter3";
 import { AmqpConnectionError } from "./errors.js";
-import { describeBroker, type AmqpOptions } from "./options.js";
+import { describeBroker, tlsSettings, type AmqpOptions } from "./options.js";
 
 /** How long to wait between reconnection attempts: doubling from `initialMs` up to `maxMs`. */
 export interface Backoff {
@@ -49,7 +49,7 @@ export class AmqpConnection extends EventEmitter<ConnectionEvents> {
     try {
       await connection.#establish();
     } catch (error) {
-      throw new AmqpConnectionError(`cannot connect to the AMQP broker at ${describeBroker(options)}: ${reason(error)}`, {
+      throw new AmqpConnectionError(`cannot connect to the AMQP broker at ${describeBroker(options)}: ${reason(error, options)}`, {
         cause: error,
       });
     }
@@ -99,6 +99,8 @@ export class AmqpConnection extends EventEmitter<ConnectionEvents> {
       noDelay: true, // without it each hop waits ~40 ms (Nagle + delayed ACK)
       timeout: CONNECT_TIMEOUT_MS,
       clientProperties: { connection_name: `agentspace pid ${process.pid}` },
+      // amqplib hands its socket options to tls.connect as they are.
+      ...(this.#options.useSsl ? tlsSettings(this.#options) : {}),
     });
     // Every connection error is followed by "close", which is where we act.
     model.on("error", ignore);
@@ -173,12 +175,48 @@ export class AmqpConnection extends EventEmitter<ConnectionEvents> {
   }
 }
 
-function reason(error: unknown): string {
+function reason(error: unknown, options: AmqpOptions): string {
   if (!(error instanceof Error)) return String(error);
   // Node tries each address of a name in turn and reports all the failures together.
-  if (error instanceof AggregateError && error.message === "") return error.errors.map(reason).join("; ");
+  if (error instanceof AggregateError && error.message === "") return error.errors.map((e) => reason(e, options)).join("; ");
   const code = (error as NodeJS.ErrnoException).code;
-  return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+  // OpenSSL's messages end with a line break.
+  const message = error.message.trim();
+  const text = code && !message.includes(code) ? `${code}: ${message}` : message;
+  const tls = typeof code === "string" ? tlsTrouble(code, options) : undefined;
+  return tls ? `${tls.what} (${text}); ${tls.remedy}` : text;
+}
+
+// OpenSSL's codes for a chain that leads to no CA we trust.
+const UNTRUSTED = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_UNTRUSTED",
+]);
+
+/** What a TLS failure means for whoever set up the connection; undefined when `code` is no such failure. */
+function tlsTrouble(code: string, options: AmqpOptions): { what: string; remedy: string } | undefined {
+  if (UNTRUSTED.has(code)) {
+    const remedy = options.ca === undefined ? "give the CA that signed it as `ca`" : "the CA that signed it is not among `ca`";
+    return { what: "the broker's TLS certificate was not trusted", remedy };
+  }
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    const name = options.servername ?? options.hostname;
+    return {
+      what: `the broker's TLS certificate did not match the host name "${name}"`,
+      remedy: "connect by a name it carries, or give that name as `servername`",
+    };
+  }
+  if (code === "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED") {
+    return { what: "the broker asked for a client certificate", remedy: "give one as `cert` and `key`" };
+  }
+  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
+    return { what: "the broker's TLS certificate is outside its validity period", remedy: "the broker needs a current one" };
+  }
+  return undefined;
 }
 
 function ignore(): void {}

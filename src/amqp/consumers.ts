@@ -1,7 +1,7 @@
 import type { Channel, ConsumeMessage } from "amqplib";
 import { EventEmitter } from "eventemitter3";
 import { AgentNotFoundError, DuplicateAgentError, MessageValidationError } from "../errors.js";
-import { agentIdProblem, type Message } from "../message.js";
+import { BROADCAST, agentIdProblem, type Message } from "../message.js";
 import type { AmqpConnection } from "./connection.js";
 import { AmqpConnectionError } from "./errors.js";
 import { declareAgentQueues, deleteAgentQueues } from "./topology.js";
@@ -148,7 +148,9 @@ export class Consumers extends EventEmitter<ConsumerEvents> {
     let message: Message;
     try {
       message = decodeMessage(raw.content);
+      checkAddresses(message);
     } catch (error) {
+      // Acked, so it cannot come back; a RangeError (nesting too deep to parse) is one more refusal.
       ack(channel, raw);
       return this.#malformed(raw, error);
     }
@@ -208,6 +210,18 @@ export class Consumers extends EventEmitter<ConsumerEvents> {
     if (!this.#channel) throw this.#connection.notConnectedError();
     return this.#channel;
   }
+}
+
+/**
+ * The wire is anyone's: `from` is where the answer goes, so it must name an
+ * agent (`"*"` would turn the answer into a broadcast), and `to` must name an
+ * agent or everyone. Throws MessageValidationError saying which.
+ */
+function checkAddresses(message: Message): void {
+  const badFrom = agentIdProblem(message.from);
+  if (badFrom) throw new MessageValidationError(`"from": ${badFrom}`);
+  const badTo = message.to === BROADCAST ? undefined : agentIdProblem(message.to);
+  if (badTo) throw new MessageValidationError(`"to": ${badTo}`);
 }
 
 function ack(channel: Channel, raw: ConsumeMessage): void {

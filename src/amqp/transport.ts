@@ -16,6 +16,11 @@ export interface TransportTuning {
   maxInFlight?: number;
   /** Messages held while disconnected or while the confirm window is full (default 100,000). */
   maxBuffered?: number;
+  /**
+   * The broker's max_message_size in bytes (default 134,217,728, RabbitMQ's
+   * default): a larger message is refused at the sender with MessageValidationError.
+   */
+  maxMessageBytes?: number;
   /** Delay between reconnection attempts (default 100 ms doubling to 5 s). */
   reconnect?: Partial<Backoff>;
   /** How long `close()` waits for outstanding confirms (default 5 s). */
@@ -29,7 +34,7 @@ interface TransportEvents {
   disconnected: (error: Error) => void;
   /** No queue holds the message's `to` (for `"*"`: no broadcast queue at all): answer its sender. */
   unroutable: (message: Message) => void;
-  /** The message never reached the broker: buffer full, transport closed, or refused. */
+  /** The message never reached the broker: buffer full, transport closed, refused, too large, or a value JSON cannot carry. */
   publishFailed: (message: Message, error: Error) => void;
   /** `id` is no longer attached (e.g. another connection took it while we were disconnected). */
   attachmentLost: (id: string, error: Error) => void;
@@ -62,6 +67,7 @@ export class AmqpTransport extends EventEmitter<TransportEvents> {
     this.#publisher = new Publisher(exchange, {
       maxInFlight: tuning.maxInFlight ?? DEFAULT_PUBLISHER_LIMITS.maxInFlight,
       maxBuffered: tuning.maxBuffered ?? DEFAULT_PUBLISHER_LIMITS.maxBuffered,
+      maxMessageBytes: tuning.maxMessageBytes ?? DEFAULT_PUBLISHER_LIMITS.maxMessageBytes,
     });
     this.#consumers = new Consumers(connection, exchange, tuning.prefetch ?? DEFAULT_PREFETCH);
     this.#forwardEvents();

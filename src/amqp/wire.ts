@@ -26,6 +26,21 @@ export function queuesOf(id: string): readonly [direct: string, broadcast: strin
   return [id, `${id}-broadcast`];
 }
 
+/** RabbitMQ's default max_message_size (128 MiB): a larger body makes it close the publishing channel. */
+export const RABBITMQ_MAX_MESSAGE_SIZE = 134_217_728;
+
+// How RabbitMQ (3.10 here) words closing a channel over a body larger than
+// max_message_size: "message size N is larger than [configured ]max size M".
+const TOO_LARGE = /\bmessage size \d+ is larger than (?:configured )?max size (\d+)/;
+const PRECONDITION_FAILED = 406;
+
+/** The broker's max_message_size, when `error` is its closing a channel over a message larger than that; else undefined. */
+export function brokerSizeLimit(error: Error): number | undefined {
+  if ((error as Error & { code?: unknown }).code !== PRECONDITION_FAILED) return undefined;
+  const match = TOO_LARGE.exec(error.message);
+  return match ? Number(match[1]) : undefined;
+}
+
 // JSON leaves out undefined fields, so optional ones are omitted, never null.
 export function encodeMessage(message: Message): Buffer {
   return Buffer.from(JSON.stringify(message), "utf8");

@@ -17,6 +17,7 @@ export interface AMQPSpaceOptions extends MultiprocessSpaceOptions {
  * space, in the wire layout Python Agency uses. One connection per space.
  */
 export class AMQPSpace extends MultiprocessSpace {
+  protected override readonly carriesJson = true;
   #transport: Promise<AmqpTransport>;
 
   constructor(options: AMQPSpaceOptions = {}) {
@@ -25,7 +26,9 @@ export class AMQPSpace extends MultiprocessSpace {
     this.router = new BrokerRouter(
       this.#transport,
       (message) => this.emit("message", message),
-      (error) => this.emit("error", error),
+      // With nobody listening, said on stderr: a dropped body or a lost connection must not go unseen.
+      (error) => this.reportError(error),
+      this.options.debug,
     );
   }
 

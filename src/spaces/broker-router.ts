@@ -1,10 +1,14 @@
 import type { AmqpTransport } from "../amqp/index.js";
 import { AmqpConnectionError } from "../amqp/index.js";
 import { answerTo } from "../answer.js";
+import { debugRefusal, namesDebugAction, type DebugMode } from "../debug-gate.js";
 import { AgentNotFoundError } from "../errors.js";
 import { BROADCAST, isAnswer, type Message } from "../message.js";
 import { open, type Envelope } from "../protocol.js";
 import { Router, type MessageRouter, type Route } from "../router.js";
+
+/** Debug-action messages remembered at once, at most; the oldest are forgotten first. */
+const MAX_DEBUG_SENT = 10_000;
 
 /**
  * The router of a space on a broker: every message is published to the
@@ -15,22 +19,41 @@ import { Router, type MessageRouter, type Route } from "../router.js";
  * Delivery is acknowledged late: a direct message is acked once its agent
  * has answered it (every action answers), so the prefetch bound is real
  * backpressure on a busy agent. Answers and broadcasts are acked on arrival.
+ *
+ * Debug actions: on arrival nothing tells a foreground agent of this process
+ * from a peer that wrote its id into `from`, so a message naming one is let
+ * in only if this process published it (it passed the sender's check on its
+ * way out), unless the space opened them with `debug: "remote"`.
  */
 export class BrokerRouter implements MessageRouter {
   /** This process's agents: who is here, and who to tell when one leaves. */
   #local = new Router();
   #transport: AmqpTransport | undefined;
   #connecting: Promise<AmqpTransport>;
-  #unacked = new Map<string, () => void>();
+  /**
+   * Per agent, per message id: the acks of the deliveries it has not yet
+   * answered, oldest first. A list, not one: a peer may reuse an id (a retry,
+   * a foreign framework), and each delivery holds a place under prefetch.
+   */
+  #unacked = new Map<string, Map<string, Array<() => void>>>();
+  /** Debug-action messages this process published, by id: who sent each, and which agents here may still take it. */
+  #debugSent = new Map<string, { from: string; to: Set<string> }>();
+  #debug: DebugMode;
   /** Ids whose queues are being deleted: a message to one would die in its queue. */
   #leaving = new Set<string>();
   #observe: (message: Message) => void;
   #report: (error: Error) => void;
 
-  constructor(connecting: Promise<AmqpTransport>, observe: (message: Message) => void, report: (error: Error) => void) {
+  constructor(
+    connecting: Promise<AmqpTransport>,
+    observe: (message: Message) => void,
+    report: (error: Error) => void,
+    debug: DebugMode,
+  ) {
     this.#connecting = connecting;
     this.#observe = observe;
     this.#report = report;
+    this.#debug = debug;
     connecting.then(
       (transport) => this.#listen(transport),
       () => {}, // reported by the first add, which awaits the same promise
@@ -52,7 +75,7 @@ export class BrokerRouter implements MessageRouter {
     this.#leaving.add(id);
     try {
       await this.#local.delete(id, reason);
-      for (const key of this.#unacked.keys()) if (key.startsWith(`${id}\n`)) this.#unacked.delete(key);
+      this.#unacked.delete(id);
       await this.#transport?.detach(id);
     } finally {
       this.#leaving.delete(id);
@@ -69,6 +92,8 @@ export class BrokerRouter implements MessageRouter {
 
   /** What the dead instance took and never answered comes again, to the new one: at least once. */
   restarted(id: string): void {
+    // The dead instance will answer none of them, and each comes again with an ack of its own.
+    this.#unacked.delete(id);
     this.#transport?.redeliver(id);
   }
 
@@ -78,38 +103,96 @@ export class BrokerRouter implements MessageRouter {
   }
 
   /** Every message goes through the broker, so an envelope is always opened. */
-  forward(envelope: Envelope): void {
-    for (const message of open(envelope)) this.route(message);
+  forward(envelope: Envelope): string | undefined {
+    const messages = open(envelope);
+    if (typeof messages === "string") return messages;
+    for (const message of messages) this.route(message);
+    return undefined;
   }
 
   route(message: Message): void {
     this.#observe(message);
     if (isAnswer(message) && message.meta.parent_id !== undefined) this.#ack(message.from, message.meta.parent_id);
-    if (this.#leaving.has(message.to)) this.#fail(message, new AgentNotFoundError(`agent "${message.to}" has left`));
-    else if (this.#transport) this.#transport.publish(message);
-    else this.#fail(message, new AmqpConnectionError("the space is not connected to its broker"));
+    this.#publish(message);
+  }
+
+  #publish(message: Message): void {
+    const transport = this.#transport;
+    if (this.#leaving.has(message.to)) return this.#fail(message, new AgentNotFoundError(`agent "${message.to}" has left`));
+    if (!transport) return this.#fail(message, new AmqpConnectionError("the space is not connected to its broker"));
+    if (namesDebugAction(message) && this.#debug !== "remote") this.#rememberDebug(message, transport);
+    transport.publish(message);
   }
 
   #arrive(id: string, route: Route, message: Message, done: () => void): void {
     if (!this.#local.has(id)) {
       // Its agent left while the queue was still being deleted: say so rather than drop it.
       done();
-      if (message.to === id && !isAnswer(message)) this.route(answerTo(message, id, false, new AgentNotFoundError(`agent "${id}" has left`)));
+      if (message.to === id && !isAnswer(message)) this.#refuse(message, id, new AgentNotFoundError(`agent "${id}" has left`));
       return;
     }
-    if (message.to === id && !isAnswer(message)) this.#unacked.set(`${id}\n${message.meta.id}`, done);
-    else done();
     // A message from this process was observed when it was published.
     if (!this.#local.has(message.from)) this.#observe(message);
+    const refusal = this.#debugRefusal(id, message);
+    if (refusal) {
+      done();
+      return this.#refuse(message, id, refusal);
+    }
+    if (message.to === id && !isAnswer(message)) this.#holdAck(id, message.meta.id, done);
+    else done();
     route.deliver(message);
   }
 
+  /**
+   * Answers for agent `id` a message it never got. Not through `route`: this
+   * answer stands for no delivery, and must not ack another one that shares
+   * the message's id and is still at work.
+   */
+  #refuse(message: Message, id: string, error: Error): void {
+    const answer = answerTo(message, id, false, error);
+    this.#observe(answer);
+    this.#publish(answer);
+  }
+
+  #holdAck(agentId: string, messageId: string, done: () => void): void {
+    let byMessage = this.#unacked.get(agentId);
+    if (!byMessage) this.#unacked.set(agentId, (byMessage = new Map()));
+    const waiting = byMessage.get(messageId);
+    if (waiting) waiting.push(done);
+    else byMessage.set(messageId, [done]);
+  }
+
+  /** An answer acks one delivery of the message it answers: the oldest one of that id not yet answered. */
   #ack(agentId: string, messageId: string): void {
-    const key = `${agentId}\n${messageId}`;
-    const done = this.#unacked.get(key);
-    if (!done) return;
-    this.#unacked.delete(key);
+    const byMessage = this.#unacked.get(agentId);
+    const waiting = byMessage?.get(messageId);
+    if (!byMessage || !waiting) return;
+    const done = waiting.shift()!;
+    if (waiting.length === 0) byMessage.delete(messageId);
+    if (byMessage.size === 0) this.#unacked.delete(agentId);
     done();
+  }
+
+  /** Remembers a debug-action message on its way out, for the agents of this process it may reach. */
+  #rememberDebug(message: Message, transport: AmqpTransport): void {
+    const here = message.to === BROADCAST ? transport.ids : this.#local.has(message.to) ? [message.to] : [];
+    if (here.length === 0) return; // it goes to another process, which trusts only its own
+    const to = new Set(here);
+    this.#debugSent.delete(message.meta.id);
+    this.#debugSent.set(message.meta.id, { from: message.from, to });
+    if (this.#debugSent.size > MAX_DEBUG_SENT) this.#debugSent.delete(this.#debugSent.keys().next().value!);
+  }
+
+  /** Why agent `id` may not take `message`, which came from the broker; undefined when it may. */
+  #debugRefusal(id: string, message: Message): Error | undefined {
+    if (this.#debug === "remote" || !namesDebugAction(message)) return undefined;
+    const sent = this.#debugSent.get(message.meta.id);
+    // Taken once per agent it was sent to: a replay of the same id is refused.
+    if (sent && sent.from === message.from && sent.to.delete(id)) {
+      if (sent.to.size === 0) this.#debugSent.delete(message.meta.id);
+      return undefined;
+    }
+    return debugRefusal(message, false, this.#debug);
   }
 
   /** Answers a message that never reached anyone, in this process, where its sender is. */

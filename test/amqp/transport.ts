@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from "amqplib";
-import type { EventEmitter } from "eventemitter3";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { AmqpConnectionError, AmqpPublishError, AmqpTransport, resolveAmqpOptions } from "../../src/amqp/index.js";
 import type { TransportTuning } from "../../src/amqp/transport.js";
 import { DuplicateAgentError, MessageValidationError } from "../../src/errors.js";
 import type { Message } from "../../src/message.js";
 import { describeWithBroker, listBroker, probeBroker, rabbitmqctl, uniqueExchange } from "../helpers/broker.js";
+import { nextEvent } from "../helpers/events.js";
 
 interface Captured {
   routing_key: string;
@@ -18,21 +18,6 @@ const capturePath = new URL("../fixtures/agency-1.6.3-amqp-capture.json", import
 const capture = JSON.parse(readFileSync(capturePath, "utf8")) as { captured: Captured[] };
 
 const WAIT_MS = 10_000;
-
-/** Resolves with the arguments of the next `event`; rejects after `timeoutMs`. */
-function nextEvent<T extends unknown[]>(emitter: EventEmitter, event: string, timeoutMs = WAIT_MS): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(event, listener);
-      reject(new Error(`no "${event}" event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const listener = (...args: unknown[]) => {
-      clearTimeout(timer);
-      resolve(args as T);
-    };
-    emitter.once(event, listener);
-  });
-}
 
 /** Waits until `condition` holds, re-checking whenever `poke` is called; bounded. */
 class Waiter {
