@@ -12,7 +12,6 @@ export const ATTACH = Symbol.for("agentspace.attach");
 export const DETACH = Symbol.for("agentspace.detach");
 export const DELIVER = Symbol.for("agentspace.deliver");
 export const PEER_GONE = Symbol.for("agentspace.peerGone");
-export const STATUS = Symbol.for("agentspace.status");
 export const WANTS_VALUE = Symbol.for("agentspace.wantsValue");
 
 /** What the space gives an agent when it joins. */
@@ -21,9 +20,14 @@ export interface AgentLink {
   post(message: Message): void;
   /** Reports an error that has no sender to go back to (a failing callback). */
   reportError(error: unknown): void;
+  /**
+   * Messages travel as JSON (a broker): a value JSON would change is refused
+   * at the sender with MessageValidationError, never changed on the way.
+   */
+  json?: boolean;
   /** Default `timeoutMs` for `request`. */
   requestTimeoutMs: number;
-  /** Whether debugging actions (`inspect`, `eval`) may be opened. */
+  /** Whether the debug actions (`inspect`, `eval`) are open at all (who may call them is checked where messages enter the router). */
   debug: boolean;
   /** The agent took a message (not an answer) from its mailbox: room for one more. */
   taken(): void;
@@ -43,17 +47,8 @@ export interface LinkedAgent {
   [DETACH](reason: Error): void;
   [DELIVER](message: Message): void;
   [PEER_GONE](peerId: string, reason: Error): void;
-  [STATUS](): AgentStatus;
   /** Whether a value answering the message `id` would be seen: a request awaits it, a handler or listener takes it. */
   [WANTS_VALUE](id: string): boolean;
   afterAdd(): unknown;
   beforeRemove(): unknown;
-}
-
-/** What an agent reports of itself when asked. */
-export interface AgentStatus {
-  /** Messages waiting in its mailbox. */
-  mailboxDepth: number;
-  /** Its requests still waiting for an answer. */
-  pendingRequests: number;
 }

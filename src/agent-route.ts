@@ -15,6 +15,11 @@ export interface AgentStats {
   restarts: number;
   /** Messages delivered to it that it has not yet taken. */
   mailboxDepth: number;
+  /**
+   * Items from its thread that the space dropped as malformed or forged
+   * (for a thread of several agents, counted for each: any of them may have sent it).
+   */
+  dropped: number;
 }
 
 /** Where an agent's route hands what reaches it: an agent in this thread, or its worker's port. */
@@ -48,13 +53,15 @@ export interface MailboxOptions {
  * restarts.
  *
  * The bound counts messages delivered and not yet taken by the agent
- * (answers to its own requests never wait, so they never count). The agent
- * reports what it takes; a message that finds the mailbox full waits or is
+ * (answers to its own requests never wait, so they never count). This route
+ * owns the count; the agent's side reports every message that leaves its
+ * mailbox for any reason (taken, skipped, refused, dropped), and losing the
+ * instance empties it (`disconnect`); a message that finds the mailbox full waits or is
  * answered with MailboxFullError (the policy), so a producer that outruns its
  * consumer is slowed or told, and memory stays bounded either way.
  */
 export class AgentRoute implements Route {
-  readonly stats: AgentStats = { received: 0, sent: 0, errors: 0, restarts: 0, mailboxDepth: 0 };
+  readonly stats: AgentStats = { received: 0, sent: 0, errors: 0, restarts: 0, mailboxDepth: 0, dropped: 0 };
   #mailboxSize: number;
   #policy: MailboxPolicy;
   #refuse: (message: Message, error: Error) => void;
@@ -65,6 +72,7 @@ export class AgentRoute implements Route {
   #sink: Sink | undefined;
   /** Held while the agent has no instance to take them (restarting). */
   #held: Held[] = [];
+  #admitting = false;
 
   constructor(
     readonly id: string,
@@ -93,9 +101,13 @@ export class AgentRoute implements Route {
     else this.#held.push({ peerId, reason });
   }
 
-  /** The agent took `count` messages from its mailbox: room for as many waiting ones. */
+  /**
+   * The agent took `count` messages from its mailbox (or they were dropped on
+   * their way to it): room for as many waiting ones. Never below empty, even
+   * if a report is wrong.
+   */
   taken(count: number): void {
-    this.stats.mailboxDepth -= count;
+    this.stats.mailboxDepth = Math.max(0, this.stats.mailboxDepth - count);
     this.#admitWaiting();
   }
 
@@ -162,9 +174,21 @@ export class AgentRoute implements Route {
   }
 
   #admitWaiting(): void {
+    // An agent in this thread may take (or skip) a message while it is being
+    // admitted, which calls back here: the loop already running admits the
+    // next one, so the calls never nest deeper than one.
+    if (this.#admitting) return;
+    this.#admitting = true;
+    const waiting = this.#waiting;
     let admitted = 0;
-    while (admitted < this.#waiting.length && this.stats.mailboxDepth < this.#mailboxSize) this.#admit(this.#waiting[admitted++]!);
-    if (admitted > 0) this.#waiting.splice(0, admitted);
+    try {
+      while (admitted < waiting.length && this.stats.mailboxDepth < this.#mailboxSize && this.#waiting === waiting) {
+        this.#admit(waiting[admitted++]!);
+      }
+    } finally {
+      this.#admitting = false;
+      if (admitted > 0 && this.#waiting === waiting) waiting.splice(0, admitted);
+    }
   }
 
   #pass(message: Message): void {

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { ACCESS_DENIED, ACCESS_REQUESTED, actionsOf, type ActionSpec, type HelpEntry } from "./action.js";
-import { ATTACH, DELIVER, DETACH, PEER_GONE, STATUS, WANTS_VALUE, type AgentLink, type AgentStatus } from "./agent-link.js";
+import { ATTACH, DELIVER, DETACH, PEER_GONE, WANTS_VALUE, type AgentLink } from "./agent-link.js";
 import {
   ActionNotFoundError,
   AgentNotFoundError,
@@ -21,6 +21,7 @@ import {
   type Message,
   type OutgoingMessage,
 } from "./message.js";
+import { assertJsonValue } from "./json-value.js";
 import { MessageStream } from "./message-stream.js";
 import { PendingRequests, type RequestOptions } from "./pending.js";
 
@@ -220,6 +221,7 @@ export class Agent {
       // Nobody overrides handleActionValue: skip the mailbox (most of a pipelined sender's load).
       if (ok && this.handleActionValue === Agent.prototype.handleActionValue) return;
     } else if (message.to === BROADCAST && message.from === this.id && !this.receiveOwnBroadcasts) {
+      this.#link?.taken(); // counted into the mailbox by the router, and skipped here: give its room back
       return;
     }
     this.#mailbox.push(message);
@@ -235,10 +237,6 @@ export class Agent {
       this.handleActionValue !== Agent.prototype.handleActionValue ||
       this.#pending.has(id)
     );
-  }
-
-  [STATUS](): AgentStatus {
-    return { mailboxDepth: this.#mailbox.depth, pendingRequests: this.#pending.size };
   }
 
   // ---- taking a message -----------------------------------------------------
@@ -341,7 +339,7 @@ export class Agent {
     if (this.#answeredEarly?.has(message)) return;
     // A primitive value nobody would see is not built at all (an object may yet fail to clone: that error is seen).
     if (ok && (typeof outcome !== "object" || outcome === null) && typeof outcome !== "function" && this.#link?.valueUnseen?.(message)) return;
-    this.#link?.post(answerTo(message, this.id, ok, outcome));
+    this.#link?.post(answerTo(message, this.id, ok, outcome, this.#link.json));
   }
 
   #answerEarly(message: Message, ok: boolean, outcome: unknown): void {
@@ -366,6 +364,7 @@ export class Agent {
     const link = this.#linked();
     const parentId = message.meta?.parent_id;
     const { name, args } = message.action;
+    if (link.json && args !== undefined) assertJsonValue(args, "args");
     link.post({
       meta: parentId === undefined ? { id } : { id, parent_id: parentId },
       from: this.id,

@@ -1,6 +1,7 @@
 import type { MessagePort } from "node:worker_threads";
+import { namesDebugAction } from "./debug-gate.js";
 import { BROADCAST, type Message } from "./message.js";
-import { isEnvelope, seal, type PortItem } from "./protocol.js";
+import { seal, type Envelope, type MessagesItem, type PortItem } from "./protocol.js";
 
 // Structured clone is paid per postMessage call, so items are sent in
 // batches: everything queued in one turn of the event loop goes in one call.
@@ -12,7 +13,7 @@ const MAX_BATCH = 512;
 const SEAL_AT_LEAST = 16;
 
 export interface BatchingPortOptions {
-  /** Gets each item that structured clone refused; the rest still go. */
+  /** Gets each item that structured clone refused (a run of messages is tried message by message); the rest still go. */
   onUncloneable: (item: PortItem, error: unknown) => void;
   /** May give last items for each batch. */
   beforeFlush?: () => PortItem[];
@@ -23,10 +24,17 @@ export interface BatchingPortOptions {
   seal?: boolean;
 }
 
-/** One end of a data port that sends items in batches, in the order pushed. */
+/**
+ * One end of a data port that sends items in batches, in the order pushed.
+ * Consecutive messages travel as one tagged run (`MessagesItem`).
+ */
 export class BatchingPort {
   #port: MessagePort;
   #batch: PortItem[] = [];
+  /** The run the next message joins, while it is the batch's last item. */
+  #run: Message[] | undefined;
+  /** Messages and items queued, for the batch cap. */
+  #count = 0;
   #scheduled = false;
   #options: BatchingPortOptions;
 
@@ -42,15 +50,26 @@ export class BatchingPort {
     queueMicrotask(this.flush);
   }
 
-  push(item: PortItem): void {
+  pushMessage(message: Message): void {
+    if (this.#run) this.#run.push(message);
+    else {
+      this.#run = [message];
+      this.#batch.push({ kind: "messages", messages: this.#run });
+    }
+    this.#queued();
+  }
+
+  push(item: Exclude<PortItem, MessagesItem>): void {
+    this.#run = undefined;
     this.#batch.push(item);
-    if (this.#batch.length >= MAX_BATCH) this.flush();
-    else this.schedule();
+    this.#queued();
   }
 
   flush = (): void => {
     this.#scheduled = false;
     if (this.#options.beforeFlush) for (const item of this.#options.beforeFlush()) this.#batch.push(item);
+    this.#run = undefined;
+    this.#count = 0;
     if (this.#batch.length === 0) return;
     const batch = this.#options.seal ? sealRuns(this.#batch) : this.#batch;
     this.#batch = [];
@@ -61,14 +80,24 @@ export class BatchingPort {
     }
   };
 
+  #queued(): void {
+    if (++this.#count >= MAX_BATCH) this.flush();
+    else this.schedule();
+  }
+
   // Rare: something in the batch cannot be cloned. Send the rest, keeping their order.
   #sendOneByOne(batch: PortItem[]): void {
     for (const item of batch) {
-      try {
-        this.#port.postMessage([item], transfers([item]));
-      } catch (error) {
-        this.#options.onUncloneable(item, error);
-      }
+      if (item.kind !== "messages") this.#sendAlone(item);
+      else for (const message of item.messages) this.#sendAlone({ kind: "messages", messages: [message] });
+    }
+  }
+
+  #sendAlone(item: PortItem): void {
+    try {
+      this.#port.postMessage([item], transfers([item]));
+    } catch (error) {
+      this.#options.onUncloneable(item, error);
     }
   }
 }
@@ -76,12 +105,15 @@ export class BatchingPort {
 /** The envelopes' buffers move to the other thread instead of being copied. */
 function transfers(batch: PortItem[]): ArrayBuffer[] {
   const buffers: ArrayBuffer[] = [];
-  for (const item of batch) if (isEnvelope(item)) buffers.push(item.bytes);
+  for (const item of batch) if (item.kind === "envelope") buffers.push(item.bytes);
   return buffers;
 }
 
-function isMessage(item: PortItem): item is Message {
-  return (item as Message).meta !== undefined && (item as Message).to !== BROADCAST;
+/** The pair of agents a message may be sealed with, or undefined if it travels open. */
+function runKey(message: Message): string | undefined {
+  // The router checks who may call a debug action, so those never travel sealed.
+  if (message.to === BROADCAST || namesDebugAction(message)) return undefined;
+  return `${message.from}\n${message.to}`;
 }
 
 /**
@@ -93,34 +125,52 @@ function isMessage(item: PortItem): item is Message {
 function sealRuns(batch: PortItem[]): PortItem[] {
   const runs = new Map<string, Message[]>();
   for (const item of batch) {
-    if (!isMessage(item)) continue;
-    const key = `${item.from}\n${item.to}`;
-    const run = runs.get(key);
-    if (run) run.push(item);
-    else runs.set(key, [item]);
+    if (item.kind !== "messages") continue;
+    for (const message of item.messages) {
+      const key = runKey(message);
+      if (key === undefined) continue;
+      const run = runs.get(key);
+      if (run) run.push(message);
+      else runs.set(key, [message]);
+    }
   }
   let any = false;
   for (const run of runs.values()) if (run.length >= SEAL_AT_LEAST) any = true;
   if (!any) return batch;
   const sealed: PortItem[] = [];
+  let loose: Message[] | undefined;
   for (const item of batch) {
-    if (!isMessage(item)) {
+    if (item.kind !== "messages") {
       sealed.push(item);
+      loose = undefined;
       continue;
     }
-    const key = `${item.from}\n${item.to}`;
-    const run = runs.get(key);
-    if (!run || run.length < SEAL_AT_LEAST) sealed.push(item);
-    else if (run[0] === item) sealed.push(...sealOrKeep(run));
+    for (const message of item.messages) {
+      const key = runKey(message);
+      const run = key === undefined ? undefined : runs.get(key);
+      if (!run || run.length < SEAL_AT_LEAST) {
+        if (!loose) sealed.push({ kind: "messages", messages: (loose = []) });
+        loose.push(message);
+      } else if (run[0] === message) {
+        const envelope = sealOrKeep(run);
+        if (envelope.kind === "envelope") {
+          sealed.push(envelope);
+          loose = undefined;
+        } else {
+          if (!loose) sealed.push({ kind: "messages", messages: (loose = []) });
+          loose.push(...envelope.messages);
+        }
+      }
+    }
   }
   return sealed;
 }
 
-/** An envelope, or the messages as they are when one cannot be serialized (its sender is then told, one by one). */
-function sealOrKeep(run: Message[]): PortItem[] {
+/** An envelope, or the messages as they are when they cannot be serialized (their sender is then told, one by one). */
+function sealOrKeep(run: Message[]): Envelope | MessagesItem {
   try {
-    return [seal(run[0]!.from, run[0]!.to, run)];
+    return seal(run[0]!.from, run[0]!.to, run);
   } catch {
-    return run;
+    return { kind: "messages", messages: run };
   }
 }

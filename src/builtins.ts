@@ -4,7 +4,8 @@ import { assertCloneable } from "./message.js";
 /**
  * Actions every agent has without declaring them. `inspect` and `eval` look
  * inside a running agent from outside (a REPL, a debugger); they are denied
- * unless the space was created with `{ debug: true }`.
+ * unless the space was created with `debug`, and then answer only the callers
+ * `debugRefusal` lets through.
  */
 
 interface Describable {

@@ -10,7 +10,11 @@ import { errorFromWire, errorToWire, type WireError } from "./errors.js";
 type Call = { seq: number; method: string; args: unknown[] };
 type Reply = { seq: number; ok: true; value: unknown } | { seq: number; ok: false; error: WireError };
 /** Something the host reports on its own, not as a reply. */
-export type HostEvent = { event: "error"; error: WireError };
+export type HostEvent =
+  /** A callback of an agent failed with nobody to answer. */
+  | { event: "error"; error: WireError }
+  /** The host dropped something forged that `from`'s thread sent (an envelope whose contents are not what it says). */
+  | { event: "dropped"; from: string; why: string };
 
 type Method = (...args: never[]) => unknown;
 type Methods = Record<string, Method>;
@@ -25,11 +29,13 @@ export class ControlClient<T> {
   #waiting = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
   #dead: Error | undefined;
 
-  constructor(worker: Worker, onEvent: (event: HostEvent) => void) {
+  /** `onEvent` gets what the host reports; `onJunk` whatever else arrives (agent code can reach the channel too). */
+  constructor(worker: Worker, onEvent: (event: HostEvent) => void, onJunk: (why: string) => void) {
     this.#worker = worker;
-    worker.on("message", (data: Reply | HostEvent) => {
-      if ("event" in data) onEvent(data);
-      else this.#settle(data);
+    worker.on("message", (data: unknown) => {
+      if (isHostEvent(data)) onEvent(data);
+      else if (isReply(data)) this.#settle(data);
+      else onJunk("something that is neither a control reply nor an event came over its control channel");
     });
   }
 
@@ -67,13 +73,33 @@ export class ControlClient<T> {
   }
 }
 
+function isHostEvent(data: unknown): data is HostEvent {
+  if (typeof data !== "object" || data === null) return false;
+  const { event } = data as Record<string, unknown>;
+  if (event === "error") return isWireError((data as { error?: unknown }).error);
+  const { from, why } = data as Record<string, unknown>;
+  return event === "dropped" && typeof from === "string" && typeof why === "string";
+}
+
+function isReply(data: unknown): data is Reply {
+  if (typeof data !== "object" || data === null) return false;
+  const { seq, ok, error } = data as Record<string, unknown>;
+  return typeof seq === "number" && (ok === true || (ok === false && isWireError(error)));
+}
+
+function isWireError(value: unknown): value is WireError {
+  if (typeof value !== "object" || value === null) return false;
+  const { error, stack } = value as Record<string, unknown>;
+  return typeof error === "string" && (stack === undefined || typeof stack === "string");
+}
+
 /** Answers the main thread's calls with `methods`; returns how to report an event. */
 export function serveControl(port: MessagePort, methods: object): (event: HostEvent) => void {
   port.on("message", async ({ seq, method, args }: Call) => {
     let reply: Reply;
     try {
-      const fn = (methods as Methods)[method];
-      if (!fn) throw new Error(`no control method "${method}"`);
+      const fn = Object.hasOwn(methods, method) ? (methods as Methods)[method] : undefined;
+      if (typeof fn !== "function") throw new Error(`no control method "${method}"`);
       reply = { seq, ok: true, value: await fn(...(args as never[])) };
     } catch (error) {
       reply = { seq, ok: false, error: errorToWire(error) };

@@ -57,13 +57,25 @@ export interface WireError {
 
 /** An error as `"<Name>: <message>"`, the form both agentspace and Agency put on the wire. */
 export function errorToWire(error: unknown): WireError {
+  try {
+    return toWire(error);
+  } catch {
+    // A name, message or stack that is not what it claims (a throwing getter, a symbol).
+    return { error: "Error: (an error that could not be read)" };
+  }
+}
+
+function toWire(error: unknown): WireError {
   if (error instanceof RemoteActionError) {
     // Passing on a remote failure: keep the original name, not ours.
     return withStack(error.message, error.remoteStack);
   }
   // The runtime's own refusals carry no stack: where the router made them says nothing to the sender.
   if (error instanceof AgentspaceError) return { error: `${error.name}: ${error.message}` };
-  if (error instanceof Error) return withStack(`${error.name}: ${error.message}`, error.stack);
+  if (error instanceof Error) {
+    const stack = typeof error.stack === "string" ? error.stack : undefined;
+    return withStack(`${String(error.name)}: ${String(error.message)}`, stack);
+  }
   return { error: `Error: ${String(error)}` };
 }
 
@@ -74,17 +86,18 @@ function withStack(error: string, stack: string | undefined): WireError {
 type ErrorClass = new (message: string) => AgentspaceError;
 
 // Runtime errors keep their type across the wire; Python Agency's own names
-// for the same faults map onto ours.
-const typedByName: Record<string, ErrorClass> = {
-  ActionNotFoundError,
-  AgentNotFoundError,
-  PermissionDeniedError,
-  MessageValidationError,
-  RequestTimeoutError,
-  DuplicateAgentError,
-  MailboxFullError,
-  PermissionError: PermissionDeniedError,
-};
+// for the same faults map onto ours. A Map: the name comes from the wire, and
+// must never find an inherited key (`constructor`, `toString`, `__proto__`).
+const typedByName = new Map<string, ErrorClass>([
+  ["ActionNotFoundError", ActionNotFoundError],
+  ["AgentNotFoundError", AgentNotFoundError],
+  ["PermissionDeniedError", PermissionDeniedError],
+  ["MessageValidationError", MessageValidationError],
+  ["RequestTimeoutError", RequestTimeoutError],
+  ["DuplicateAgentError", DuplicateAgentError],
+  ["MailboxFullError", MailboxFullError],
+  ["PermissionError", PermissionDeniedError],
+]);
 
 /**
  * Makes an error without capturing a stack: for errors rebuilt from the wire
@@ -112,7 +125,7 @@ function rebuild(args: Record<string, unknown> | undefined): Error {
   const colon = text.indexOf(": ");
   const name = colon > 0 && /^[\w.]+$/.test(text.slice(0, colon)) ? text.slice(0, colon) : "";
   const message = name ? text.slice(colon + 2) : text;
-  const Typed = name === "AttributeError" && message.includes(" not found on ") ? ActionNotFoundError : typedByName[name];
+  const Typed = name === "AttributeError" && message.includes(" not found on ") ? ActionNotFoundError : typedByName.get(name);
   if (Typed) {
     const error = new Typed(message);
     if (stack !== undefined) error.stack = stack;

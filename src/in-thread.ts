@@ -3,6 +3,7 @@ import { ATTACH, DELIVER, DETACH, PEER_GONE, WANTS_VALUE, type AgentLink, type L
 import { AgentRoute, type AgentStats, type MailboxOptions } from "./agent-route.js";
 import { answerTo } from "./answer.js";
 import type { ComputePool } from "./compute.js";
+import { debugRefusal, type DebugMode } from "./debug-gate.js";
 import type { Message } from "./message.js";
 import type { MessageRouter } from "./router.js";
 
@@ -15,6 +16,8 @@ export interface Member {
    */
   stop(reason: Error, timeoutMs: number): Promise<void>;
   stats(): AgentStats;
+  /** Counts something from its thread that the space dropped as malformed or forged. */
+  dropped(): void;
 }
 
 export type LinkOptions = Omit<AgentLink, "post" | "taken" | "compute">;
@@ -40,6 +43,13 @@ export interface ThreadContext {
   pool: ComputePool;
   /** The space's agents in this thread, by id. */
   neighbours: Map<string, LinkedAgent>;
+  /** Who may call the debug actions. */
+  debug: DebugMode;
+}
+
+export interface InThreadOptions {
+  /** A foreground agent (or a handle's): held by the caller, trusted with the debug actions. */
+  foreground?: boolean;
 }
 
 /**
@@ -48,10 +58,11 @@ export interface ThreadContext {
  * if the constructor or `afterAdd` throws.
  */
 export async function hostInThread<A extends Agent>(
-  { router, pool, neighbours }: ThreadContext,
+  { router, pool, neighbours, debug }: ThreadContext,
   create: () => A,
   link: LinkOptions,
   mailbox: MailboxOptions,
+  { foreground = false }: InThreadOptions = {},
 ): Promise<{ agent: A; member: Member }> {
   const agent = create();
   const linked = agent as unknown as LinkedAgent;
@@ -60,7 +71,8 @@ export async function hostInThread<A extends Agent>(
     ...link,
     post: (message) => {
       route.sent(message);
-      router.route(message);
+      const refusal = debugRefusal(message, foreground, debug);
+      router.route(refusal ? answerTo(message, message.to, false, refusal) : message);
     },
     taken: () => route.taken(1),
     compute: (request) => pool.run(request, classModule(agent)),
@@ -101,6 +113,7 @@ export async function hostInThread<A extends Agent>(
       linked[DETACH](reason);
     },
     stats: () => ({ ...route.stats }),
+    dropped: () => route.stats.dropped++,
   };
   return { agent, member };
 }

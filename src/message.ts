@@ -40,18 +40,48 @@ export function newMessageId(): string {
   return idPrefix + idCounter++;
 }
 
-const MAX_ID_LENGTH = 255;
+// AMQP names a queue in at most 255 bytes of UTF-8, and each agent has a
+// second queue named `<id>-broadcast` (10 bytes more).
+const BROADCAST_QUEUE_SUFFIX = "-broadcast";
+const MAX_ID_BYTES = 255 - BROADCAST_QUEUE_SUFFIX.length;
 
 /**
  * Why `id` cannot name an agent, or undefined when it can. The rule is the
- * AMQP one (queue names, topic wildcards), so an id valid in one space is
- * valid in all.
+ * AMQP one (queue names in UTF-8 bytes, topic wildcards, the broadcast
+ * queue's suffix), so an id valid in one space is valid in all.
  */
 export function agentIdProblem(id: unknown): string | undefined {
   if (typeof id !== "string") return `an agent id must be a string, got ${typeof id}`;
-  if (id.length === 0 || id.length > MAX_ID_LENGTH) return `agent id "${id.slice(0, 40)}" must be 1–255 characters`;
+  // A UTF-8 character takes at most 3 bytes per UTF-16 unit: count bytes only when it may matter.
+  if (id.length === 0 || (id.length * 3 > MAX_ID_BYTES && Buffer.byteLength(id, "utf8") > MAX_ID_BYTES)) {
+    return `agent id "${id.slice(0, 40)}" must be 1–${MAX_ID_BYTES} bytes of UTF-8`;
+  }
   if (id.startsWith("amq.")) return `agent id "${id}" must not start with "amq."`;
+  if (id.endsWith(BROADCAST_QUEUE_SUFFIX)) return `agent id "${id}" must not end with "${BROADCAST_QUEUE_SUFFIX}" (the name of every agent's broadcast queue)`;
   if (id.includes("*") || id.includes("#")) return `agent id "${id}" must not contain "*" or "#"`;
+  return undefined;
+}
+
+/**
+ * Why `value`, which came from another thread or process, is not a message
+ * of the right shape, or undefined. Cheap (it runs on every message a worker
+ * sends): fields and their types only; who may send it is checked by the caller.
+ */
+export function messageProblem(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "a message must be an object";
+  const { meta, from, to, action } = value as Record<string, unknown>;
+  if (typeof meta !== "object" || meta === null) return `"meta" must be an object`;
+  const { id, parent_id } = meta as Record<string, unknown>;
+  if (typeof id !== "string" || id.length === 0) return `"meta.id" must be a non-empty string`;
+  if (parent_id !== undefined && typeof parent_id !== "string") return `"meta.parent_id" must be a string`;
+  if (typeof from !== "string" || from.length === 0) return `"from" must be a non-empty string`;
+  if (typeof to !== "string" || to.length === 0) return `"to" must be a non-empty string`;
+  if (typeof action !== "object" || action === null) return `"action" must be an object with a "name"`;
+  const { name, args } = action as Record<string, unknown>;
+  if (typeof name !== "string" || name.length === 0) return `"action.name" must be a non-empty string`;
+  if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) {
+    return `"action.args" must be an object of named arguments`;
+  }
   return undefined;
 }
 

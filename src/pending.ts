@@ -1,4 +1,5 @@
 import { RequestTimeoutError } from "./errors.js";
+import { checkTimeoutMs, startTimeout } from "./timeout.js";
 
 export interface RequestOptions {
   /** Reject with RequestTimeoutError after this long; `Infinity` waits forever. */
@@ -33,22 +34,21 @@ export class PendingRequests {
   }
 
   /** Registers a request before it is sent, so that even a synchronous answer finds it. */
+  /** Throws RangeError, before anything is sent, for a `timeoutMs` that is not a wait (see `checkTimeoutMs`). */
   add(id: string, to: string, timeoutMs: number, signal?: AbortSignal): Promise<unknown> {
+    checkTimeoutMs(timeoutMs, "timeoutMs");
     signal?.throwIfAborted();
     return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
       const onAbort = () => this.#giveUp(id, to, signal?.reason);
+      const timer = startTimeout(
+        () => this.#giveUp(id, to, new RequestTimeoutError(`no answer from "${to}" within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const cleanup = () => {
-        if (timer) clearTimeout(timer);
+        timer.clear();
         signal?.removeEventListener("abort", onAbort);
       };
       this.#byId.set(id, { to, resolve, reject, cleanup });
-      if (Number.isFinite(timeoutMs)) {
-        timer = setTimeout(
-          () => this.#giveUp(id, to, new RequestTimeoutError(`no answer from "${to}" within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-      }
       signal?.addEventListener("abort", onAbort, { once: true });
     });
   }

@@ -1,59 +1,72 @@
 import { deserialize, serialize } from "node:v8";
 import type { MessagePort } from "node:worker_threads";
-import type { AgentStatus } from "./agent-link.js";
+import { namesDebugAction, type DebugMode } from "./debug-gate.js";
 import { AgentCrashedError, errorFromWire, errorToWire, type WireError } from "./errors.js";
 import type { ComputeRequest } from "./compute.js";
-import { ERROR, RESPONSE, type Message } from "./message.js";
+import { ERROR, RESPONSE, isAnswer, messageProblem, type Message } from "./message.js";
 
 /**
- * What crosses a worker's two data ports. Control (start, stop, status)
- * travels apart, over the worker's own channel.
+ * What crosses a worker thread's two data ports, tagged by `kind` (control,
+ * start and stop, travels apart over the worker's own channel). A thread may
+ * host many agents: a direct message names its agent in `to`; a broadcast
+ * comes wrapped once per agent it is for.
+ *
+ * The main thread trusts nothing that comes out of a worker: agent code can
+ * reach the thread's ports. `outboundProblem` checks each item's shape at
+ * the boundary; the worker thread then checks that its agents may send it.
  */
 
-/**
- * What crosses a worker thread's two data ports. A thread may host many
- * agents: a direct message names its agent in `to`; a broadcast comes
- * wrapped once per agent it is for.
- */
+/** A run of messages, in order: one tag for the run, not one per message. */
+export interface MessagesItem {
+  kind: "messages";
+  messages: Message[];
+}
 
 /** A `"*"` message for one agent of the thread. */
-export interface BroadcastDelivery {
+export interface BroadcastItem {
+  kind: "broadcast";
   deliverTo: string;
   message: Message;
 }
 
 /** Another agent left or crashed (for every agent of the thread); in order with the messages before it. */
-export interface PeerGoneNotice {
+export interface PeerGoneItem {
+  kind: "peer-gone";
   gone: string;
   reason: WireError;
 }
 
-/** From the thread: `agent` took this many messages from its mailbox since the last report. */
-export interface TakenReport {
-  taken: number;
+/** From the thread: `agent` took `count` messages from its mailbox since the last report. */
+export interface TakenItem {
+  kind: "taken";
+  agent: string;
+  count: number;
+}
+
+/** From the thread: `agent` is constructed and takes messages (until then the router holds them). */
+export interface ReadyItem {
+  kind: "ready";
   agent: string;
 }
 
-/** From the thread: `ready` is constructed and takes messages (until then the router holds them). */
-export interface AgentReady {
-  ready: string;
-}
-
 /** From the thread, after `stop(agent)`: nothing more will come from that agent. */
-export interface StreamEnd {
-  ended: string;
+export interface EndedItem {
+  kind: "ended";
+  agent: string;
 }
 
-/** From the thread: `agent` asks the space's CPU pool for `request`; answered by a ComputeResult. */
-export interface ComputeCall {
-  compute: number;
+/** From the thread: `agent` asks the space's CPU pool for `request`; answered by a ComputedItem. */
+export interface ComputeItem {
+  kind: "compute";
+  seq: number;
   agent: string;
   request: ComputeRequest;
 }
 
-/** Into the thread: how ComputeCall `computed` ended. */
-export interface ComputeResult {
-  computed: number;
+/** Into the thread: how ComputeItem `seq` ended. */
+export interface ComputedItem {
+  kind: "computed";
+  seq: number;
   ok: boolean;
   value?: unknown;
   error?: WireError;
@@ -62,13 +75,14 @@ export interface ComputeResult {
 /**
  * Messages from one agent to one other, serialized in the sender's thread:
  * the router forwards the bytes to the receiver's thread without opening them,
- * so a message pays one serialization instead of two (see `Envelope` use in
- * `router.ts`). A flush sends a group this way only when it is large enough
- * to pay for the envelope.
+ * so a message pays one serialization instead of two. The router vouches for
+ * `from` (an agent of the sending thread); whoever opens it checks that every
+ * message inside is from `from` to `to`, names no debug action, and that
+ * `actions` is their count.
  */
 export interface Envelope {
-  /** The receiver. */
-  envelope: string;
+  kind: "envelope";
+  to: string;
   from: string;
   /** Messages inside; `actions` of them are not answers (they count against the mailbox bound). */
   size: number;
@@ -78,20 +92,12 @@ export interface Envelope {
   bytes: ArrayBuffer;
 }
 
-export type InboundItem = Message | BroadcastDelivery | PeerGoneNotice | ComputeResult | Envelope;
-export type OutboundItem = Message | TakenReport | AgentReady | StreamEnd | ComputeCall | Envelope;
+export type InboundItem = MessagesItem | BroadcastItem | PeerGoneItem | ComputedItem | Envelope;
+export type OutboundItem = MessagesItem | TakenItem | ReadyItem | EndedItem | ComputeItem | Envelope;
 export type PortItem = InboundItem | OutboundItem;
 
 /** One `postMessage`: a batch, since structured clone per call dominates the cost of a hop. */
 export type PortBatch<Item extends PortItem = PortItem> = Item[];
-
-export function isPeerGone(item: InboundItem): item is PeerGoneNotice {
-  return (item as PeerGoneNotice).gone !== undefined;
-}
-
-export function isEnvelope(item: PortItem): item is Envelope {
-  return (item as Envelope).envelope !== undefined;
-}
 
 /** Seals `messages` (all from `from` to `to`) into an envelope. */
 export function seal(from: string, to: string, messages: Message[]): Envelope {
@@ -103,49 +109,90 @@ export function seal(from: string, to: string, messages: Message[]): Envelope {
     else if (name !== RESPONSE) actions++;
   }
   const { buffer } = serialize(messages);
-  return { envelope: to, from, size: messages.length, actions, errors, bytes: buffer as ArrayBuffer };
+  return { kind: "envelope", to, from, size: messages.length, actions, errors, bytes: buffer as ArrayBuffer };
 }
 
-export function open(envelope: Envelope): Message[] {
-  return deserialize(new Uint8Array(envelope.bytes)) as Message[];
+/**
+ * The envelope's messages, or why it must be dropped whole: bytes that do not
+ * deserialize, a message of the wrong shape, or one not from `from` to `to`,
+ * or a count of actions that is not what it says (the mailbox bound trusts it).
+ */
+export function open(envelope: Envelope): Message[] | string {
+  let messages: unknown;
+  try {
+    messages = deserialize(new Uint8Array(envelope.bytes));
+  } catch (error) {
+    return `its bytes do not deserialize (${String(error)})`;
+  }
+  if (!Array.isArray(messages) || messages.length !== envelope.size) return "it does not hold the messages it counts";
+  let actions = 0;
+  for (const message of messages) {
+    const problem = messageProblem(message);
+    if (problem) return problem;
+    if (message.from !== envelope.from || message.to !== envelope.to) return "a message inside is not from its sender to its receiver";
+    // Never sealed by a worker: the router must see who calls them (see `debugRefusal`).
+    if (namesDebugAction(message)) return `a message inside names the debug action "${message.action.name}"`;
+    if (!isAnswer(message)) actions++;
+  }
+  if (actions !== envelope.actions) return `it counts ${envelope.actions} actions but holds ${actions}`;
+  return messages as Message[];
 }
 
-export function isComputeResult(item: InboundItem): item is ComputeResult {
-  return (item as ComputeResult).computed !== undefined;
-}
-
-export function isComputeCall(item: OutboundItem): item is ComputeCall {
-  return (item as ComputeCall).compute !== undefined;
-}
-
-export function isBroadcastDelivery(item: InboundItem): item is BroadcastDelivery {
-  return (item as BroadcastDelivery).deliverTo !== undefined;
-}
-
-export function isTakenReport(item: OutboundItem): item is TakenReport {
-  return (item as TakenReport).taken !== undefined;
-}
-
-export function isAgentReady(item: OutboundItem): item is AgentReady {
-  return (item as AgentReady).ready !== undefined;
-}
-
-export function isStreamEnd(item: OutboundItem): item is StreamEnd {
-  return (item as StreamEnd).ended !== undefined;
-}
-
-export function peerGoneNotice(peerId: string, reason: Error): PeerGoneNotice {
-  return { gone: peerId, reason: errorToWire(reason) };
+/** The wire form of another agent's departure. */
+export function peerGone(peerId: string, reason: Error): PeerGoneItem {
+  return { kind: "peer-gone", gone: peerId, reason: errorToWire(reason) };
 }
 
 /** The notice's reason as the typed error it was sent as. */
-export function peerGoneReason(notice: PeerGoneNotice): Error {
+export function peerGoneReason(notice: PeerGoneItem): Error {
   const error = errorFromWire({ ...notice.reason });
   if (!notice.reason.error.startsWith(`${AgentCrashedError.name}: `)) return error;
   return new AgentCrashedError(notice.gone, notice.reason.error.slice(AgentCrashedError.name.length + 2));
 }
 
-/** What a worker host is told when it starts. */
+/**
+ * Why `item`, read from a worker's outbound port, is not an outbound item of
+ * the right shape, or undefined. Messages inside a run are checked one by
+ * one by the receiver of the run (`messageProblem`).
+ */
+export function outboundProblem(item: unknown): string | undefined {
+  if (typeof item !== "object" || item === null) return `an item must be an object, got ${item === null ? "null" : typeof item}`;
+  const { kind } = item as { kind?: unknown };
+  const fields = item as Record<string, unknown>;
+  switch (kind) {
+    case "messages":
+      return Array.isArray(fields.messages) ? undefined : `a "messages" item must hold an array`;
+    case "taken":
+      return isName(fields.agent) && Number.isSafeInteger(fields.count) && (fields.count as number) > 0
+        ? undefined
+        : `a "taken" item needs an agent and a positive whole count`;
+    case "ready":
+    case "ended":
+      return isName(fields.agent) ? undefined : `a "${kind}" item needs an agent`;
+    case "compute":
+      return isName(fields.agent) && Number.isSafeInteger(fields.seq) && typeof fields.request === "object" && fields.request !== null
+        ? undefined
+        : `a "compute" item needs an agent, a seq and a request`;
+    case "envelope":
+      return isName(fields.from) &&
+        isName(fields.to) &&
+        Number.isSafeInteger(fields.size) &&
+        Number.isSafeInteger(fields.actions) &&
+        Number.isSafeInteger(fields.errors) &&
+        (fields.actions as number) >= 0 &&
+        fields.bytes instanceof ArrayBuffer
+        ? undefined
+        : `an "envelope" item needs from, to, counts and bytes`;
+    default:
+      return `unknown item kind ${typeof kind === "string" ? `"${kind.slice(0, 40)}"` : typeof kind}`;
+  }
+}
+
+function isName(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0;
+}
+
+/** What a worker host is told when it starts an agent. */
 export interface HostStart {
   /** file: URL of the bundled agent module. */
   moduleUrl: string;
@@ -153,20 +200,20 @@ export interface HostStart {
   id: string;
   init: unknown;
   requestTimeoutMs: number;
-  debug: boolean;
+  debug: DebugMode;
+  /** Messages travel as JSON (a broker space): see `AgentLink.json`. */
+  json: boolean;
 }
 
 /** The worker host's control surface, called over the worker's own channel. */
 export interface HostControl {
   /** Constructs an agent in the thread and runs its `afterAdd`. */
   start(spec: HostStart): Promise<void>;
-  /** Runs the agent's `beforeRemove` and takes it out of the thread. */
+  /**
+   * Runs the agent's `beforeRemove` and takes it out of the thread. Always
+   * takes it out: a `beforeRemove` that throws is reported, not rethrown.
+   */
   stop(id: string): Promise<void>;
-  status(id: string): HostStatus;
-}
-
-export interface HostStatus extends AgentStatus {
-  id: string;
 }
 
 /** What a worker receives as `workerData`. */

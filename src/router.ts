@@ -27,8 +27,12 @@ export interface MessageRouter {
   /** The space is being destroyed: every agent goes, so none needs telling of another's departure. */
   closing(): void;
   route(message: Message): void;
-  /** Routes a sealed envelope: passed on unopened where it can be, else opened and each message routed. */
-  forward(envelope: Envelope): void;
+  /**
+   * Routes a sealed envelope: passed on unopened where it can be, else opened
+   * and each message routed. Returns why it was dropped whole when, opened,
+   * it was not what it said (see `open`).
+   */
+  forward(envelope: Envelope): string | undefined;
   /** Whether anything besides its receiver sees a message on its way (a `message` listener, a broker). */
   watched(): boolean;
 }
@@ -89,9 +93,12 @@ export class Router implements MessageRouter {
   // The main thread's share of a message between two workers: an envelope is
   // moved on without being opened or copied, unless somebody watches the
   // messages or the receiver cannot take it whole.
-  forward(envelope: Envelope): void {
-    if (!this.watched() && this.#routes.get(envelope.envelope)?.deliverSealed?.(envelope)) return;
-    for (const message of open(envelope)) this.route(message);
+  forward(envelope: Envelope): string | undefined {
+    if (!this.watched() && this.#routes.get(envelope.to)?.deliverSealed?.(envelope)) return undefined;
+    const messages = open(envelope);
+    if (typeof messages === "string") return messages;
+    for (const message of messages) this.route(message);
+    return undefined;
   }
 
   watched(): boolean {

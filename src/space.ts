@@ -6,11 +6,13 @@ import { AgentNotFoundError, DuplicateAgentError } from "./errors.js";
 import { ComputePool } from "./compute.js";
 import { createHandle, type Handle } from "./handle.js";
 import { hostInThread, type LinkOptions, type Member, type ThreadContext } from "./in-thread.js";
+import type { DebugMode } from "./debug-gate.js";
 import { agentIdProblem, type Message } from "./message.js";
 import type { RequestOptions } from "./pending.js";
 import { Router, type MessageRouter } from "./router.js";
 import type { PlacementOptions } from "./spaces/placement.js";
 import type { RestartOptions } from "./spaces/supervisor.js";
+import { checkTimeoutMs } from "./timeout.js";
 
 /** An agent class: constructed as `new Cls(id, init)`. */
 export type AgentClass<A extends Agent = Agent> = (new (id: string, init: never) => A) & {
@@ -39,8 +41,12 @@ export interface RemoveOptions {
 export interface SpaceOptions {
   /** Default `timeoutMs` of every `request` in the space; `Infinity` waits forever. */
   requestTimeoutMs?: number;
-  /** Opens the debugging actions (`inspect`, `eval`). Off unless asked for. */
-  debug?: boolean;
+  /**
+   * Opens the debugging actions (`inspect`, `eval`), which run code inside an
+   * agent. Off unless asked for. `true`: for foreground agents and handles of
+   * this process only; `"remote"`: for every agent, and every broker peer.
+   */
+  debug?: DebugMode;
   /** Default `mailboxSize` of every agent. */
   mailboxSize?: number;
   /**
@@ -66,7 +72,10 @@ export interface SpaceEvents {
   "agent:removed": (id: string) => void;
   /** Every message the router moves. */
   message: (message: Message) => void;
-  /** An agent crashed, or a callback failed with nobody to answer. */
+  /**
+   * An agent crashed, or a callback failed with nobody to answer. With no
+   * listener, each is printed to stderr as one line, so none goes unseen.
+   */
   error: (error: Error) => void;
 }
 
@@ -77,6 +86,8 @@ export interface SpaceEvents {
  */
 export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDisposable {
   protected readonly options: Required<SpaceOptions>;
+  /** Messages travel as JSON (a broker space): values JSON would change are refused at the sender. */
+  protected readonly carriesJson: boolean = false;
   /** Worker threads for heavy, stateless work (`agent.compute`, `offload` actions), started on first use. */
   protected readonly pool = new ComputePool();
   /** Moves the messages; a space whose transport is not in-process puts its own here. */
@@ -89,12 +100,15 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   /** Agents still starting: destroy() lets them finish joining, then removes them with the rest. */
   #joining = new Map<string, Promise<Member>>();
   #hidden = new Set<string>();
+  #warnedOfDrops = false;
   #handleCaller: Promise<Agent> | undefined;
   #destroyed: Promise<void> | undefined;
 
   constructor(options: SpaceOptions = {}) {
     super();
     this.options = { ...spaceDefaults, ...options };
+    checkTimeoutMs(this.options.requestTimeoutMs, "requestTimeoutMs");
+    checkTimeoutMs(this.options.removeTimeoutMs, "removeTimeoutMs");
   }
 
   /** Adds an agent where the space runs agents; resolves once it runs (after `afterAdd`). */
@@ -107,7 +121,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     let agent: InstanceType<C> | undefined;
     await this.#join(id, async () => {
       const make = () => new Cls(id, init as never) as InstanceType<C>;
-      const hosted = await hostInThread(this.threadContext(), make, this.linkOptions(), this.mailbox({}));
+      const hosted = await hostInThread(this.threadContext(), make, this.linkOptions(), this.mailbox({}), { foreground: true });
       agent = hosted.agent;
       return hosted.member;
     });
@@ -119,8 +133,9 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     const member = this.#members.get(id);
     if (!member) throw new AgentNotFoundError(`no agent "${id}" in this space`);
     this.#members.delete(id);
+    const timeoutMs = checkTimeoutMs(options.timeoutMs ?? this.options.removeTimeoutMs, "timeoutMs");
     const reason = new AgentNotFoundError(`agent "${id}" was removed from the space`);
-    await member.stop(reason, options.timeoutMs ?? this.options.removeTimeoutMs);
+    await member.stop(reason, timeoutMs);
     if (!this.#hidden.delete(id)) this.emit("agent:removed", id);
   }
 
@@ -162,7 +177,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
 
   /** What agents in the calling thread share: see `hostInThread`. */
   protected threadContext(): ThreadContext {
-    return { router: this.router, pool: this.pool, neighbours: this.#neighbours };
+    return { router: this.router, pool: this.pool, neighbours: this.#neighbours, debug: this.options.debug };
   }
 
   /** An agent's mailbox: its own settings, else the space's. */
@@ -177,9 +192,30 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   protected linkOptions(): LinkOptions {
     return {
       requestTimeoutMs: this.options.requestTimeoutMs,
-      debug: this.options.debug,
-      reportError: (error) => this.emit("error", error instanceof Error ? error : new Error(String(error))),
+      debug: this.options.debug !== false,
+      json: this.carriesJson,
+      reportError: (error) => this.reportError(error instanceof Error ? error : new Error(String(error))),
     };
+  }
+
+  /** An `error` event; with nobody listening, one line on stderr instead (eventemitter3 would drop it). */
+  protected reportError(error: Error, outcome?: string): void {
+    if (this.listenerCount("error") > 0) this.emit("error", error);
+    else console.error(`[agentspace] ${error.name}: ${error.message}${outcome ? `; ${outcome}` : ""}`);
+  }
+
+  /**
+   * Something malformed or forged came from a thread and was dropped: counted
+   * for the agents that may have sent it, and said once as a process warning.
+   */
+  protected dropped(why: string, senders: string[]): void {
+    for (const id of senders) this.#members.get(id)?.dropped();
+    if (this.#warnedOfDrops) return;
+    this.#warnedOfDrops = true;
+    const who = senders.length === 1 ? `agent "${senders[0]}"` : `one of ${senders.length} agents in a thread`;
+    process.emitWarning(`${who} sent something the space dropped: ${why}. Later ones are only counted (space.stats(): dropped).`, {
+      code: "AGENTSPACE_DROPPED",
+    });
   }
 
   /** An agent left without being removed (it crashed for good): forget it and say so. */

@@ -1,4 +1,6 @@
 import { LocalSpace } from "../src/index.js";
+import { describeHardening } from "./behaviour/hardening.js";
 import { describeSpace } from "./behaviour/suite.js";
 
 describeSpace("LocalSpace", (options) => new LocalSpace(options), { workers: false });
+describeHardening("LocalSpace", (options) => new LocalSpace(options), { workers: false, carries: "clone" });

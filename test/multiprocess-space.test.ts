@@ -1,4 +1,6 @@
 import { MultiprocessSpace } from "../src/index.js";
+import { describeHardening } from "./behaviour/hardening.js";
 import { describeSpace } from "./behaviour/suite.js";
 
 describeSpace("MultiprocessSpace", (options) => new MultiprocessSpace(options), { workers: true });
+describeHardening("MultiprocessSpace", (options) => new MultiprocessSpace(options), { workers: true, carries: "clone" });

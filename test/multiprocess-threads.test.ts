@@ -1,5 +1,8 @@
 import { MultiprocessSpace } from "../src/index.js";
+import { describeHardening } from "./behaviour/hardening.js";
 import { describeSpace } from "./behaviour/suite.js";
 
 // The same behaviour when agents share two worker threads instead of having one each.
-describeSpace("MultiprocessSpace with threads: 2", (options) => new MultiprocessSpace({ ...options, threads: 2 }), { workers: true });
+const inTwoThreads = (options?: ConstructorParameters<typeof MultiprocessSpace>[0]) => new MultiprocessSpace({ ...options, threads: 2 });
+describeSpace("MultiprocessSpace with threads: 2", inTwoThreads, { workers: true });
+describeHardening("MultiprocessSpace with threads: 2", inTwoThreads, { workers: true, carries: "clone" });

@@ -5,7 +5,7 @@
  * own channel.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { ATTACH, DELIVER, DETACH, PEER_GONE, STATUS, type LinkedAgent } from "../src/agent-link.js";
+import { ATTACH, DELIVER, DETACH, PEER_GONE, type LinkedAgent } from "../src/agent-link.js";
 import { answerTo } from "../src/answer.js";
 import { BatchingPort } from "../src/batching-port.js";
 import { serveControl } from "../src/control.js";
@@ -14,19 +14,16 @@ import { AgentNotFoundError, MessageValidationError, errorFromWire, errorToWire,
 import { exportedClass } from "../src/exported-class.js";
 import { isAnswer, type Message } from "../src/message.js";
 import {
-  isBroadcastDelivery,
-  isComputeResult,
-  isEnvelope,
-  isPeerGone,
   open,
   peerGoneReason,
+  type ComputedItem,
+  type Envelope,
   type HostControl,
   type HostData,
-  type ComputeResult,
   type HostStart,
   type InboundItem,
   type PortBatch,
-  type TakenReport,
+  type TakenItem,
 } from "../src/protocol.js";
 
 process.setSourceMapsEnabled(true);
@@ -49,8 +46,9 @@ let untold: Hosted[] = [];
 const outbox = new BatchingPort(outbound, {
   onUncloneable(item, error) {
     // Only a message can fail to clone; tell its sender here, in its own thread.
-    const message = item as Message;
-    if (!isAnswer(message)) {
+    if (item.kind !== "messages") return;
+    for (const message of item.messages) {
+      if (isAnswer(message)) continue;
       const reason = new MessageValidationError(`message to "${message.to}" cannot be cloned: ${String(error)}`);
       agents.get(message.from)?.agent[DELIVER](answerTo(message, message.to, false, reason));
     }
@@ -60,12 +58,20 @@ const outbox = new BatchingPort(outbound, {
 });
 
 /** Flushed with each batch: one report per agent that took messages. */
-function takenReports(): TakenReport[] {
+function takenReports(): TakenItem[] {
   if (untold.length === 0) return [];
-  const reports = untold.map((hosted): TakenReport => ({ agent: hosted.id, taken: hosted.taken }));
+  const reports = untold.map((hosted): TakenItem => ({ kind: "taken", agent: hosted.id, count: hosted.taken }));
   for (const hosted of untold) hosted.taken = 0;
   untold = [];
   return reports;
+}
+
+/** Room in `id`'s mailbox that the router counted for messages this thread will never hand to it. */
+function giveBack(hosted: Hosted | undefined, count: number): void {
+  if (!hosted || count === 0) return;
+  if (hosted.taken === 0) untold.push(hosted);
+  hosted.taken += count;
+  outbox.schedule();
 }
 
 /** Compute calls sent to the space's CPU pool, awaiting their results. */
@@ -76,32 +82,54 @@ function compute(agent: string, request: ComputeRequest): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const seq = ++computeSeq;
     computing.set(seq, { resolve, reject });
-    outbox.push({ compute: seq, agent, request });
+    outbox.push({ kind: "compute", seq, agent, request });
   });
 }
 
-function computed(result: ComputeResult): void {
-  const waiting = computing.get(result.computed);
-  computing.delete(result.computed);
+function computed(result: ComputedItem): void {
+  const waiting = computing.get(result.seq);
+  computing.delete(result.seq);
   if (result.ok) waiting?.resolve(result.value);
   else waiting?.reject(errorFromWire({ ...result.error }));
 }
 
 function take(batch: PortBatch<InboundItem>): void {
   for (const item of batch) {
-    if (isComputeResult(item)) {
-      computed(item);
-    } else if (isPeerGone(item)) {
-      const reason = peerGoneReason(item);
-      for (const { agent } of agents.values()) agent[PEER_GONE](item.gone, reason);
-    } else if (isEnvelope(item)) {
-      for (const message of open(item)) deliver(message);
-    } else if (isBroadcastDelivery(item)) {
-      agents.get(item.deliverTo)?.agent[DELIVER](item.message);
-    } else {
-      deliver(item);
+    switch (item.kind) {
+      case "messages":
+        for (const message of item.messages) deliver(message);
+        break;
+      case "envelope":
+        unseal(item);
+        break;
+      case "broadcast":
+        agents.get(item.deliverTo)?.agent[DELIVER](item.message);
+        break;
+      case "peer-gone": {
+        const reason = peerGoneReason(item);
+        for (const { agent } of agents.values()) agent[PEER_GONE](item.gone, reason);
+        break;
+      }
+      case "computed":
+        computed(item);
+        break;
     }
   }
+}
+
+/**
+ * Opens an envelope another thread sealed. The router vouched for its
+ * sender, not for what is inside: a forged one is dropped whole, and the
+ * room the router counted for it is given back.
+ */
+function unseal(envelope: Envelope): void {
+  const messages = open(envelope);
+  if (typeof messages === "string") {
+    giveBack(agents.get(envelope.to), envelope.actions);
+    report({ event: "dropped", from: envelope.from, why: `an envelope from "${envelope.from}" was dropped: ${messages}` });
+    return;
+  }
+  for (const message of messages) deliver(message);
 }
 
 function deliver(message: Message): void {
@@ -110,7 +138,7 @@ function deliver(message: Message): void {
   // Routed here just as its agent left this thread.
   if (isAnswer(message)) return;
   const reason = withoutStack(() => new AgentNotFoundError(`agent "${message.to}" has left`));
-  outbox.push(answerTo(message, message.to, false, reason));
+  outbox.pushMessage(answerTo(message, message.to, false, reason));
 }
 
 const control: HostControl = {
@@ -121,17 +149,15 @@ const control: HostControl = {
     const hosted: Hosted = { id: spec.id, agent, running: false, taken: 0 };
     agents.set(spec.id, hosted);
     agent[ATTACH]({
-      post: (message) => outbox.push(message),
+      post: (message) => outbox.pushMessage(message),
       reportError: (error) => report({ event: "error", error: errorToWire(error) }),
       requestTimeoutMs: spec.requestTimeoutMs,
-      debug: spec.debug,
-      taken: () => {
-        if (hosted.taken++ === 0) untold.push(hosted);
-        outbox.schedule();
-      },
+      json: spec.json,
+      debug: spec.debug !== false,
+      taken: () => giveBack(hosted, 1),
       compute: (request) => compute(spec.id, request),
     });
-    outbox.push({ ready: spec.id }); // before anything afterAdd sends: answers to it find it here
+    outbox.push({ kind: "ready", agent: spec.id }); // before anything afterAdd sends: answers to it find it here
     try {
       await agent.afterAdd();
     } catch (error) {
@@ -147,18 +173,15 @@ const control: HostControl = {
     try {
       // An agent whose constructor or afterAdd failed was never added: nothing to say goodbye to.
       if (hosted?.running) await hosted.agent.beforeRemove();
+    } catch (error) {
+      // The agent leaves all the same: a failing goodbye must not keep its id taken.
+      report({ event: "error", error: errorToWire(error) });
     } finally {
       agents.delete(id);
       hosted?.agent[DETACH](new AgentNotFoundError(`agent "${id}" was removed`));
-      outbox.push({ ended: id }); // after everything it sent: the router may now let go of it
+      outbox.push({ kind: "ended", agent: id }); // after everything it sent: the router may now let go of it
       outbox.flush();
     }
-  },
-
-  status(id: string) {
-    const hosted = agents.get(id);
-    if (!hosted) throw new AgentNotFoundError(`no agent "${id}" in this thread`);
-    return { id, ...hosted.agent[STATUS]() };
   },
 };
 

@@ -21,8 +21,8 @@ export function kindOf(message: Message): MessageKind {
  * arguments, or the answer's value or error. A request shows its id and an
  * answer the id it answers, so the two can be paired:
  *
- *     trace me → calc: add { a: 1, b: 2 }  #V1StGX
- *     trace calc → me: [response] 3  ↩ #V1StGX
+ *     trace me → calc: add { a: 1, b: 2 }  #jdH.41
+ *     trace calc → me: [response] 3  ↩ #jdH.41
  */
 export function formatTrace(message: Message, colour: boolean): string {
   const kind = kindOf(message);

@@ -30,7 +30,12 @@ export class MultiprocessSpace extends Space {
     if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) {
       throw new RangeError(`threads must be a positive whole number or "auto", not ${String(options.threads)}`);
     }
-    this.#placement = new Placement(threads, () => this.router, this.pool, (error) => this.emit("error", error));
+    this.#placement = new Placement(threads, () => this.router, {
+      pool: this.pool,
+      debug: this.options.debug,
+      onError: (error) => this.reportError(error),
+      onDropped: (why, senders) => this.dropped(why, senders),
+    });
   }
 
   protected async spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member> {
@@ -41,7 +46,7 @@ export class MultiprocessSpace extends Space {
     const { restart, maxRestarts, withinMs, backoffMs, isolate, resourceLimits } = options;
     return Supervisor.start({
       hostUrl,
-      start: { moduleUrl: bundleUrl, className: Cls.name, id, init, requestTimeoutMs, debug },
+      start: { moduleUrl: bundleUrl, className: Cls.name, id, init, requestTimeoutMs, debug, json: this.carriesJson },
       router: this.router,
       route: routeFor(this.router, id, this.mailbox(options)),
       placement: this.#placement,
@@ -53,9 +58,9 @@ export class MultiprocessSpace extends Space {
         backoffMs: backoffMs ?? restartDefaults.backoffMs,
       },
       events: {
-        crashed: (error) => this.emit("error", error),
+        crashed: (error, outcome) => this.reportError(error, outcome),
         gaveUp: () => this.forget(id),
-        error: (error) => this.emit("error", error),
+        error: (error) => this.reportError(error),
       },
     });
   }

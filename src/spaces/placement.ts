@@ -1,7 +1,9 @@
 import type { ResourceLimits } from "node:worker_threads";
-import type { ComputePool } from "../compute.js";
 import type { MessageRouter } from "../router.js";
-import { WorkerThread } from "./worker-thread.js";
+import { WorkerThread, type WorkerThreadOptions } from "./worker-thread.js";
+
+/** What every thread of a space is started with. */
+export type ThreadOptions = Omit<WorkerThreadOptions, "resourceLimits">;
 
 /** Where an agent may be placed. */
 export interface PlacementOptions {
@@ -21,14 +23,12 @@ export class Placement {
   #shared: WorkerThread[] = [];
   #threads: number | undefined;
   #router: () => MessageRouter;
-  #onError: (error: Error) => void;
-  #pool: ComputePool;
+  #options: ThreadOptions;
 
-  constructor(threads: number | undefined, router: () => MessageRouter, pool: ComputePool, onError: (error: Error) => void) {
+  constructor(threads: number | undefined, router: () => MessageRouter, options: ThreadOptions) {
     this.#threads = threads;
     this.#router = router;
-    this.#pool = pool;
-    this.#onError = onError;
+    this.#options = options;
   }
 
   threadFor(hostUrl: string, { isolate, resourceLimits }: PlacementOptions): WorkerThread {
@@ -50,10 +50,6 @@ export class Placement {
   }
 
   #start(hostUrl: string, resourceLimits?: ResourceLimits): WorkerThread {
-    return new WorkerThread(hostUrl, this.#router(), {
-      pool: this.#pool,
-      onError: this.#onError,
-      ...(resourceLimits ? { resourceLimits } : {}),
-    });
+    return new WorkerThread(hostUrl, this.#router(), { ...this.#options, ...(resourceLimits ? { resourceLimits } : {}) });
   }
 }

@@ -29,8 +29,8 @@ export const restartDefaults: Required<RestartOptions> = {
 };
 
 export interface SupervisorEvents {
-  /** An instance crashed (whether or not it will be restarted). */
-  crashed(error: AgentCrashedError): void;
+  /** An instance crashed; `outcome` says what happens next (restarted, or removed). */
+  crashed(error: AgentCrashedError, outcome: string): void;
   /** No more restarts: the agent has left the space. */
   gaveUp(error: AgentCrashedError): void;
   error(error: Error): void;
@@ -83,16 +83,24 @@ export class Supervisor implements Member {
     return { ...this.#spec.route.stats };
   }
 
+  dropped(): void {
+    this.#spec.route.stats.dropped++;
+  }
+
+  /** Always leaves: whatever the thread does, the id is free once this settles. */
   async stop(reason: Error, timeoutMs: number): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#pendingRestart);
     const thread = this.#thread;
     this.#thread = undefined;
-    if (thread) {
-      await thread.stop(this.#spec.route.id, timeoutMs);
-      await this.#spec.placement.release(thread);
+    try {
+      if (thread) {
+        await thread.stop(this.#spec.route.id, timeoutMs);
+        await this.#spec.placement.release(thread);
+      }
+    } finally {
+      await this.#leave(reason);
     }
-    await this.#leave(reason);
   }
 
   async #startInstance(): Promise<void> {
@@ -115,13 +123,14 @@ export class Supervisor implements Member {
     const { router, route, events } = this.#spec;
     // Requests waiting on the dead instance can no longer be answered; new messages wait for the next.
     router.interrupted(route.id, error);
-    events.crashed(error);
-    if (this.#stopped) return;
+    if (this.#stopped) return events.crashed(error, "it was being removed");
     const delay = this.#restartDelay(code);
     if (delay === undefined) {
+      events.crashed(error, "removed it from the space (its restart policy allows no restart)");
       void this.#leave(error).then(() => events.gaveUp(error), events.error);
       return;
     }
+    events.crashed(error, `restarting it in ${delay} ms`);
     this.#pendingRestart = setTimeout(() => void this.#restart(), delay);
   }
 

@@ -4,26 +4,22 @@ import { answerTo } from "../answer.js";
 import { BatchingPort } from "../batching-port.js";
 import { ControlClient, type HostEvent } from "../control.js";
 import type { ComputePool } from "../compute.js";
+import { debugRefusal, type DebugMode } from "../debug-gate.js";
 import { AgentCrashedError, MessageValidationError, errorFromWire, errorToWire } from "../errors.js";
-import { BROADCAST, isAnswer, type Message } from "../message.js";
+import { BROADCAST, agentIdProblem, isAnswer, messageProblem, type Message } from "../message.js";
 import {
-  isAgentReady,
-  isComputeCall,
-  isEnvelope,
-  isStreamEnd,
-  isTakenReport,
-  peerGoneNotice,
-  type ComputeCall,
+  outboundProblem,
+  peerGone,
+  type ComputeItem,
   type Envelope,
   type HostControl,
   type HostData,
   type HostStart,
-  type HostStatus,
   type OutboundItem,
-  type PortBatch,
   type PortItem,
 } from "../protocol.js";
 import type { MessageRouter } from "../router.js";
+import { startTimeout } from "../timeout.js";
 
 // A worker inherits the parent's execArgv, loaders included: a process run
 // under tsx would start each worker through tsx again (~12 s for 128 workers
@@ -50,9 +46,21 @@ export interface WorkerThreadOptions {
   resourceLimits?: ResourceLimits;
   /** A callback in an agent failed with nobody to answer. */
   onError(error: Error): void;
+  /**
+   * The thread sent something malformed or forged, dropped here: `senders`
+   * are the agents that may have sent it (all of the thread's when the item
+   * names none of them).
+   */
+  onDropped(why: string, senders: string[]): void;
   /** The space's CPU pool. */
   pool: ComputePool;
+  /** Who may call the debug actions (agents in threads are never foreground). */
+  debug: DebugMode;
 }
+
+// Ids of agents that left a thread, remembered a while: what they sent just
+// before leaving may still arrive, and is not a forgery.
+const REMEMBER_LEFT = 1024;
 
 /**
  * One worker thread and the agents it hosts, seen from the main thread: its
@@ -62,6 +70,8 @@ export interface WorkerThreadOptions {
 export class WorkerThread {
   #router: MessageRouter;
   #agents = new Map<string, HostedAgent>();
+  /** Recently left (see REMEMBER_LEFT), oldest first. */
+  #left = new Set<string>();
   #toWorker: BatchingPort;
   #inbound: MessagePort;
   #outbound: MessagePort;
@@ -72,16 +82,14 @@ export class WorkerThread {
   #streamEnds = new Map<string, () => void>();
   /** Where each agent's class comes from, for its `offload` actions. */
   #classes = new Map<string, { moduleUrl: string; className: string; bundled: true }>();
-  #pool: ComputePool;
-  #onError: (error: Error) => void;
+  #options: WorkerThreadOptions;
   #lastError: Error | undefined;
   #alive = true;
   #exited: Promise<void>;
 
   constructor(hostUrl: string, router: MessageRouter, options: WorkerThreadOptions) {
     this.#router = router;
-    this.#pool = options.pool;
-    this.#onError = options.onError;
+    this.#options = options;
     const inbound = new MessageChannel();
     const outbound = new MessageChannel();
     this.#inbound = inbound.port1;
@@ -95,10 +103,12 @@ export class WorkerThread {
       name: "agentspace agents",
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });
-    this.#control = new ControlClient<HostControl>(this.#worker, (event: HostEvent) =>
-      options.onError(errorFromWire({ ...event.error })),
+    this.#control = new ControlClient<HostControl>(
+      this.#worker,
+      (event) => this.#hostEvent(event),
+      (why) => this.#drop(why, undefined),
     );
-    this.#outbound.on("message", (batch: PortBatch<OutboundItem>) => this.#fromWorker(batch));
+    this.#outbound.on("message", (batch: unknown) => this.#fromWorker(batch));
     this.#worker.on("error", (error) => (this.#lastError = error));
     this.#exited = new Promise((resolve) =>
       this.#worker.once("exit", (code) => {
@@ -122,6 +132,7 @@ export class WorkerThread {
    * reports the agent constructed: a message that came sooner would find nobody.
    */
   host(agent: HostedAgent): void {
+    this.#left.delete(agent.route.id);
     this.#agents.set(agent.route.id, agent);
   }
 
@@ -131,27 +142,27 @@ export class WorkerThread {
     return this.#control.remote.start(spec);
   }
 
-  status(id: string): Promise<HostStatus> {
-    return this.#control.remote.status(id);
-  }
-
   /**
    * Runs the agent's `beforeRemove`, waits for what it sent meanwhile, and
-   * takes it out. An agent that does not finish within `timeoutMs` (a busy
-   * loop) ends the thread: its thread-mates, if any, crash with it.
+   * takes it out, whatever happens: a `beforeRemove` that throws is reported
+   * by the thread, and an agent that does not finish within `timeoutMs` (a
+   * busy loop) ends the thread: its thread-mates, if any, crash with it.
    */
   async stop(id: string, timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
+    let timer: { clear(): void } | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => (timer = startTimeout(() => resolve("timeout"), timeoutMs)));
     const ended = new Promise<void>((resolve) => this.#streamEnds.set(id, resolve));
-    const goodbye = this.#control.remote.stop(id).then(() => ended);
+    const goodbye = this.#control.remote.stop(id).then(
+      () => ended,
+      () => ended, // the thread is dying or died: its exit ends the stream
+    );
     let outcome: "timeout" | void;
     try {
       outcome = await Promise.race([goodbye, timedOut, this.#exited]);
     } finally {
-      clearTimeout(timer);
+      timer?.clear();
       this.#streamEnds.delete(id);
-      this.#agents.delete(id);
+      this.#forget(id);
     }
     // Taken out first: ending the thread must not report this agent as crashed.
     if (outcome === "timeout") await this.kill();
@@ -160,7 +171,7 @@ export class WorkerThread {
   /** Forgets an agent that failed to start. */
   unhost(id: string): void {
     this.#agents.get(id)?.route.disconnect();
-    this.#agents.delete(id);
+    this.#forget(id);
   }
 
   /** Ends the thread now; agents still placed here crash. */
@@ -169,62 +180,120 @@ export class WorkerThread {
     await this.#exited;
   }
 
+  #forget(id: string): void {
+    if (!this.#agents.delete(id)) return;
+    this.#classes.delete(id);
+    this.#left.add(id);
+    if (this.#left.size > REMEMBER_LEFT) this.#left.delete(this.#left.values().next().value as string);
+  }
+
   #sink(id: string): Sink {
     return {
-      message: (message) => this.#toWorker.push(message.to === BROADCAST ? { deliverTo: id, message } : message),
+      message: (message) =>
+        message.to === BROADCAST ? this.#toWorker.push({ kind: "broadcast", deliverTo: id, message }) : this.#toWorker.pushMessage(message),
       envelope: (envelope) => this.#toWorker.push(envelope),
       gone: (peerId, reason) => {
         if (this.#goneSent.has(reason)) return;
         this.#goneSent.add(reason);
-        this.#toWorker.push(peerGoneNotice(peerId, reason));
+        this.#toWorker.push(peerGone(peerId, reason));
       },
     };
   }
 
-  #fromWorker(batch: PortBatch<OutboundItem>): void {
-    for (const item of batch) {
-      if (isTakenReport(item)) this.#agents.get(item.agent)?.route.taken(item.taken);
-      else if (isAgentReady(item)) this.#agents.get(item.ready)?.route.connect(this.#sink(item.ready));
-      else if (isStreamEnd(item)) this.#streamEnds.get(item.ended)?.();
-      else if (isComputeCall(item)) this.#compute(item);
-      else if (isEnvelope(item)) this.#envelopeFromAgent(item);
-      else this.#fromAgent(item);
+  // The boundary: agent code can reach this port, so every item is checked
+  // before anything is done with it, and only this thread's agents may send.
+  #fromWorker(batch: unknown): void {
+    if (!Array.isArray(batch)) return this.#drop("a batch must be an array", undefined);
+    for (const item of batch as unknown[]) {
+      const problem = outboundProblem(item);
+      if (problem) this.#drop(problem, undefined);
+      else this.#take(item as OutboundItem);
     }
   }
 
-  #fromAgent(message: Message): void {
-    // The space vouches for `from`: only an agent placed here may send from this thread.
-    if (typeof message.to !== "string" || typeof message.action?.name !== "string") {
-      return this.#onError(new MessageValidationError("a worker thread sent something that is not a message"));
+  #take(item: OutboundItem): void {
+    if (item.kind === "messages") {
+      for (const message of item.messages as unknown[]) this.#fromAgent(message);
+      return;
     }
-    const sender = this.#agents.get(message.from);
-    if (!sender) return; // it left this thread (or never started) while its last words were on their way
-    sender.route.sent(message);
-    this.#router.route(message);
+    if (item.kind === "envelope") return this.#envelopeFromAgent(item);
+    const agent = this.#sender(item.agent);
+    if (!agent) return;
+    switch (item.kind) {
+      case "taken":
+        return agent.route.taken(item.count);
+      case "ready":
+        return agent.route.connect(this.#sink(item.agent));
+      case "ended":
+        return this.#streamEnds.get(item.agent)?.();
+      case "compute":
+        return this.#compute(item);
+    }
+  }
+
+  #fromAgent(message: unknown): void {
+    const problem = messageProblem(message);
+    if (problem) return this.#drop(problem, undefined);
+    const { from, to } = message as Message;
+    const sender = this.#sender(from);
+    if (!sender) return;
+    const badTo = to === BROADCAST ? undefined : agentIdProblem(to);
+    if (badTo) return this.#drop(`"to": ${badTo}`, from);
+    sender.route.sent(message as Message);
+    const refusal = debugRefusal(message as Message, false, this.#options.debug);
+    if (refusal) this.#router.route(answerTo(message as Message, to, false, refusal));
+    else this.#router.route(message as Message);
   }
 
   #envelopeFromAgent(envelope: Envelope): void {
-    const sender = this.#agents.get(envelope.from);
+    const sender = this.#sender(envelope.from);
     if (!sender) return;
+    const badTo = agentIdProblem(envelope.to);
+    if (badTo) return this.#drop(`an envelope's "to": ${badTo}`, envelope.from);
     sender.route.sentMany(envelope.size, envelope.errors);
-    this.#router.forward(envelope);
+    const dropped = this.#router.forward(envelope);
+    if (dropped) this.#drop(`an envelope was dropped: ${dropped}`, envelope.from);
   }
 
-  #compute({ compute, agent, request }: ComputeCall): void {
+  /**
+   * The agent of this thread that `from` names. The space vouches for
+   * `from`: an id this thread does not host is a forgery (dropped and
+   * counted), unless its agent just left (its last words, dropped quietly).
+   */
+  #sender(from: string): HostedAgent | undefined {
+    const sender = this.#agents.get(from);
+    if (!sender && !this.#left.has(from)) this.#drop(`it spoke for "${from.slice(0, 60)}", an agent that is not in its thread`, undefined);
+    return sender;
+  }
+
+  #hostEvent(event: HostEvent): void {
+    if (event.event === "error") this.#options.onError(errorFromWire({ ...event.error }));
+    // The receiving thread found an envelope forged; the sender is in some thread, maybe this one.
+    else this.#options.onDropped(event.why, [event.from]);
+  }
+
+  #drop(why: string, from: string | undefined): void {
+    const senders = from !== undefined && this.#agents.has(from) ? [from] : [...this.#agents.keys()];
+    this.#options.onDropped(why, senders);
+  }
+
+  #compute({ seq, agent, request }: ComputeItem): void {
     const agentClass = this.#classes.get(agent);
     if (!agentClass) return;
-    this.#pool.run(request, agentClass).then(
-      (value) => this.#toWorker.push({ computed: compute, ok: true, value }),
-      (error: unknown) => this.#toWorker.push({ computed: compute, ok: false, error: errorToWire(error) }),
+    this.#options.pool.run(request, agentClass).then(
+      (value) => this.#toWorker.push({ kind: "computed", seq, ok: true, value }),
+      (error: unknown) => this.#toWorker.push({ kind: "computed", seq, ok: false, error: errorToWire(error) }),
     );
   }
 
   #uncloneable(item: PortItem, error: unknown): void {
-    if ("computed" in item) return this.#toWorker.push({ computed: item.computed, ok: false, error: errorToWire(error) });
-    const message = "deliverTo" in item ? item.message : (item as Message);
-    if (isAnswer(message)) return;
-    const reason = new MessageValidationError(`message to "${message.to}" cannot be cloned: ${String(error)}`);
-    this.#router.route(answerTo(message, message.to, false, reason));
+    if (item.kind === "computed") return this.#toWorker.push({ kind: "computed", seq: item.seq, ok: false, error: errorToWire(error) });
+    const messages = item.kind === "broadcast" ? [item.message] : item.kind === "messages" ? item.messages : [];
+    for (const message of messages) {
+      if (isAnswer(message)) continue;
+      const reason = new MessageValidationError(`message to "${message.to}" cannot be cloned: ${String(error)}`);
+      this.#router.route(answerTo(message, message.to, false, reason));
+    }
   }
 
   #onExit(code: number): void {
