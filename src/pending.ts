@@ -1,5 +1,5 @@
 import { RequestTimeoutError } from "./errors.js";
-import { checkTimeoutMs, startTimeout } from "./timeout.js";
+import { checkTimeoutMs, startTimeout, stopTimeout } from "./timeout.js";
 
 export interface RequestOptions {
   /** Reject with RequestTimeoutError after this long; `Infinity` waits forever. */
@@ -45,7 +45,7 @@ export class PendingRequests {
         timeoutMs,
       );
       const cleanup = () => {
-        timer.clear();
+        stopTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
       };
       this.#byId.set(id, { to, resolve, reject, cleanup });

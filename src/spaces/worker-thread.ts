@@ -19,7 +19,7 @@ import {
   type PortItem,
 } from "../protocol.js";
 import type { MessageRouter } from "../router.js";
-import { startTimeout } from "../timeout.js";
+import { startTimeout, stopTimeout, type Timeout } from "../timeout.js";
 
 // A worker inherits the parent's execArgv, loaders included: a process run
 // under tsx would start each worker through tsx again (~12 s for 128 workers
@@ -149,7 +149,7 @@ export class WorkerThread {
    * busy loop) ends the thread: its thread-mates, if any, crash with it.
    */
   async stop(id: string, timeoutMs: number): Promise<void> {
-    let timer: { clear(): void } | undefined;
+    let timer: Timeout;
     const timedOut = new Promise<"timeout">((resolve) => (timer = startTimeout(() => resolve("timeout"), timeoutMs)));
     const ended = new Promise<void>((resolve) => this.#streamEnds.set(id, resolve));
     const goodbye = this.#control.remote.stop(id).then(
@@ -160,7 +160,7 @@ export class WorkerThread {
     try {
       outcome = await Promise.race([goodbye, timedOut, this.#exited]);
     } finally {
-      timer?.clear();
+      stopTimeout(timer);
       this.#streamEnds.delete(id);
       this.#forget(id);
     }
