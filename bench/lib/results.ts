@@ -13,7 +13,7 @@ export interface ScenarioResult {
   durationMs: number;
   figures: Figure[];
   notes: string[];
-  /** The targets for this scenario's figures, met or missed. */
+  /** The targets for this scenario's figures, met or missed. */
   targets: Verdict[];
   /** Set when the scenario threw; the figures measured before that are kept. */
   error?: string;

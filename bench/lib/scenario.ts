@@ -35,7 +35,7 @@ export interface Figure extends FigureSpec {
 }
 
 /**
- * A goal a figure must reach (the issue's targets). The runner checks it once
+ * A goal a figure must reach (the project's performance targets). The runner checks it once
  * every ratio is known and prints the verdict under the table.
  */
 export interface TargetSpec {

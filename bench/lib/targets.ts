@@ -1,4 +1,4 @@
-/** The targets: checked against the figures of one run, printed as met or missed. */
+/** The benchmark's targets: checked against the figures of one run, printed as met or missed. */
 import { formatNumber } from "./report.js";
 import type { Figure, TargetSpec, Verdict } from "./scenario.js";
 

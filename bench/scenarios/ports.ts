@@ -75,6 +75,11 @@ export function directPipeline(n: number): Promise<Rig<Count>> {
   return pipeline(["b"], n, 1);
 }
 
+/** The same in arrays of 64 per postMessage: the strongest raw baseline for a router that batches. */
+export function directPipelineBatched(n: number): Promise<Rig<Count>> {
+  return pipeline(["b"], n, 64);
+}
+
 /** One timed run: n messages from the sender until every counter has its share. */
 async function pump(sender: Worker, counters: ReadonlyMap<string, Worker>, n: number, batch: number): Promise<Count> {
   const share = n / counters.size;

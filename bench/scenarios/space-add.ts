@@ -1,5 +1,5 @@
 /**
- * Scenario 4 of issue 5: adding 1, 16 and 128 agents to a space at once: the
+ * Adding 1, 16 and 128 agents to a space at once: the
  * time until every `add` resolved, and the RSS each agent costs; as ratios
  * to starting as many bare workers (the `spawn` baseline).
  */

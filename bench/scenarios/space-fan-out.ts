@@ -1,5 +1,5 @@
 /**
- * Scenario 3 of issue 5: one broadcast reaching 32 agents, and a coordinator
+ * One broadcast reaching 32 agents, and a coordinator
  * gathering an answer from each of 32 agents with `request`, in every space.
  */
 import { withRig, type Rig } from "../lib/rig.js";

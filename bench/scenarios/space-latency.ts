@@ -1,5 +1,5 @@
 /**
- * Scenario 2 of issue 5: sequential request round trips, agent → agent and
+ * Sequential request round trips, agent → agent and
  * foreground (this thread) → agent, in every space; p50 and p99 in µs, as
  * ratios to the raw round trips each kind of request cannot beat.
  */

@@ -1,5 +1,5 @@
 /**
- * Scenario 5 of issue 5: the demo's CPU-heavy job (counting primes, farmed
+ * The demo's CPU-heavy job (counting primes, farmed
  * out by a coordinator agent) on 1 and on 2 counter agents in
  * MultiprocessSpace: the speed-up, and what the agents cost over doing the
  * same work in one thread with no agent at all.
