@@ -15,6 +15,8 @@ import { PortForger } from "./fixtures/port-forger.js";
 import { Recorder } from "./helpers/recorder.js";
 
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 25);
+// A round takes a few ms: room for long runs, never a cut-off mid-way.
+const FUZZ_TIMEOUT_MS = Math.max(30_000, FUZZ_RUNS * 200);
 
 /** A message that claims to come from `from`, to the test's recorder. */
 function forgedNote(from: string, event: unknown) {
@@ -122,7 +124,7 @@ function describePorts(name: string, options: MultiprocessSpaceOptions): void {
       expect(me.notes).toEqual(Array.from({ length: seq }, (_, i) => i));
       await expect(space.handle<Calculator>("calc").add({ a: 2, b: 2 })).resolves.toBe(4);
       expect(space.stats().calc!.mailboxDepth).toBe(0);
-    });
+    }, FUZZ_TIMEOUT_MS);
   });
 }
 

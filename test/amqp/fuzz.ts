@@ -238,5 +238,5 @@ describeWithBroker("AMQPSpace fuzzed bodies", probe, () => {
     );
     // Still alive and answering after all of it.
     await expect(space.handle<Calculator>(calcId).add({ a: 2, b: 3 })).resolves.toBe(5);
-  }, 120_000);
+  }, Math.max(120_000, RUNS * 1_000));
 });
