@@ -11,6 +11,7 @@ import { nanoid } from "nanoid";
 import * as agentspace from "../../src/index.js";
 import type { Space } from "../../src/index.js";
 import { brokerSettings, connectBroker } from "./broker.js";
+import { rawStreamOneWay, rawStreamRoundTrip, redisProblem } from "./redis.js";
 import { mailboxRun } from "../scenarios/in-thread.js";
 import { directPipeline } from "../scenarios/ports.js";
 import { mainToWorker, workerToWorker } from "../scenarios/round-trip.js";
@@ -105,6 +106,25 @@ const ENTRIES: Entry[] = [
       return { space, close: () => space.destroy().finally(() => deleteExchange(exchange)) };
     },
     unavailable: brokerProblem,
+  },
+  {
+    name: "RedisSpace",
+    key: "redis",
+    inWorkers: true,
+    slow: true,
+    // A namespace of its own per space: its ids are seen by nobody else.
+    sharedIds: false,
+    baselines: {
+      throughput: { label: "raw: node-redis XADD pipelined → XREADGROUP → XACK (redis/one-way)", rig: rawStreamOneWay },
+      agentRequest: { label: "raw: node-redis round trip over two streams (redis/round-trip)", rig: rawStreamRoundTrip },
+      foregroundRequest: { label: "raw: node-redis round trip over two streams (redis/round-trip)", rig: rawStreamRoundTrip },
+    },
+    // destroy() ends every mailbox of the space, and with them every key of its namespace.
+    make: (Cls) => {
+      const space = new Cls({ namespace: `bench-${nanoid(8).replace(/[^A-Za-z0-9]/g, "x")}` });
+      return { space, close: () => space.destroy() };
+    },
+    unavailable: redisProblem,
   },
 ];
 

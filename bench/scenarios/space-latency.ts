@@ -64,6 +64,8 @@ export const spaceLatency: Scenario = {
     // Declared first, so that a run that fails part-way still prints each verdict (or "not measured").
     ctx.target({ figure: "multiprocess-foreground", of: "ratio", atMost: 2,
       text: "MultiprocessSpace request p50 (foreground → worker) ≤ 2× raw main↔worker round trip" });
+    ctx.target({ figure: "redis-foreground", of: "ratio", atMost: 2,
+      text: "RedisSpace request p50 (foreground → worker) ≤ 2× the raw node-redis round trip over two streams" });
     for (const kind of await spaceKinds(ctx)) {
       const k = kind.slow ? ctx.size(500, 30) : ctx.size(5_000, 300);
       for (const from of ["agent", "foreground", "handle"] as const) {

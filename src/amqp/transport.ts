@@ -1,8 +1,10 @@
 import { EventEmitter } from "eventemitter3";
 import type { Message } from "../message.js";
+import type { BrokerTransport, BrokerTransportEvents } from "../spaces/broker-transport.js";
 import { AmqpConnection, DEFAULT_BACKOFF, type Backoff } from "./connection.js";
 import { Consumers, type Deliver } from "./consumers.js";
 import { DEFAULT_EXCHANGE, resolveAmqpOptions, type AmqpOptions } from "./options.js";
+import { AmqpConnectionError } from "./errors.js";
 import { DEFAULT_PUBLISHER_LIMITS, Publisher } from "./publisher.js";
 import { declareExchange } from "./topology.js";
 
@@ -27,20 +29,8 @@ export interface TransportTuning {
   closeTimeoutMs?: number;
 }
 
-interface TransportEvents {
-  /** Back after a reconnect: exchange declared again, every id re-attached, buffered messages flowing. */
-  connected: () => void;
-  /** The broker went away; publishes are buffered and reconnection is under way. */
-  disconnected: (error: Error) => void;
-  /** No queue holds the message's `to` (for `"*"`: no broadcast queue at all): answer its sender. */
-  unroutable: (message: Message) => void;
-  /** The message never reached the broker: buffer full, transport closed, refused, too large, or a value JSON cannot carry. */
-  publishFailed: (message: Message, error: Error) => void;
-  /** `id` is no longer attached (e.g. another connection took it while we were disconnected). */
-  attachmentLost: (id: string, error: Error) => void;
-  /** Something went wrong that concerns no one call: a malformed message dropped, a failed recovery. */
-  error: (error: Error) => void;
-}
+/** The events of every broker transport: see BrokerTransportEvents. */
+type TransportEvents = BrokerTransportEvents;
 
 const DEFAULT_PREFETCH = 256;
 const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
@@ -50,7 +40,7 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
  * layout of Python Agency: one connection, one confirm channel for publishing,
  * two exclusive queues per attached agent id. Survives broker restarts.
  */
-export class AmqpTransport extends EventEmitter<TransportEvents> {
+export class AmqpTransport extends EventEmitter<TransportEvents> implements BrokerTransport {
   readonly exchange: string;
   readonly #connection: AmqpConnection;
   readonly #publisher: Publisher;
@@ -92,6 +82,15 @@ export class AmqpTransport extends EventEmitter<TransportEvents> {
       throw error;
     }
     return transport;
+  }
+
+  /** Where messages go, for error texts. */
+  get where(): string {
+    return `exchange "${this.exchange}"`;
+  }
+
+  connectionError(message: string, options?: ErrorOptions): Error {
+    return new AmqpConnectionError(message, options);
   }
 
   get connected(): boolean {

@@ -1,23 +1,22 @@
-import type { AmqpTransport } from "../amqp/index.js";
-import { AmqpConnectionError } from "../amqp/index.js";
 import { answerTo } from "../answer.js";
 import { debugRefusal, namesDebugAction, type DebugMode } from "../debug-gate.js";
-import { AgentNotFoundError } from "../errors.js";
+import { AgentNotFoundError, AgentspaceError } from "../errors.js";
 import { BROADCAST, isAnswer, type Message } from "../message.js";
 import { open, type Envelope } from "../protocol.js";
 import { Router, type MessageRouter, type Route } from "../router.js";
+import type { BrokerTransport } from "./broker-transport.js";
 
 /** Debug-action messages remembered at once, at most; the oldest are forgotten first. */
 const MAX_DEBUG_SENT = 10_000;
 
 /**
- * The router of a space on a broker: every message is published to the
- * exchange (so agents in other processes, and Python Agency's, see the same
- * traffic), and what the broker delivers to this process's queues goes to
- * its agents.
+ * The router of a space on a broker (RabbitMQ, Redis: see BrokerTransport):
+ * every message is published to the broker (so agents in other processes,
+ * and Python Agency's, see the same traffic), and what the broker delivers to
+ * this process's queues or streams goes to its agents.
  *
  * Delivery is acknowledged late: a direct message is acked once its agent
- * has answered it (every action answers), so the prefetch bound is real
+ * has answered it (every action answers), so the broker's bound is real
  * backpressure on a busy agent. Answers and broadcasts are acked on arrival.
  *
  * Debug actions: on arrival nothing tells a foreground agent of this process
@@ -28,8 +27,8 @@ const MAX_DEBUG_SENT = 10_000;
 export class BrokerRouter implements MessageRouter {
   /** This process's agents: who is here, and who to tell when one leaves. */
   #local = new Router();
-  #transport: AmqpTransport | undefined;
-  #connecting: Promise<AmqpTransport>;
+  #transport: BrokerTransport | undefined;
+  #connecting: Promise<BrokerTransport>;
   /**
    * Per agent, per message id: the acks of the deliveries it has not yet
    * answered, oldest first. A list, not one: a peer may reuse an id (a retry,
@@ -39,13 +38,13 @@ export class BrokerRouter implements MessageRouter {
   /** Debug-action messages this process published, by id: who sent each, and which agents here may still take it. */
   #debugSent = new Map<string, { from: string; to: Set<string> }>();
   #debug: DebugMode;
-  /** Ids whose queues are being deleted: a message to one would die in its queue. */
+  /** Ids whose queues or mailboxes are being deleted: a message to one would die there. */
   #leaving = new Set<string>();
   #observe: (message: Message) => void;
   #report: (error: Error) => void;
 
   constructor(
-    connecting: Promise<AmqpTransport>,
+    connecting: Promise<BrokerTransport>,
     observe: (message: Message) => void,
     report: (error: Error) => void,
     debug: DebugMode,
@@ -64,7 +63,7 @@ export class BrokerRouter implements MessageRouter {
     return this.#local.has(id);
   }
 
-  /** Declares and consumes `id`'s queues; rejects with DuplicateAgentError if anyone on the broker holds it. */
+  /** Attaches `id` on the broker; rejects with DuplicateAgentError if anyone on the broker holds it. */
   async add(id: string, route: Route): Promise<void> {
     const transport = await this.#connecting;
     await transport.attach(id, (message, done) => this.#arrive(id, route, message, done));
@@ -73,6 +72,7 @@ export class BrokerRouter implements MessageRouter {
 
   async delete(id: string, reason: Error): Promise<void> {
     this.#leaving.add(id);
+    this.#transport?.leaving?.(id);
     try {
       await this.#local.delete(id, reason);
       this.#unacked.delete(id);
@@ -119,7 +119,7 @@ export class BrokerRouter implements MessageRouter {
   #publish(message: Message): void {
     const transport = this.#transport;
     if (this.#leaving.has(message.to)) return this.#fail(message, new AgentNotFoundError(`agent "${message.to}" has left`));
-    if (!transport) return this.#fail(message, new AmqpConnectionError("the space is not connected to its broker"));
+    if (!transport) return this.#fail(message, new AgentspaceError("the space is not connected to its broker"));
     if (namesDebugAction(message) && this.#debug !== "remote") this.#rememberDebug(message, transport);
     transport.publish(message);
   }
@@ -174,7 +174,7 @@ export class BrokerRouter implements MessageRouter {
   }
 
   /** Remembers a debug-action message on its way out, for the agents of this process it may reach. */
-  #rememberDebug(message: Message, transport: AmqpTransport): void {
+  #rememberDebug(message: Message, transport: BrokerTransport): void {
     const here = message.to === BROADCAST ? transport.ids : this.#local.has(message.to) ? [message.to] : [];
     if (here.length === 0) return; // it goes to another process, which trusts only its own
     const to = new Set(here);
@@ -201,15 +201,16 @@ export class BrokerRouter implements MessageRouter {
     this.#local.route(answerTo(message, message.to, false, error));
   }
 
-  #listen(transport: AmqpTransport): void {
+  #listen(transport: BrokerTransport): void {
     this.#transport = transport;
-    const where = `exchange "${transport.exchange}"`;
+    const where = transport.where;
     transport.on("unroutable", (message) => this.#fail(message, new AgentNotFoundError(`no agent "${message.to}" on ${where}`)));
     transport.on("publishFailed", (message, error) => this.#fail(message, error));
+    transport.on("abandoned", (message, error) => this.#refuse(message, message.to, error));
     transport.on("disconnected", (error) =>
-      this.#report(new AmqpConnectionError(`lost the broker (${error.message}); reconnecting`, { cause: error })),
+      this.#report(transport.connectionError(`lost the broker (${error.message}); reconnecting`, { cause: error })),
     );
-    transport.on("attachmentLost", (id, error) => this.#report(new AmqpConnectionError(`agent "${id}" lost its queues: ${error.message}`)));
+    transport.on("attachmentLost", (id, error) => this.#report(transport.connectionError(`agent "${id}" was detached: ${error.message}`, { cause: error })));
     transport.on("error", this.#report);
   }
 }

@@ -1,0 +1,4 @@
+export { RedisTransport, type RedisTransportSettings, type MailboxFigures } from "./transport.js";
+export { DEFAULT_NAMESPACE, DEFAULT_REDIS_URL, describeRedis, resolveRedisOptions, type RedisConnectionOptions, type RedisTuning } from "./options.js";
+export { RedisConnectionError, RedisPublishError } from "./errors.js";
+export { Keys } from "./keys.js";

@@ -1,0 +1,65 @@
+import { MessageValidationError } from "../errors.js";
+import { BROADCAST, agentIdProblem, validateIncoming, type Message } from "../message.js";
+import type { Deliver } from "../spaces/broker-transport.js";
+import type { Reply } from "./connection.js";
+
+/**
+ * One attached agent's mailbox, as this process holds it: the entries taken
+ * from its stream and not yet acknowledged (its agent has not answered),
+ * at most `window` of them, so a slow agent leaves the rest waiting in Redis.
+ */
+export class Mailbox {
+  /** Taken and not yet done, by stream entry id, in the order taken. */
+  readonly pending = new Map<string, Message>();
+  /** Bumped by `redeliver` and `release`: a `done` of an older delivery does nothing. */
+  generation = 0;
+  released = false;
+  /** Its pending entries must be read again from Redis (after attaching, or a reconnect). */
+  sweep = true;
+  /** Left out of the last read because its window was full. */
+  throttled = false;
+  /** Entries that were not valid messages, acknowledged and dropped. */
+  malformed = 0;
+  /** Entries in its stream at the last look (taken or not). */
+  length = 0;
+
+  constructor(
+    readonly id: string,
+    readonly key: string,
+    readonly deliver: Deliver,
+    /** Entries taken and unanswered at once, at most. */
+    readonly window: number,
+    /** Its bound in the registry: entries that may wait in its stream. */
+    readonly bound: number,
+  ) {}
+
+  /** Room for more: it takes part in the next read. */
+  get open(): boolean {
+    return !this.released && !this.sweep && this.pending.size < this.window;
+  }
+}
+
+/**
+ * The message in a stream entry's fields (`["m", json]`), checked as anything
+ * from outside the process is: throws MessageValidationError saying what is wrong.
+ * Redis is shared, and anyone who can XADD can write into a mailbox.
+ */
+export function decodeEntry(fields: Reply, mailboxId: string): Message {
+  if (!Array.isArray(fields)) throw new MessageValidationError("the entry has no fields (deleted?)");
+  if (fields.length !== 2 || fields[0] !== "m" || typeof fields[1] !== "string") {
+    throw new MessageValidationError(`the entry must have exactly one field "m" holding the message as JSON`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(fields[1]);
+  } catch (error) {
+    throw new MessageValidationError(`the entry is not JSON: ${(error as Error).message}`);
+  }
+  validateIncoming(value);
+  const badFrom = agentIdProblem(value.from);
+  if (badFrom) throw new MessageValidationError(`"from": ${badFrom}`);
+  if (value.to !== mailboxId && value.to !== BROADCAST) {
+    throw new MessageValidationError(`"to" is "${value.to.slice(0, 60)}", not this mailbox's agent "${mailboxId}" nor "*"`);
+  }
+  return value;
+}

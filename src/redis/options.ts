@@ -1,0 +1,84 @@
+import type { RedisClientOptions } from "redis";
+
+/** How to reach Redis, as node-redis takes it: url, TLS (`socket: { tls: true, … }` or `rediss://`), username/password, database. */
+export type RedisConnectionOptions = Pick<RedisClientOptions, "url" | "socket" | "username" | "password" | "database" | "name" | "pingInterval">;
+
+/** Knobs with sensible defaults; none changes what is stored in Redis. */
+export interface RedisTuning {
+  /**
+   * How long an id stays taken after its process stops renewing it (it died):
+   * then another process may add the id (default 5,000 ms). Renewed every third of it.
+   */
+  leaseMs?: number;
+  /** Entries of one mailbox taken and not yet acknowledged at once, at most (default 1,000; never more than its mailboxSize). */
+  prefetch?: number;
+  /** How long one blocking read waits before it looks again (default 2,000 ms): wake-ups end it sooner. */
+  blockMs?: number;
+  /** Delay between reconnection attempts: `initialMs` doubling up to `maxMs` (default 100 ms to 5 s). */
+  reconnect?: { initialMs?: number; maxMs?: number };
+  /** How often the per-agent figures of `stats()` (waiting in Redis) are refreshed (default 1,000 ms). */
+  statsIntervalMs?: number;
+  /** Messages held while Redis is away, at most (default 100,000); past that, sends fail. */
+  maxBuffered?: number;
+}
+
+export const DEFAULT_NAMESPACE = "agentspace";
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+
+export const tuningDefaults: Readonly<Required<Omit<RedisTuning, "reconnect">> & { reconnect: { initialMs: number; maxMs: number } }> = Object.freeze({
+  leaseMs: 5_000,
+  prefetch: 1_000,
+  blockMs: 2_000,
+  reconnect: { initialMs: 100, maxMs: 5_000 },
+  statsIntervalMs: 1_000,
+  maxBuffered: 100_000,
+});
+
+export type ResolvedTuning = typeof tuningDefaults;
+
+/** The options with their defaults: REDIS_URL, else redis://127.0.0.1:6379. */
+export function resolveRedisOptions(options: RedisConnectionOptions = {}): RedisConnectionOptions & { url: string } {
+  return { ...options, url: options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL };
+}
+
+export function resolveTuning(tuning: RedisTuning = {}): ResolvedTuning {
+  const resolved = {
+    ...tuningDefaults,
+    ...tuning,
+    reconnect: { ...tuningDefaults.reconnect, ...tuning.reconnect },
+  };
+  for (const key of ["leaseMs", "prefetch", "blockMs", "statsIntervalMs", "maxBuffered"] as const) {
+    const value = resolved[key];
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${key} must be a positive whole number, not ${String(value)}`);
+  }
+  if (resolved.leaseMs < 300) throw new RangeError(`leaseMs must be at least 300 ms, not ${resolved.leaseMs}`);
+  return resolved;
+}
+
+/** `host:port` of the server the options name, for error texts (never the password). */
+export function describeRedis(options: RedisConnectionOptions & { url: string }): string {
+  const socket = (options.socket ?? {}) as { host?: string; port?: number; path?: string };
+  if (socket.path) return socket.path;
+  let host = socket.host;
+  let port = socket.port;
+  try {
+    const url = new URL(options.url);
+    host ??= url.hostname || "127.0.0.1";
+    port ??= url.port ? Number(url.port) : 6379;
+  } catch {
+    // node-redis will say what is wrong with the url.
+  }
+  return `${host ?? "127.0.0.1"}:${port ?? 6379}`;
+}
+
+/**
+ * Why `namespace` cannot name a space on Redis, or undefined. It becomes a
+ * hash tag (`{namespace}`), so every key of a space lands in one slot.
+ */
+export function namespaceProblem(namespace: unknown): string | undefined {
+  if (typeof namespace !== "string" || namespace.length === 0 || namespace.length > 200) {
+    return "namespace must be a string of 1–200 characters";
+  }
+  if (/[{}\s]/.test(namespace)) return `namespace "${namespace}" must not contain "{", "}" or white space`;
+  return undefined;
+}

@@ -1,0 +1,174 @@
+import { createHash } from "node:crypto";
+import type { RedisCommands, Reply } from "./connection.js";
+
+/**
+ * A Lua script run by its SHA1 (EVALSHA), loaded again (EVAL) when Redis does
+ * not know it: after a restart, or on a server this process has not used.
+ * Scripts build their keys from the namespace's prefix (ARGV[1]); every such
+ * key carries the namespace's hash tag, so they share one slot.
+ */
+export class Script {
+  readonly #source: string;
+  readonly #sha: string;
+
+  constructor(source: string) {
+    this.#source = source;
+    this.#sha = createHash("sha1").update(source).digest("hex");
+  }
+
+  async run(client: RedisCommands, args: ReadonlyArray<string>): Promise<Reply> {
+    try {
+      return await client.sendCommand(["EVALSHA", this.#sha, "0", ...args]);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+      return client.sendCommand(["EVAL", this.#source, "0", ...args]);
+    }
+  }
+}
+
+/**
+ * Puts a batch of messages into mailboxes, refusing what must be refused.
+ * ARGV: prefix, then per message: kind ("d" an action to one agent, bounded;
+ * "a" an answer, never bounded; "b" a broadcast), to, body.
+ * Returns per message: 0 put, 1 no such mailbox, 2 mailbox full; for a
+ * broadcast, the ids of live agents whose mailboxes were full (the rest got
+ * it, or, offline with a full mailbox, miss it: the bound of what waits for them).
+ */
+export const PUBLISH = new Script(`
+local prefix = ARGV[1]
+local registry = prefix .. 'mailboxes'
+local results = {}
+local n = 0
+-- Per mailbox looked at in this batch: its bound and its length so far (a burst to one agent reads them once).
+local bounds, lengths = {}, {}
+local function look(id)
+  local bound = bounds[id]
+  if bound == nil then
+    bound = redis.call('HGET', registry, id)
+    bound = bound and tonumber(bound) or false
+    bounds[id] = bound
+    if bound then lengths[id] = redis.call('XLEN', prefix .. 'mailbox:' .. id) end
+  end
+  return bound
+end
+local function put(id, body)
+  redis.call('XADD', prefix .. 'mailbox:' .. id, '*', 'm', body)
+  lengths[id] = lengths[id] + 1
+end
+for i = 2, #ARGV, 3 do
+  local kind, to, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  n = n + 1
+  if kind == 'b' then
+    local open = redis.call('HKEYS', registry)
+    local full = {}
+    for _, id in ipairs(open) do
+      local bound = look(id)
+      if bound and lengths[id] < bound then
+        put(id, body)
+      elseif bound and redis.call('EXISTS', prefix .. 'lease:' .. id) == 1 then
+        -- A live agent's full mailbox refuses, as in every space; an offline one's just misses it.
+        full[#full + 1] = id
+      end
+    end
+    results[n] = full
+  else
+    local bound = look(to)
+    if not bound then
+      results[n] = 1
+    elseif kind == 'a' or lengths[to] < bound then
+      put(to, body)
+      results[n] = 0
+    else
+      results[n] = 2
+    end
+  end
+end
+return results
+`);
+
+/**
+ * Takes agent id ARGV[2] for the process whose token is ARGV[3]: the lease
+ * for ARGV[4] ms (refused, 0, while another token holds it), the mailbox
+ * stream and its consumer group (kept if they exist: messages sent while the
+ * id was offline wait there), the registry entry with bound ARGV[5]. Entries
+ * another process took and never acknowledged (it died, or left its
+ * mailbox for a restart) become this process's, to be delivered again.
+ * Returns 1 once it holds the id.
+ */
+export const ACQUIRE = new Script(`
+local prefix, id, token, lease_ms, bound = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local lease = prefix .. 'lease:' .. id
+local holder = redis.call('GET', lease)
+if holder and holder ~= token then return 0 end
+redis.call('SET', lease, token, 'PX', lease_ms)
+local key = prefix .. 'mailbox:' .. id
+redis.pcall('XGROUP', 'CREATE', key, 'agents', '0', 'MKSTREAM')
+redis.call('HSET', prefix .. 'mailboxes', id, bound)
+local consumers = redis.call('XINFO', 'CONSUMERS', key, 'agents')
+for _, consumer in ipairs(consumers) do
+  local name = consumer[2]
+  if name ~= token then
+    while true do
+      local pending = redis.call('XPENDING', key, 'agents', '-', '+', 1000, name)
+      if #pending == 0 then break end
+      local claim = { 'XCLAIM', key, 'agents', token, '0' }
+      for _, entry in ipairs(pending) do claim[#claim + 1] = entry[1] end
+      claim[#claim + 1] = 'JUSTID'
+      local claimed = {}
+      for _, entry_id in ipairs(redis.call(unpack(claim))) do claimed[entry_id] = true end
+      -- An entry deleted meanwhile is not claimed: acknowledge it, or it would stay pending forever.
+      for _, entry in ipairs(pending) do
+        if not claimed[entry[1]] then redis.call('XACK', key, 'agents', entry[1]) end
+      end
+      local still = redis.call('XPENDING', key, 'agents', '-', '+', 1, name)
+      if #still == 0 then break end
+    end
+    redis.call('XGROUP', 'DELCONSUMER', key, 'agents', name)
+  end
+end
+return 1
+`);
+
+/**
+ * Renews the leases of token ARGV[2] for ARGV[3] ms on ids ARGV[4…]; one
+ * that expired unclaimed is taken again. Returns the ids another token holds now.
+ */
+export const RENEW = new Script(`
+local prefix, token, lease_ms = ARGV[1], ARGV[2], ARGV[3]
+local lost = {}
+for i = 4, #ARGV do
+  local lease = prefix .. 'lease:' .. ARGV[i]
+  local holder = redis.call('GET', lease)
+  if holder == token then
+    redis.call('PEXPIRE', lease, lease_ms)
+  elseif not holder then
+    redis.call('SET', lease, token, 'PX', lease_ms)
+  else
+    lost[#lost + 1] = ARGV[i]
+  end
+end
+return lost
+`);
+
+/**
+ * Gives up id ARGV[2] held by token ARGV[3]: the lease goes; unless ARGV[4]
+ * is "keep", the mailbox goes too (its stream and its registry entry), so
+ * later sends are refused at once. Nothing happens when another token holds
+ * the id (it is theirs now). Returns 0 when it was not ours, else
+ * `{1, entries}`: what the ended mailbox still held, for their senders to be told.
+ */
+export const RELEASE = new Script(`
+local prefix, id, token, keep = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local lease = prefix .. 'lease:' .. id
+local holder = redis.call('GET', lease)
+if holder and holder ~= token then return 0 end
+redis.call('DEL', lease)
+local left = {}
+if keep ~= 'keep' then
+  local key = prefix .. 'mailbox:' .. id
+  left = redis.call('XRANGE', key, '-', '+')
+  redis.call('HDEL', prefix .. 'mailboxes', id)
+  redis.call('DEL', key)
+end
+return { 1, left }
+`);

@@ -1,0 +1,403 @@
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "eventemitter3";
+import type { MailboxOptions } from "../agent-route.js";
+import { AgentNotFoundError, DuplicateAgentError, MessageValidationError } from "../errors.js";
+import { agentIdProblem, isAnswer, type Message } from "../message.js";
+import type { BrokerTransport, BrokerTransportEvents, Deliver } from "../spaces/broker-transport.js";
+import { RedisConnection, isPassingRefusal, isReplyError, type Reply } from "./connection.js";
+import { RedisConnectionError } from "./errors.js";
+import { Keys } from "./keys.js";
+import { Mailbox, decodeEntry } from "./mailbox.js";
+import {
+  DEFAULT_NAMESPACE,
+  namespaceProblem,
+  resolveRedisOptions,
+  resolveTuning,
+  type RedisConnectionOptions,
+  type RedisTuning,
+  type ResolvedTuning,
+} from "./options.js";
+import { Outbox } from "./outbox.js";
+import { Reader } from "./reader.js";
+import { ACQUIRE, RELEASE, RENEW } from "./scripts.js";
+
+export interface RedisTransportSettings {
+  redis?: RedisConnectionOptions;
+  /** Processes naming the same namespace on the same Redis form one space (default "agentspace"). */
+  namespace?: string;
+  tuning?: RedisTuning;
+  /** The mailbox bound of an id being attached (default: 10,000, "reject"). */
+  mailboxOf?: (id: string) => MailboxOptions;
+  /** Whether a detach leaves the mailbox open (asked at each detach). */
+  keepMailboxes?: () => boolean;
+}
+
+/** Per attached agent, what Redis holds for it. */
+export interface MailboxFigures {
+  /** Entries in its stream not yet taken by its agent (as of the last look, at most a second old). */
+  waiting: number;
+  /** Taken by its agent and not yet acknowledged: its action has not answered. */
+  unacked: number;
+  /** Entries that were not valid messages: acknowledged, dropped and reported. */
+  malformed: number;
+}
+
+const DEFAULT_MAILBOX: MailboxOptions = { size: 10_000, policy: "reject" };
+const CLOSE_TIMEOUT_MS = 5_000;
+
+/**
+ * Moves agentspace messages through Redis Streams, one durable mailbox per
+ * agent id in a namespace (see Keys for the layout). Per process: one command
+ * connection and one blocking reader, whatever the number of agents; one
+ * consumer name (a random token) in every mailbox's consumer group; one
+ * lease per attached id, renewed while the process lives.
+ *
+ * Delivery is at least once: an entry is acknowledged (and deleted) only once
+ * its `done` is called, and what a process took and never acknowledged is
+ * delivered again to the next holder of the id.
+ */
+export class RedisTransport extends EventEmitter<BrokerTransportEvents> implements BrokerTransport {
+  readonly keys: Keys;
+  /** This process's consumer name and lease value. */
+  readonly token = `${process.pid}-${randomBytes(8).toString("hex")}`;
+  readonly #connection: RedisConnection;
+  readonly #tuning: ResolvedTuning;
+  readonly #settings: RedisTransportSettings;
+  readonly #outbox: Outbox;
+  readonly #reader: Reader;
+  /** Attached mailboxes, by stream key and by agent id. */
+  readonly #byKey = new Map<string, Mailbox>();
+  readonly #byId = new Map<string, Mailbox>();
+  readonly #attaching = new Set<string>();
+  /** Acks not yet sent to Redis, or sent and not yet confirmed, by stream key. */
+  #acks = new Map<string, Set<string>>();
+  #acksInFlight = new Map<string, Set<string>>();
+  #ackScheduled = false;
+  readonly #timers: NodeJS.Timeout[] = [];
+  #closing: Promise<void> | undefined;
+
+  private constructor(connection: RedisConnection, keys: Keys, tuning: ResolvedTuning, settings: RedisTransportSettings) {
+    super();
+    this.#connection = connection;
+    this.keys = keys;
+    this.#tuning = tuning;
+    this.#settings = settings;
+    this.#outbox = new Outbox(connection.commands, keys, tuning.maxBuffered);
+    this.#outbox.on("unroutable", (message) => this.emit("unroutable", message));
+    this.#outbox.on("publishFailed", (message, error) => this.emit("publishFailed", message, error));
+    this.#reader = new Reader(connection, this.token, this.#byKey, {
+      take: (box, entryId, fields, again) => this.#take(box, entryId, fields, again),
+      known: (box, entryId) => box.pending.has(entryId) || this.#acked(box.key, entryId),
+      regroup: (box) => this.#reacquire(box),
+      error: (error) => this.emit("error", error),
+    }, tuning.blockMs);
+    connection.on("disconnected", (error) =>
+      this.emit("disconnected", new RedisConnectionError(`Redis at ${connection.server}: ${error.message}`, { cause: error })),
+    );
+    connection.on("connected", () => void this.#recover());
+    const every = (ms: number, run: () => void) => this.#timers.push(setInterval(run, ms).unref());
+    every(Math.floor(tuning.leaseMs / 3), () => void this.#renew());
+    every(tuning.statsIntervalMs, () => void this.#measure());
+  }
+
+  /** Connects; rejects with RedisConnectionError, naming host and port, when Redis cannot be reached. */
+  static async open(settings: RedisTransportSettings = {}): Promise<RedisTransport> {
+    const namespace = settings.namespace ?? DEFAULT_NAMESPACE;
+    const problem = namespaceProblem(namespace);
+    if (problem) throw new TypeError(problem);
+    const tuning = resolveTuning(settings.tuning);
+    const connection = await RedisConnection.open(resolveRedisOptions(settings.redis), tuning);
+    return new RedisTransport(connection, new Keys(namespace), tuning, settings);
+  }
+
+  get where(): string {
+    return `namespace "${this.keys.namespace}" on Redis at ${this.#connection.server}`;
+  }
+
+  get ids(): string[] {
+    return [...this.#byId.keys()];
+  }
+
+  get connected(): boolean {
+    return this.#connection.connected;
+  }
+
+  connectionError(message: string, options?: ErrorOptions): Error {
+    return new RedisConnectionError(message, options);
+  }
+
+  /**
+   * Takes `id` in the namespace: its lease, its mailbox (opened, or found
+   * open with what waited in it), and what a process that held it before
+   * took and never answered. Rejects with DuplicateAgentError while another
+   * process holds the lease.
+   */
+  async attach(id: string, deliver: Deliver): Promise<void> {
+    const problem = agentIdProblem(id);
+    if (problem) throw new TypeError(problem);
+    if (this.#closing) throw new RedisConnectionError("the Redis transport is closed");
+    if (this.#byId.has(id) || this.#attaching.has(id)) throw new DuplicateAgentError(`agent id "${id}" is already attached here`);
+    this.#attaching.add(id);
+    try {
+      const mailbox = this.#settings.mailboxOf?.(id) ?? DEFAULT_MAILBOX;
+      const bound = mailbox.policy === "wait" ? mailbox.size * 2 : mailbox.size;
+      const box = new Mailbox(id, this.keys.mailbox(id), deliver, Math.max(1, Math.min(this.#tuning.prefetch, mailbox.size)), bound);
+      if (!(await this.#acquire(box))) {
+        throw new DuplicateAgentError(
+          `agent id "${id}" is held elsewhere: another process of ${this.where} holds its lease ` +
+            `(a process that died gives it up within ${this.#tuning.leaseMs} ms)`,
+        );
+      }
+      this.#byKey.set(box.key, box);
+      this.#byId.set(id, box);
+      this.#reader.wake();
+    } catch (error) {
+      if (error instanceof DuplicateAgentError || error instanceof RedisConnectionError || isReplyError(error)) throw error;
+      throw new RedisConnectionError(`lost Redis at ${this.#connection.server} while attaching "${id}": ${(error as Error).message}`, { cause: error });
+    } finally {
+      this.#attaching.delete(id);
+    }
+  }
+
+  /**
+   * `id`'s agent is leaving. When its mailbox is kept, nothing more is taken
+   * from it: what arrives now waits in Redis for the next holder of the id,
+   * instead of being refused on its way to an agent that is gone.
+   */
+  leaving(id: string): void {
+    const box = this.#byId.get(id);
+    if (box && (this.#settings.keepMailboxes?.() ?? false)) box.released = true;
+  }
+
+  /** Gives up `id`: its lease, and (unless mailboxes are kept) its mailbox with whatever waits in it. */
+  async detach(id: string): Promise<void> {
+    const box = this.#byId.get(id);
+    if (!box) return;
+    this.#byId.delete(id);
+    this.#byKey.delete(box.key);
+    box.released = true;
+    box.generation++;
+    box.pending.clear();
+    const keep = this.#settings.keepMailboxes?.() ?? false;
+    try {
+      // What it answered must neither come back to the next holder of the id nor be refused below.
+      await this.#flushAcks();
+      const reply = await RELEASE.run(this.#connection.commands, [this.keys.prefix, id, this.token, keep ? "keep" : "drop"]);
+      if (Array.isArray(reply)) this.#abandon(box, reply[1] ?? null);
+    } catch (error) {
+      // Its lease runs out by itself; a mailbox left open is taken by the next add of the id.
+      if (!this.#closing) this.emit("error", new RedisConnectionError(`could not give up "${id}" in Redis: ${(error as Error).message}`, { cause: error }));
+    }
+  }
+
+  /** Tells the senders of what an ended mailbox still held (waiting, or taken and never answered) that its agent is gone. */
+  #abandon(box: Mailbox, entries: Reply): void {
+    if (!Array.isArray(entries)) return;
+    const error = new AgentNotFoundError(`agent "${box.id}" was removed from ${this.where}`);
+    for (const entry of entries) {
+      if (!Array.isArray(entry)) continue;
+      let message: Message;
+      try {
+        message = decodeEntry(entry[1] ?? null, box.id);
+      } catch {
+        continue; // not a message: nobody to tell
+      }
+      if (message.to === box.id && !isAnswer(message)) this.emit("abandoned", message, error);
+    }
+  }
+
+  /** Delivers again every entry of `id` taken and not yet done, in the order first taken. */
+  redeliver(id: string): void {
+    const box = this.#byId.get(id);
+    if (!box) return;
+    box.generation++;
+    for (const [entryId, message] of [...box.pending]) this.#deliver(box, entryId, message, true);
+  }
+
+  publish(message: Message): void {
+    this.#outbox.publish(message);
+  }
+
+  /** What Redis holds for agent `id` of this process; undefined when it is not attached here. */
+  figures(id: string): MailboxFigures | undefined {
+    const box = this.#byId.get(id);
+    if (!box) return undefined;
+    const unacked = box.pending.size;
+    return { waiting: Math.max(0, box.length - unacked), unacked, malformed: box.malformed };
+  }
+
+  /** Waits (bounded) for messages taken to reach Redis and for acks to be sent, then closes both connections. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutDown();
+    return this.#closing;
+  }
+
+  async #shutDown(): Promise<void> {
+    for (const timer of this.#timers) clearInterval(timer);
+    await this.#outbox.close(CLOSE_TIMEOUT_MS);
+    await this.#flushAcks().catch(() => {});
+    this.#reader.stop();
+    this.#connection.close();
+    await this.#reader.done;
+  }
+
+  async #acquire(box: Mailbox): Promise<boolean> {
+    const { prefix } = this.keys;
+    const reply = await ACQUIRE.run(this.#connection.commands, [prefix, box.id, this.token, String(this.#tuning.leaseMs), String(box.bound)]);
+    return reply === 1;
+  }
+
+  /** After a reconnect or a lost group: takes the id again, and reads its pending entries again. */
+  async #reacquire(box: Mailbox): Promise<void> {
+    if (box.released) return;
+    if (await this.#acquire(box)) {
+      box.sweep = true;
+      return;
+    }
+    this.#lose(box, "another process took it while this one could not reach Redis");
+  }
+
+  #lose(box: Mailbox, why: string): void {
+    if (this.#byId.get(box.id) !== box) return;
+    this.#byId.delete(box.id);
+    this.#byKey.delete(box.key);
+    box.released = true;
+    box.generation++;
+    box.pending.clear();
+    this.emit("attachmentLost", box.id, new RedisConnectionError(`its lease in ${this.where} is gone: ${why}`));
+  }
+
+  #take(box: Mailbox, entryId: string, fields: Reply, again: boolean): void {
+    // Its agent is leaving: the entry stays pending, for the next holder of the id.
+    if (box.released) return;
+    let message: Message;
+    try {
+      message = decodeEntry(fields, box.id);
+    } catch (error) {
+      // Acknowledged, so it cannot come back; counted, and said.
+      this.#ack(box, entryId);
+      box.malformed++;
+      const why = error instanceof Error ? error.message : String(error);
+      this.emit("error", new MessageValidationError(`dropped malformed entry ${entryId} in the mailbox of "${box.id}" (${this.where}): ${why}`, { cause: error }));
+      return;
+    }
+    this.#deliver(box, entryId, message, again);
+  }
+
+  #deliver(box: Mailbox, entryId: string, message: Message, again: boolean): void {
+    box.pending.set(entryId, message);
+    const generation = box.generation;
+    try {
+      box.deliver(message, () => this.#done(box, entryId, generation), again);
+    } catch (error) {
+      this.#done(box, entryId, generation);
+      this.emit("error", new Error(`delivering message ${message.meta.id} to "${box.id}" threw`, { cause: error }));
+    }
+  }
+
+  #done(box: Mailbox, entryId: string, generation: number): void {
+    if (box.generation !== generation || !box.pending.delete(entryId)) return;
+    this.#ack(box, entryId);
+    // A mailbox left out of the read for want of room is read again once half its window is free.
+    if (box.throttled && box.pending.size <= box.window / 2) {
+      box.throttled = false;
+      this.#reader.wake();
+    }
+  }
+
+  #acked(key: string, entryId: string): boolean {
+    return this.#acks.get(key)?.has(entryId) === true || this.#acksInFlight.get(key)?.has(entryId) === true;
+  }
+
+  #ack(box: Mailbox, entryId: string): void {
+    let ids = this.#acks.get(box.key);
+    if (!ids) this.#acks.set(box.key, (ids = new Set()));
+    ids.add(entryId);
+    if (this.#ackScheduled) return;
+    this.#ackScheduled = true;
+    setImmediate(() => {
+      this.#ackScheduled = false;
+      this.#flushAcks().catch(() => {});
+    });
+  }
+
+  /**
+   * Acknowledges and deletes, per stream, the entries whose actions answered:
+   * the stream keeps only what waits or is being worked on, so its length is
+   * the mailbox's fill. Acks lost with the connection are sent again on reconnect.
+   */
+  async #flushAcks(): Promise<void> {
+    if (this.#acks.size === 0 || !this.#connection.connected) return;
+    const batch = this.#acks;
+    this.#acks = new Map();
+    await Promise.all(
+      [...batch].map(async ([key, ids]) => {
+        this.#acksInFlight.set(key, ids);
+        const list = [...ids];
+        try {
+          await Promise.all([
+            this.#connection.commands.sendCommand(["XACK", key, Keys.GROUP, ...list]),
+            this.#connection.commands.sendCommand(["XDEL", key, ...list]),
+          ]);
+        } catch (error) {
+          if (isReplyError(error)) {
+            this.emit("error", new Error(`acknowledging ${list.length} entries of ${key} failed: ${(error as Error).message}`, { cause: error }));
+          } else {
+            let again = this.#acks.get(key);
+            if (!again) this.#acks.set(key, (again = new Set()));
+            for (const id of list) again.add(id);
+          }
+        } finally {
+          if (this.#acksInFlight.get(key) === ids) this.#acksInFlight.delete(key);
+        }
+      }),
+    );
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#byId.size === 0 || !this.#connection.connected || this.#closing) return;
+    const ids = [...this.#byId.keys()];
+    try {
+      const lost = await RENEW.run(this.#connection.commands, [this.keys.prefix, this.token, String(this.#tuning.leaseMs), ...ids]);
+      if (Array.isArray(lost)) {
+        for (const id of lost) {
+          const box = this.#byId.get(String(id));
+          if (box) this.#lose(box, "another process took it after this one's lease ran out");
+        }
+      }
+    } catch {
+      // Lost the connection: renewed again once it is back (see #recover).
+    }
+  }
+
+  async #measure(): Promise<void> {
+    if (this.#byId.size === 0 || !this.#connection.connected) return;
+    await Promise.all(
+      [...this.#byId.values()].map(async (box) => {
+        const length = await this.#connection.commands.sendCommand(["XLEN", box.key]).catch(() => undefined);
+        if (typeof length === "number") box.length = length;
+      }),
+    );
+  }
+
+  /** Back after a loss: every id taken again, held messages and acks sent, the reader woken. */
+  async #recover(): Promise<void> {
+    while (!this.#closing && this.#connection.connected) {
+      try {
+        for (const box of [...this.#byId.values()]) await this.#reacquire(box);
+        await this.#flushAcks();
+      } catch (error) {
+        if (!this.#connection.connected) return; // lost again: the next reconnect recovers
+        if (!isPassingRefusal(error)) {
+          this.emit("error", new RedisConnectionError(`recovering after a reconnect failed: ${(error as Error).message}; trying again`, { cause: error }));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      this.#outbox.resume();
+      this.#reader.wake();
+      this.emit("connected");
+      return;
+    }
+  }
+}

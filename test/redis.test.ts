@@ -1,0 +1,13 @@
+/**
+ * Everything that talks to a real Redis, in one file: each suite works in a
+ * namespace of its own, and the keys of every namespace made are deleted at the end.
+ */
+import { afterAll } from "vitest";
+import { deleteNamespacesMade } from "./helpers/redis.js";
+import "./redis/space.js";
+
+afterAll(deleteNamespacesMade);
+import "./redis/processes.js";
+import "./redis/durability.js";
+import "./redis/restart.js";
+import "./redis/examples.js";

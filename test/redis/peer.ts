@@ -1,0 +1,38 @@
+/**
+ * Run as a child process: joins a Redis namespace and hosts one agent until
+ * its stdin closes (or it is killed).
+ *   node --import tsx peer.ts <namespace> <agent-id> <calculator|tally> [leaseMs] [retry]
+ * With "retry", an id another process holds is asked for again until its lease runs out.
+ */
+import { DuplicateAgentError, RedisSpace } from "../../src/index.js";
+import { Calculator } from "../fixtures/calculator.js";
+import { Tally } from "./tally.js";
+
+const [namespace, id, kind, leaseMs, retry] = process.argv.slice(2) as [string, string, string, string | undefined, string | undefined];
+const space = new RedisSpace({ namespace, tuning: leaseMs ? { leaseMs: Number(leaseMs) } : {} });
+space.on("error", (error) => console.log(`error ${error.name}: ${error.message}`));
+
+async function add(): Promise<void> {
+  if (kind === "tally") await space.add(Tally, id, { observer: "me" });
+  else await space.add(Calculator, id);
+}
+
+for (;;) {
+  try {
+    await add();
+    console.log(`ready ${id}`);
+    break;
+  } catch (error) {
+    if (retry === "retry" && error instanceof DuplicateAgentError) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
+    console.log(`refused ${id}: ${(error as Error).name}: ${(error as Error).message}`);
+    break;
+  }
+}
+process.stdin.resume();
+process.stdin.on("end", async () => {
+  await space.destroy();
+  console.log("destroyed");
+});
