@@ -1,7 +1,7 @@
 // Builds the package: JavaScript with esbuild (standard decorators lowered
 // for Node 20), declarations with tsc. `--no-types` skips the declarations.
 import { execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { cpSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { build } from "esbuild";
 
@@ -41,6 +41,9 @@ await Promise.all([
     plugins: [libraryAsImport],
   }),
 ]);
+// The inspector's page is served as written (no build step): it goes next to
+// dist/index.js, where the bundled library looks for it.
+cpSync("src/inspector/page", "dist/inspector/page", { recursive: true });
 if (!process.argv.includes("--no-types")) {
   execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
 }

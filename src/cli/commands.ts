@@ -18,8 +18,8 @@ export interface CommandContext {
 }
 
 /**
- * `.agents`, `.help <id>` and `.trace on|off`, on top of Node's own. Returns
- * what stops the trace when the session ends.
+ * `.agents`, `.help <id>`, `.trace on|off` and `.inspect`, on top of Node's
+ * own. Returns what stops the trace when the session ends.
  */
 export function defineCommands(server: REPLServer, context: CommandContext): () => void {
   const { space, debug, colour, say, announce, busy } = context;
@@ -28,9 +28,10 @@ export function defineCommands(server: REPLServer, context: CommandContext): () 
   let stopTrace: (() => void) | undefined;
 
   server.defineCommand("agents", {
-    help: "List the ids of the agents in the space",
+    help: "List the ids of the agents in the space, and which have loops or timers running",
     action() {
-      for (const id of space.agents) say(id);
+      const stats = space.stats();
+      for (const id of space.agents) say(withActivity(id, stats[id]?.loops ?? 0, stats[id]?.timers ?? 0, colour));
       this.displayPrompt();
     },
   });
@@ -68,5 +69,37 @@ export function defineCommands(server: REPLServer, context: CommandContext): () 
     },
   });
 
+  server.defineCommand("inspect", {
+    help: "Open the inspector, a live web page of the space, and print its address",
+    action() {
+      const opened = openInspector(space).then(
+        (url) => say(`inspector: ${url}`),
+        (error: Error) => say(paint(`could not open the inspector: ${error.message}`, "red", colour)),
+      );
+      void busy(opened).then(() => this.displayPrompt());
+    },
+  });
+
   return () => stopTrace?.();
+}
+
+/** An agent's id, and what runs on its own in it (nothing for most agents). */
+function withActivity(id: string, loops: number, timers: number, colour: boolean): string {
+  const running = [loops > 0 ? `${loops} loop${loops === 1 ? "" : "s"}` : "", timers > 0 ? `${timers} timer${timers === 1 ? "" : "s"}` : ""];
+  const said = running.filter(Boolean).join(", ");
+  return said ? `${id}  ${paint(`(${said} running)`, "dim", colour)}` : id;
+}
+
+// One inspector per space: `.inspect` again prints the same address. The space's destroy() closes it.
+const inspectors = new WeakMap<Space, Promise<string>>();
+
+/** Opens the inspector of `space` on first call; resolves with its URL. */
+export function openInspector(space: Space): Promise<string> {
+  let url = inspectors.get(space);
+  if (!url) {
+    url = space.openInspector().then((inspector) => inspector.url);
+    inspectors.set(space, url);
+    url.catch(() => inspectors.delete(space));
+  }
+  return url;
 }

@@ -1,8 +1,8 @@
 /**
  * The `agentspace` command: which subcommand, with which options.
  *
- *   agentspace repl [module…] [--space multiprocess|local] [--no-debug]
- *   agentspace run <module> [args…] [--space multiprocess|local] [--debug]
+ *   agentspace repl [module…] [--space multiprocess|local] [--no-debug] [--inspect]
+ *   agentspace run <module> [args…] [--space multiprocess|local] [--debug] [--inspect]
  */
 import { parseArgs } from "node:util";
 import { ModuleLoadError } from "./load-module.js";
@@ -13,15 +13,15 @@ import { isSpaceKind, spaceKinds, type SpaceKind } from "./space-kind.js";
 const usage = `agentspace: agents that talk only through messages
 
 Usage:
-  agentspace repl [module…] [--space multiprocess|local] [--no-debug]
-  agentspace run <module> [args…] [--space multiprocess|local] [--debug]
+  agentspace repl [module…] [--space multiprocess|local] [--no-debug] [--inspect]
+  agentspace run <module> [args…] [--space multiprocess|local] [--debug] [--inspect]
   agentspace --help
 
 Commands:
   repl   A Node REPL with \`space\`, \`me\` (a foreground agent) and the agent
          classes the modules export in scope. Top-level await, tab completion
-         of agent ids and action names, and the commands .agents, .help <id>
-         and .trace on|off. Ctrl-D destroys the space and quits.
+         of agent ids and action names, and the commands .agents, .help <id>,
+         .trace on|off and .inspect. Ctrl-D destroys the space and quits.
   run    Imports <module>, calls its exported main(space, args), then
          destroys the space. Exits with 1 if main is missing or throws.
 
@@ -30,6 +30,8 @@ Options:
                   local: every agent in this thread
   --no-debug      repl: keep the inspect and eval actions closed (open by default)
   --debug         run: open the inspect and eval actions (closed by default)
+  --inspect       open the inspector, a live web page of the space, and print
+                  its address (http://127.0.0.1:PORT/?token=…)
   -h, --help      Print this help
 
 Modules are TypeScript or JavaScript files, used as they are: no build step.
@@ -50,6 +52,7 @@ interface Invocation {
   positionals: string[];
   space: SpaceKind;
   debug: boolean | undefined;
+  inspect: boolean;
 }
 
 /** The invocation `argv` asks for, or undefined for help. */
@@ -63,6 +66,7 @@ function parse(argv: string[]): Invocation | undefined {
         space: { type: "string" },
         debug: { type: "boolean" },
         "no-debug": { type: "boolean" },
+        inspect: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -78,7 +82,7 @@ function parse(argv: string[]): Invocation | undefined {
   if (values.debug && values["no-debug"]) throw new UsageError("--debug and --no-debug contradict each other");
   if (command === "run" && rest.length === 0) throw new UsageError("run needs a module: agentspace run <module>");
   const debug = values.debug ? true : values["no-debug"] ? false : undefined;
-  return { command: command as Command, positionals: rest, space, debug };
+  return { command: command as Command, positionals: rest, space, debug, inspect: values.inspect === true };
 }
 
 /** Runs the command line; resolves with the exit code once the command is over. */
@@ -94,14 +98,14 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
-  const { command, positionals, space, debug } = invocation;
+  const { command, positionals, space, debug, inspect } = invocation;
   try {
     if (command === "repl") {
-      const session = await startRepl({ modules: positionals, space, ...(debug === undefined ? {} : { debug }) });
+      const session = await startRepl({ modules: positionals, space, inspect, ...(debug === undefined ? {} : { debug }) });
       await session.closed;
     } else {
       const [module, ...args] = positionals;
-      await runModule(module!, { space, args, ...(debug === undefined ? {} : { debug }) });
+      await runModule(module!, { space, args, inspect, ...(debug === undefined ? {} : { debug }) });
     }
     return 0;
   } catch (error) {

@@ -4,7 +4,7 @@ import type { Context } from "node:vm";
 import * as agentspace from "../index.js";
 import { Agent, type AgentClass, type Handle, type RequestOptions, type Space } from "../index.js";
 import { paint, wantsColour } from "./colour.js";
-import { defineCommands } from "./commands.js";
+import { defineCommands, openInspector } from "./commands.js";
 import { SpaceCompleter } from "./completer.js";
 import { agentClassesOf, loadModule } from "./load-module.js";
 import { createSpace, type SpaceKind } from "./space-kind.js";
@@ -20,6 +20,8 @@ export interface ReplOptions {
   output?: NodeJS.WritableStream;
   /** Line editing and tab completion; by default, whether `output` is a terminal. */
   terminal?: boolean;
+  /** Opens the inspector (a live web page of the space) at start, as `.inspect` does. */
+  inspect?: boolean;
 }
 
 export const replDefaults = {
@@ -44,7 +46,7 @@ const sessionNames = ["space", "me", "agentspace"];
  * A Node REPL on a fresh space: `space`, `me` (a foreground agent), the
  * library as `agentspace` and the modules' agent classes in scope, top-level
  * `await`, tab completion of agent ids and action names, and the commands
- * `.agents`, `.help <id>` and `.trace on|off`. Closing it (Ctrl-D, `.exit`)
+ * `.agents`, `.help <id>`, `.trace on|off` and `.inspect`. Closing it (Ctrl-D, `.exit`)
  * destroys the space: no worker outlives the session.
  */
 export async function startRepl(options: ReplOptions = {}): Promise<AgentspaceRepl> {
@@ -61,7 +63,8 @@ export async function startRepl(options: ReplOptions = {}): Promise<AgentspaceRe
   const debugging = debug ? "debug: inspect and eval are open" : "no debug: inspect and eval are closed";
   say(`agentspace repl: ${space.constructor.name} (${debugging})`);
   say(`in scope: ${[...sessionNames, ...classes.keys()].join(", ")}`);
-  say(`commands: .agents, .help <id>, .trace on|off; Ctrl-D quits`);
+  say(`commands: .agents, .help <id>, .trace on|off, .inspect; Ctrl-D quits`);
+  if (settings.inspect) say(`inspector: ${await openInspector(space)}`);
 
   const server = start({
     prompt: "agentspace> ",

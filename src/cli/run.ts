@@ -9,9 +9,11 @@ export interface RunOptions {
   debug?: boolean;
   /** The command line's words after the module, handed to `main` as its second argument. */
   args?: string[];
+  /** Opens the inspector (a live web page of the space) before `main` starts; its address goes to stderr. */
+  inspect?: boolean;
 }
 
-export const runDefaults: Required<RunOptions> = { space: "multiprocess", debug: false, args: [] };
+export const runDefaults: Required<RunOptions> = { space: "multiprocess", debug: false, args: [], inspect: false };
 
 /** What `agentspace run` calls: `export async function main(space, args) { … }`. */
 export type Main = (space: Space, args: string[]) => unknown;
@@ -26,7 +28,7 @@ export class RunError extends Error {
  * and destroys the space once `main` has settled, whether it returned or threw.
  */
 export async function runModule(specifier: string, options: RunOptions = {}): Promise<void> {
-  const { space: kind, debug, args } = { ...runDefaults, ...options };
+  const { space: kind, debug, args, inspect } = { ...runDefaults, ...options };
   const main = (await loadModule(specifier)).main;
   if (typeof main !== "function") {
     throw new RunError(`${specifier} exports no main function; add one: export async function main(space) { … }`);
@@ -37,6 +39,8 @@ export async function runModule(specifier: string, options: RunOptions = {}): Pr
     if (space.listenerCount("error") === 1) console.error(`agentspace: ${error.name}: ${error.message}`);
   });
   try {
+    // On stderr: what main prints on stdout stays the program's own output.
+    if (inspect) console.error(`agentspace: inspector at ${(await space.openInspector()).url}`);
     await (main as Main)(space, args);
   } catch (error) {
     throw new RunError(`main(space) of ${specifier} failed: ${describe(error)}`, { cause: error });
