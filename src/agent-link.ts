@@ -31,6 +31,8 @@ export interface AgentLink {
   debug: boolean;
   /** The agent took a message (not an answer) from its mailbox: room for one more. */
   taken(): void;
+  /** The agent called `shutdown()`: the space removes it for good (no restart). Said after the answer being sent, if any. */
+  shutdown(): void;
   /** Runs `request` on the space's CPU pool. */
   compute(request: ComputeRequest): Promise<unknown>;
   /**

@@ -20,6 +20,16 @@ export interface AgentStats {
    * (for a thread of several agents, counted for each: any of them may have sent it).
    */
   dropped: number;
+  /** Its `@loop`s running now. */
+  loops: number;
+  /** Its `@timer`s running now (waiting for their next run, or running). */
+  timers: number;
+  /** Times one of its loops or timers threw, over all its instances. */
+  loopFailures: number;
+  /** RedisSpace: messages waiting in its Redis mailbox, not yet taken (refreshed about once a second). */
+  waiting?: number;
+  /** RedisSpace: messages taken from Redis whose actions have not yet answered (not yet acknowledged). */
+  unacked?: number;
 }
 
 /** Where an agent's route hands what reaches it: an agent in this thread, or its worker's port. */
@@ -61,7 +71,17 @@ export interface MailboxOptions {
  * consumer is slowed or told, and memory stays bounded either way.
  */
 export class AgentRoute implements Route {
-  readonly stats: AgentStats = { received: 0, sent: 0, errors: 0, restarts: 0, mailboxDepth: 0, dropped: 0 };
+  readonly stats: AgentStats = {
+    received: 0,
+    sent: 0,
+    errors: 0,
+    restarts: 0,
+    mailboxDepth: 0,
+    dropped: 0,
+    loops: 0,
+    timers: 0,
+    loopFailures: 0,
+  };
   #mailboxSize: number;
   #policy: MailboxPolicy;
   #refuse: (message: Message, error: Error) => void;

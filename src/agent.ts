@@ -59,6 +59,9 @@ export class Agent {
   #answeredEarly: WeakSet<Message> | undefined;
   #listeners: Set<(message: Message) => void> | undefined;
   #onDetach: Set<() => void> | undefined;
+  /** shutdown() was called while handling this message: the agent leaves once it is answered. */
+  #leaveAfter: Message | undefined;
+  #leaving = false;
   #mailbox = new Mailbox(
     (message) => this.#process(message),
     (error) => this.#link?.reportError(error),
@@ -133,6 +136,18 @@ export class Agent {
   /** Answers the current message with `error` now; what the action later returns or throws is not sent. */
   raiseWith(error: unknown): void {
     this.#answerEarly(this.#answerable("raiseWith"), false, error);
+  }
+
+  /**
+   * Removes this agent from its space for good: its loops stop, then
+   * `beforeRemove()` runs; it is never restarted, whatever its restart
+   * policy; later messages to it get AgentNotFoundError. Called from an
+   * action, the action's answer is still sent first. Also from a loop or a timer.
+   */
+  shutdown(): void {
+    const message = current.getStore();
+    if (message && !isAnswer(message) && !this.#answeredEarly?.has(message)) this.#leaveAfter = message;
+    else this.#leave();
   }
 
   /** The `help` entries of this agent's actions (denied ones left out). */
@@ -337,9 +352,21 @@ export class Agent {
   /** Sends the one answer a message gets: the first of respondWith, raiseWith, or the action's outcome. */
   #answer(message: Message, ok: boolean, outcome: unknown): void {
     if (this.#answeredEarly?.has(message)) return;
-    // A primitive value nobody would see is not built at all (an object may yet fail to clone: that error is seen).
-    if (ok && (typeof outcome !== "object" || outcome === null) && typeof outcome !== "function" && this.#link?.valueUnseen?.(message)) return;
-    this.#link?.post(answerTo(message, this.id, ok, outcome, this.#link.json));
+    try {
+      // A primitive value nobody would see is not built at all (an object may yet fail to clone: that error is seen).
+      if (ok && (typeof outcome !== "object" || outcome === null) && typeof outcome !== "function" && this.#link?.valueUnseen?.(message)) return;
+      this.#link?.post(answerTo(message, this.id, ok, outcome, this.#link.json));
+    } finally {
+      if (this.#leaveAfter === message) this.#leave();
+    }
+  }
+
+  /** Asks the space, once, to remove this agent for good. */
+  #leave(): void {
+    this.#leaveAfter = undefined;
+    if (this.#leaving || !this.#link) return;
+    this.#leaving = true;
+    this.#link.shutdown();
   }
 
   #answerEarly(message: Message, ok: boolean, outcome: unknown): void {

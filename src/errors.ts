@@ -38,6 +38,27 @@ export class AgentCrashedError extends AgentspaceError {
   }
 }
 
+/**
+ * A `@loop` or `@timer` of the agent threw (not because its signal
+ * aborted): a failure of the agent, handled by its restart policy.
+ */
+export class LoopFailedError extends AgentCrashedError {
+  constructor(
+    agentId: string,
+    /** The method that threw. */
+    readonly loop: string,
+    kind: "loop" | "timer",
+    cause: unknown,
+  ) {
+    super(agentId, `agent "${agentId}" failed: its ${kind} "${loop}" threw ${describe(cause)}`, { cause });
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof RemoteActionError) return error.message; // from a worker: already "<Name>: <message>"
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
 /** The remote action threw: carries the remote error's name, message and stack. */
 export class RemoteActionError extends AgentspaceError {
   constructor(

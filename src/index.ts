@@ -10,6 +10,7 @@ export {
   type ArgHelp,
   type HelpEntry,
 } from "./action.js";
+export { loop, timer, sleep } from "./loops.js";
 export type { Message, OutgoingMessage } from "./message.js";
 export type { RequestOptions } from "./pending.js";
 export {
@@ -21,10 +22,12 @@ export {
   MessageValidationError,
   DuplicateAgentError,
   AgentCrashedError,
+  LoopFailedError,
   MailboxFullError,
   RemoteActionError,
 } from "./errors.js";
 export { Space, type SpaceOptions, type SpaceEvents, type AddOptions, type RemoveOptions, type AgentClass } from "./space.js";
+export type { Inspector, InspectorOptions } from "./inspector/types.js";
 export type { AgentStats, MailboxPolicy } from "./agent-route.js";
 export type { RestartOptions } from "./spaces/supervisor.js";
 export type { Handle } from "./handle.js";
@@ -32,3 +35,5 @@ export { LocalSpace } from "./spaces/local.js";
 export { MultiprocessSpace, type MultiprocessSpaceOptions } from "./spaces/multiprocess.js";
 export { AMQPSpace, type AMQPSpaceOptions } from "./spaces/amqp.js";
 export { AmqpConnectionError, AmqpPublishError, type AmqpOptions } from "./amqp/index.js";
+export { RedisSpace, type RedisSpaceOptions, type RedisDestroyOptions } from "./spaces/redis.js";
+export { RedisConnectionError, RedisPublishError, type RedisConnectionOptions, type RedisTuning } from "./redis/index.js";

@@ -92,8 +92,40 @@ export interface Envelope {
   bytes: ArrayBuffer;
 }
 
+/** From the thread: `agent`'s loops and timers running now (sent when either count changes). */
+export interface ActivityItem {
+  kind: "activity";
+  agent: string;
+  loops: number;
+  timers: number;
+}
+
+/** From the thread: a loop or timer of `agent` threw; the agent has failed (its restart policy decides what follows). */
+export interface FailedItem {
+  kind: "failed";
+  agent: string;
+  loop: string;
+  of: "loop" | "timer";
+  error: WireError;
+}
+
+/** From the thread: `agent` called `shutdown()` (after sending its last answer): remove it for good. */
+export interface ShutdownItem {
+  kind: "shutdown";
+  agent: string;
+}
+
 export type InboundItem = MessagesItem | BroadcastItem | PeerGoneItem | ComputedItem | Envelope;
-export type OutboundItem = MessagesItem | TakenItem | ReadyItem | EndedItem | ComputeItem | Envelope;
+export type OutboundItem =
+  | MessagesItem
+  | TakenItem
+  | ReadyItem
+  | EndedItem
+  | ComputeItem
+  | Envelope
+  | ActivityItem
+  | FailedItem
+  | ShutdownItem;
 export type PortItem = InboundItem | OutboundItem;
 
 /** One `postMessage`: a batch, since structured clone per call dominates the cost of a hop. */
@@ -168,11 +200,20 @@ export function outboundProblem(item: unknown): string | undefined {
         : `a "taken" item needs an agent and a positive whole count`;
     case "ready":
     case "ended":
+    case "shutdown":
       return isName(fields.agent) ? undefined : `a "${kind}" item needs an agent`;
     case "compute":
       return isName(fields.agent) && Number.isSafeInteger(fields.seq) && typeof fields.request === "object" && fields.request !== null
         ? undefined
         : `a "compute" item needs an agent, a seq and a request`;
+    case "activity":
+      return isName(fields.agent) && isCount(fields.loops) && isCount(fields.timers)
+        ? undefined
+        : `an "activity" item needs an agent and two counts`;
+    case "failed":
+      return isName(fields.agent) && isName(fields.loop) && (fields.of === "loop" || fields.of === "timer") && isWireError(fields.error)
+        ? undefined
+        : `a "failed" item needs an agent, a loop, its kind and an error`;
     case "envelope":
       return isName(fields.from) &&
         isName(fields.to) &&
@@ -190,6 +231,16 @@ export function outboundProblem(item: unknown): string | undefined {
 
 function isName(value: unknown): value is string {
   return typeof value === "string" && value.length > 0;
+}
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+function isWireError(value: unknown): value is WireError {
+  if (typeof value !== "object" || value === null) return false;
+  const { error, stack } = value as Record<string, unknown>;
+  return typeof error === "string" && (stack === undefined || typeof stack === "string");
 }
 
 /** What a worker host is told when it starts an agent. */

@@ -5,7 +5,8 @@ import type { AgentStats, MailboxOptions, MailboxPolicy } from "./agent-route.js
 import { AgentNotFoundError, DuplicateAgentError } from "./errors.js";
 import { ComputePool } from "./compute.js";
 import { createHandle, type Handle } from "./handle.js";
-import { hostInThread, type LinkOptions, type Member, type ThreadContext } from "./in-thread.js";
+import { hostInThread, type LinkOptions, type Member, type MemberDescription, type ThreadContext } from "./in-thread.js";
+import type { Inspector, InspectorOptions } from "./inspector/types.js";
 import type { DebugMode } from "./debug-gate.js";
 import { agentIdProblem, type Message } from "./message.js";
 import type { RequestOptions } from "./pending.js";
@@ -75,8 +76,9 @@ export interface SpaceEvents {
   /**
    * An agent crashed, or a callback failed with nobody to answer. With no
    * listener, each is printed to stderr as one line, so none goes unseen.
+   * `outcome`, when given, says what the space did about it ("restarting it in 100 ms").
    */
-  error: (error: Error) => void;
+  error: (error: Error, outcome?: string) => void;
 }
 
 /**
@@ -103,6 +105,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   #warnedOfDrops = false;
   #handleCaller: Promise<Agent> | undefined;
   #destroyed: Promise<void> | undefined;
+  #inspectors = new Set<Inspector>();
 
   constructor(options: SpaceOptions = {}) {
     super();
@@ -169,6 +172,33 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     return this.destroy();
   }
 
+  /**
+   * Serves a live web page of this space (agents, mailboxes, message flow,
+   * trace) on `host` (default 127.0.0.1); `port` 0 (the default) takes any
+   * free port. Every request needs the token in `url`. `destroy()` closes it.
+   */
+  async openInspector(options: InspectorOptions = {}): Promise<Inspector> {
+    if (this.#destroyed) throw new Error("this space has been destroyed");
+    // Loaded on first use: a space nobody inspects never loads the HTTP server.
+    const { startInspector } = await import("./inspector/server.js");
+    const inspector = await startInspector({ space: this, debug: this.options.debug !== false, describe: () => this.describeAgents() }, options);
+    if (this.#destroyed) {
+      // destroy() began while the server started: it would not know to close this one.
+      await inspector.close();
+      throw new Error("this space has been destroyed");
+    }
+    this.#inspectors.add(inspector);
+    inspector.closed.then(() => this.#inspectors.delete(inspector));
+    return inspector;
+  }
+
+  /** Per agent of this process, read-only: its class, the thread it runs in and its state. */
+  protected describeAgents(): Array<MemberDescription & { id: string }> {
+    const described: Array<MemberDescription & { id: string }> = [];
+    for (const [id, member] of this.#members) if (!this.#hidden.has(id)) described.push({ id, ...member.describe() });
+    return described;
+  }
+
   /** Starts an agent where this space runs agents, and puts it into the router. */
   protected abstract spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member>;
 
@@ -177,7 +207,14 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
 
   /** What agents in the calling thread share: see `hostInThread`. */
   protected threadContext(): ThreadContext {
-    return { router: this.router, pool: this.pool, neighbours: this.#neighbours, debug: this.options.debug };
+    return {
+      router: this.router,
+      pool: this.pool,
+      neighbours: this.#neighbours,
+      debug: this.options.debug,
+      leave: (id) => this.leave(id),
+      report: (error, outcome) => this.reportError(error, outcome),
+    };
   }
 
   /** An agent's mailbox: its own settings, else the space's. */
@@ -200,7 +237,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
 
   /** An `error` event; with nobody listening, one line on stderr instead (eventemitter3 would drop it). */
   protected reportError(error: Error, outcome?: string): void {
-    if (this.listenerCount("error") > 0) this.emit("error", error);
+    if (this.listenerCount("error") > 0) this.emit("error", error, outcome);
     else console.error(`[agentspace] ${error.name}: ${error.message}${outcome ? `; ${outcome}` : ""}`);
   }
 
@@ -216,6 +253,12 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     process.emitWarning(`${who} sent something the space dropped: ${why}. Later ones are only counted (space.stats(): dropped).`, {
       code: "AGENTSPACE_DROPPED",
     });
+  }
+
+  /** Agent `id` must go as `remove` takes it out: it called `shutdown()`, or a loop failed and its policy allows no restart. */
+  protected leave(id: string): void {
+    if (!this.#members.has(id)) return; // already on its way out
+    this.remove(id).catch((error: Error) => this.reportError(error));
   }
 
   /** An agent left without being removed (it crashed for good): forget it and say so. */
@@ -252,6 +295,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   }
 
   async #teardown(): Promise<void> {
+    await Promise.allSettled([...this.#inspectors].map((inspector) => inspector.close()));
     // Each join awaited its start before this did, so a started agent is a member by the time this resumes.
     await Promise.allSettled(this.#joining.values());
     this.router.closing();

@@ -41,6 +41,13 @@ const nearMisses: unknown[] = [
   JSON.parse('{"__proto__": {"kind": "messages", "messages": []}, "kind": "hasOwnProperty"}'),
   { kind: "envelope", from: "forger", to: "me", size: 1, actions: 0, errors: 0, bytes: "not bytes" },
   { kind: "envelope", from: "calc", to: "me", size: 0, actions: 0, errors: 0, bytes: new ArrayBuffer(8) },
+  // Loops' reports, for an agent of another thread or malformed: neither may end or restart anyone.
+  { kind: "shutdown", agent: "calc" },
+  { kind: "failed", agent: "calc", loop: "run", of: "loop", error: { error: "Error: forged" } },
+  { kind: "failed", agent: "forger", loop: "", of: "bogus", error: null },
+  { kind: "failed", agent: "forger", loop: "run", of: "loop", error: { error: 5 } },
+  { kind: "activity", agent: "calc", loops: 3, timers: 0 },
+  { kind: "activity", agent: "forger", loops: -1, timers: 1.5 },
 ];
 
 function describePorts(name: string, options: MultiprocessSpaceOptions): void {
@@ -101,6 +108,15 @@ function describePorts(name: string, options: MultiprocessSpaceOptions): void {
       await forger().tell({ to: "me", seq: 7 });
       await me.until(() => me.notes.length === 1);
       expect(me.notes).toEqual([7]);
+    });
+
+    it("ends or restarts nobody on a loop report forged for an agent of another thread", async () => {
+      await forger().postRaw({ batches: [nearMisses.filter((item) => ["shutdown", "failed", "activity"].includes((item as { kind: string }).kind))] });
+      await forger().tell({ to: "me", seq: 1 });
+      await me.until(() => me.notes.length === 1);
+      expect(space.agents).toEqual(["me", "calc", "forger"]);
+      expect(space.stats().calc).toMatchObject({ restarts: 0, loops: 0, loopFailures: 0 });
+      await expect(space.handle<Calculator>("calc").add({ a: 2, b: 2 })).resolves.toBe(4);
     });
 
     it("survives any value on the port; the well-formed messages between the junk arrive in order", async () => {

@@ -233,7 +233,17 @@ describe("reliability of MultiprocessSpace", () => {
       await me.request({ to: "bystander", action: { name: "add", args: { a: 1, b: 1 } } });
       await me.request({ to: "bystander", action: { name: "fail", args: { message: "counted" } } }).catch(() => {});
       await me.request({ to: "bystander", action: { name: "nope" } }).catch(() => {});
-      expect(space.stats().bystander).toEqual({ received: 3, sent: 3, errors: 2, restarts: 0, mailboxDepth: 0, dropped: 0 });
+      expect(space.stats().bystander).toEqual({
+        received: 3,
+        sent: 3,
+        errors: 2,
+        restarts: 0,
+        mailboxDepth: 0,
+        dropped: 0,
+        loops: 0,
+        timers: 0,
+        loopFailures: 0,
+      });
       expect(space.stats().me).toMatchObject({ sent: 3, received: 0 });
     });
   });

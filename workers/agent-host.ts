@@ -8,6 +8,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { ATTACH, DELIVER, DETACH, PEER_GONE, type LinkedAgent } from "../src/agent-link.js";
 import { answerTo } from "../src/answer.js";
 import { BatchingPort } from "../src/batching-port.js";
+import { AgentActivity } from "../src/activity.js";
 import { serveControl } from "../src/control.js";
 import type { ComputeRequest } from "../src/compute.js";
 import { AgentNotFoundError, MessageValidationError, errorFromWire, errorToWire, withoutStack } from "../src/errors.js";
@@ -37,6 +38,8 @@ interface Hosted {
   running: boolean;
   /** Messages it took since the last report: the router keeps its mailbox bounded with them. */
   taken: number;
+  /** Its loops and timers, once afterAdd succeeded (none for an agent without any). */
+  activity?: AgentActivity;
 }
 
 const agents = new Map<string, Hosted>();
@@ -156,6 +159,8 @@ const control: HostControl = {
       debug: spec.debug !== false,
       taken: () => giveBack(hosted, 1),
       compute: (request) => compute(spec.id, request),
+      // On the data port, behind the answer the agent sent just before.
+      shutdown: () => outbox.push({ kind: "shutdown", agent: spec.id }),
     });
     outbox.push({ kind: "ready", agent: spec.id }); // before anything afterAdd sends: answers to it find it here
     try {
@@ -166,11 +171,21 @@ const control: HostControl = {
       throw error;
     }
     hosted.running = true;
+    if (AgentActivity.any(agent)) {
+      hosted.activity = new AgentActivity(agent, {
+        failed: (loop, error) => outbox.push({ kind: "failed", agent: spec.id, loop: loop.name, of: loop.kind, error: errorToWire(error) }),
+        changed: (loops, timers) => outbox.push({ kind: "activity", agent: spec.id, loops, timers }),
+      });
+      hosted.activity.start();
+    }
   },
 
   async stop(id: string) {
     const hosted = agents.get(id);
     try {
+      // Loops first, then the goodbye. Their wait is bounded in the main thread,
+      // which ends this thread if they ignore their signal.
+      await hosted?.activity?.stop(Infinity);
       // An agent whose constructor or afterAdd failed was never added: nothing to say goodbye to.
       if (hosted?.running) await hosted.agent.beforeRemove();
     } catch (error) {

@@ -6,7 +6,9 @@ import type { Scenario } from "../lib/scenario.js";
 import { amqpRaw } from "./amqp.js";
 import { comlink } from "./comlink.js";
 import { inThread } from "./in-thread.js";
+import { loops } from "./loops.js";
 import { piscina } from "./piscina.js";
+import { redisRaw } from "./redis.js";
 import { ports } from "./ports.js";
 import { roundTrip } from "./round-trip.js";
 import { spaceAdd } from "./space-add.js";
@@ -26,6 +28,7 @@ export const scenarios: readonly Scenario[] = [
   inThread,
   spawn,
   amqpRaw,
+  redisRaw,
   // Our spaces, each figure as a ratio to the baseline it cannot beat.
   spaceThroughput,
   spaceLatency,
@@ -33,4 +36,5 @@ export const scenarios: readonly Scenario[] = [
   spaceAdd,
   swarmScenario,
   swarmScale,
+  loops,
 ];

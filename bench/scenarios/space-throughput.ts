@@ -47,6 +47,8 @@ export const spaceThroughput: Scenario = {
     ctx.target({ figure: "multiprocess-batched", of: "ratio", atLeast: 0.5,
       text: "router throughput ≥ 50% of raw worker↔worker MessagePort, batched (64 per postMessage)" });
     ctx.target({ figure: "local", of: "median", atLeast: 1_000_000, text: "LocalSpace ≥ 1,000,000 msg/s" });
+    ctx.target({ figure: "redis", of: "ratio", atLeast: 0.5,
+      text: "RedisSpace one-way sends ≥ 50% of the raw node-redis stream rate (pipelined XADD → XREADGROUP → XACK)" });
     for (const kind of await spaceKinds(ctx)) {
       const n = kind.slow ? ctx.size(10_000, 500) : ctx.size(200_000, 20_000);
       const spec = { key: kind.key, label: `${kind.name}: agent → agent, ${n.toLocaleString("en-US")} sends`, unit: "msg/s" } as const;

@@ -7,10 +7,17 @@ import { Space, type AddOptions, type AgentClass } from "../space.js";
  * the place to develop an agent before it moves to threads or hosts.
  */
 export class LocalSpace extends Space {
-  /** The mailbox settings apply; restarts and placement do not (an agent here shares the caller's thread). */
+  /**
+   * The mailbox settings apply, and the restart policy after a failed loop
+   * or timer (a fresh instance in this thread); placement does not (an agent
+   * here shares the caller's thread).
+   */
   protected async spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member> {
     const make = () => new Cls(id, init as never);
-    const { member } = await hostInThread(this.threadContext(), make, this.linkOptions(), this.mailbox(options));
+    const { member } = await hostInThread(this.threadContext(), make, this.linkOptions(), this.mailbox(options), {
+      restart: options,
+      stopTimeoutMs: this.options.removeTimeoutMs,
+    });
     return member;
   }
 }

@@ -4,7 +4,8 @@ import { assertCloneable } from "../message.js";
 import { Space, type AddOptions, type AgentClass, type SpaceOptions } from "../space.js";
 import { availableParallelism } from "node:os";
 import { Placement } from "./placement.js";
-import { Supervisor, restartDefaults } from "./supervisor.js";
+import { restartPolicy } from "./restart-budget.js";
+import { Supervisor } from "./supervisor.js";
 
 export interface MultiprocessSpaceOptions extends SpaceOptions {
   /**
@@ -43,7 +44,7 @@ export class MultiprocessSpace extends Space {
     assertCloneable(init, "init");
     const [bundleUrl, hostUrl] = await Promise.all([bundleModule(moduleUrl), workerHostUrl()]);
     const { requestTimeoutMs, debug } = this.options;
-    const { restart, maxRestarts, withinMs, backoffMs, isolate, resourceLimits } = options;
+    const { isolate, resourceLimits } = options;
     return Supervisor.start({
       hostUrl,
       start: { moduleUrl: bundleUrl, className: Cls.name, id, init, requestTimeoutMs, debug, json: this.carriesJson },
@@ -51,15 +52,12 @@ export class MultiprocessSpace extends Space {
       route: routeFor(this.router, id, this.mailbox(options)),
       placement: this.#placement,
       where: { isolate, resourceLimits },
-      restart: {
-        restart: restart ?? restartDefaults.restart,
-        maxRestarts: maxRestarts ?? restartDefaults.maxRestarts,
-        withinMs: withinMs ?? restartDefaults.withinMs,
-        backoffMs: backoffMs ?? restartDefaults.backoffMs,
-      },
+      restart: restartPolicy(options),
+      stopTimeoutMs: this.options.removeTimeoutMs,
       events: {
         crashed: (error, outcome) => this.reportError(error, outcome),
         gaveUp: () => this.forget(id),
+        leave: () => this.leave(id),
         error: (error) => this.reportError(error),
       },
     });

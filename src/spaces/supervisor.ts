@@ -1,9 +1,10 @@
 import type { AgentRoute, AgentStats } from "../agent-route.js";
-import { AgentCrashedError } from "../errors.js";
-import type { Member } from "../in-thread.js";
+import { AgentCrashedError, type LoopFailedError } from "../errors.js";
+import type { Member, MemberDescription } from "../in-thread.js";
 import type { HostStart } from "../protocol.js";
 import type { MessageRouter } from "../router.js";
 import type { Placement, PlacementOptions } from "./placement.js";
+import { RestartBudget } from "./restart-budget.js";
 import type { WorkerThread } from "./worker-thread.js";
 
 /** When a crashed agent is started again, as in Erlang/OTP supervisors. */
@@ -33,6 +34,8 @@ export interface SupervisorEvents {
   crashed(error: AgentCrashedError, outcome: string): void;
   /** No more restarts: the agent has left the space. */
   gaveUp(error: AgentCrashedError): void;
+  /** The agent must leave as `space.remove` takes it out: it called `shutdown()`, or a loop failed and no restart is allowed. */
+  leave(): void;
   error(error: Error): void;
 }
 
@@ -44,6 +47,8 @@ export interface SupervisedSpec {
   placement: Placement;
   where: PlacementOptions;
   restart: Required<RestartOptions>;
+  /** How long an instance replaced after a loop failure may take to stop (the space's remove timeout). */
+  stopTimeoutMs: number;
   events: SupervisorEvents;
 }
 
@@ -56,12 +61,15 @@ export interface SupervisedSpec {
 export class Supervisor implements Member {
   #spec: SupervisedSpec;
   #thread: WorkerThread | undefined;
-  #restartedAt: number[] = [];
+  #budget: RestartBudget;
+  /** An instance whose loop failed, being stopped before the next one starts. */
+  #replacing: Promise<void> | undefined;
   #pendingRestart: NodeJS.Timeout | undefined;
   #stopped = false;
 
   private constructor(spec: SupervisedSpec) {
     this.#spec = spec;
+    this.#budget = new RestartBudget(spec.restart);
   }
 
   /** Takes the id in the router and starts the first instance; rejects (leaving nothing) if that fails. */
@@ -87,6 +95,11 @@ export class Supervisor implements Member {
     this.#spec.route.stats.dropped++;
   }
 
+  describe(): MemberDescription {
+    const state = this.#stopped ? "stopping" : this.#thread ? "running" : "restarting";
+    return { className: this.#spec.start.className, thread: this.#thread ?? null, state };
+  }
+
   /** Always leaves: whatever the thread does, the id is free once this settles. */
   async stop(reason: Error, timeoutMs: number): Promise<void> {
     this.#stopped = true;
@@ -94,6 +107,7 @@ export class Supervisor implements Member {
     const thread = this.#thread;
     this.#thread = undefined;
     try {
+      await this.#replacing;
       if (thread) {
         await thread.stop(this.#spec.route.id, timeoutMs);
         await this.#spec.placement.release(thread);
@@ -107,7 +121,14 @@ export class Supervisor implements Member {
     const { hostUrl, route, placement, where, start } = this.#spec;
     const thread = placement.threadFor(hostUrl, where);
     this.#thread = thread;
-    thread.host({ route, crashed: (error, code) => this.#crashed(thread, error, code) });
+    thread.host({
+      route,
+      crashed: (error, code) => this.#crashed(thread, error, code),
+      failed: (error) => this.#failed(thread, error),
+      shutdown: () => {
+        if (thread === this.#thread && !this.#stopped) this.#spec.events.leave();
+      },
+    });
     try {
       await thread.start(start);
     } catch (error) {
@@ -121,10 +142,11 @@ export class Supervisor implements Member {
     if (thread !== this.#thread) return;
     this.#thread = undefined;
     const { router, route, events } = this.#spec;
+    route.stats.loops = route.stats.timers = 0;
     // Requests waiting on the dead instance can no longer be answered; new messages wait for the next.
     router.interrupted(route.id, error);
     if (this.#stopped) return events.crashed(error, "it was being removed");
-    const delay = this.#restartDelay(code);
+    const delay = this.#budget.delay(code === 0);
     if (delay === undefined) {
       events.crashed(error, "removed it from the space (its restart policy allows no restart)");
       void this.#leave(error).then(() => events.gaveUp(error), events.error);
@@ -134,19 +156,41 @@ export class Supervisor implements Member {
     this.#pendingRestart = setTimeout(() => void this.#restart(), delay);
   }
 
-  /** How long to wait before the next restart, or undefined if the policy allows none. */
-  #restartDelay(code: number): number | undefined {
-    const { restart, maxRestarts, withinMs, backoffMs } = this.#spec.restart;
-    if (restart === "never" || (restart === "on-failure" && code === 0)) return undefined;
-    const now = Date.now();
-    this.#restartedAt = this.#restartedAt.filter((at) => now - at < withinMs);
-    if (this.#restartedAt.length >= maxRestarts) return undefined;
-    return backoffMs * 2 ** this.#restartedAt.length;
+  /**
+   * A loop or timer threw: a failure of this agent alone, its thread runs on.
+   * The instance is stopped as by remove (its other loops awaited, then
+   * beforeRemove), then restarted as its policy allows, or removed.
+   */
+  #failed(thread: WorkerThread, error: LoopFailedError): void {
+    if (thread !== this.#thread || this.#stopped) return;
+    const { router, route, events } = this.#spec;
+    route.stats.loopFailures++;
+    const delay = this.#budget.delay(false);
+    if (delay === undefined) {
+      events.crashed(error, "removing it from the space (its restart policy allows no restart)");
+      router.interrupted(route.id, error); // requests waiting on it end with the failure, not a bare "removed"
+      events.leave();
+      return;
+    }
+    events.crashed(error, `restarting it in ${delay} ms`);
+    this.#thread = undefined;
+    this.#replacing = this.#replace(thread, error, delay).catch(events.error);
+  }
+
+  async #replace(thread: WorkerThread, error: LoopFailedError, delay: number): Promise<void> {
+    const { router, route, placement, stopTimeoutMs } = this.#spec;
+    // From now on messages wait for the next instance; requests the failed one holds end.
+    route.disconnect();
+    router.interrupted(route.id, error);
+    await thread.stop(route.id, stopTimeoutMs);
+    route.stats.loops = route.stats.timers = 0;
+    await placement.release(thread);
+    if (!this.#stopped) this.#pendingRestart = setTimeout(() => void this.#restart(), delay);
   }
 
   async #restart(): Promise<void> {
     if (this.#stopped) return;
-    this.#restartedAt.push(Date.now());
+    this.#budget.spend();
     this.#spec.route.stats.restarts++;
     try {
       await this.#startInstance();

@@ -5,7 +5,7 @@ import { BatchingPort } from "../batching-port.js";
 import { ControlClient, type HostEvent } from "../control.js";
 import type { ComputePool } from "../compute.js";
 import { debugRefusal, type DebugMode } from "../debug-gate.js";
-import { AgentCrashedError, MessageValidationError, errorFromWire, errorToWire } from "../errors.js";
+import { AgentCrashedError, LoopFailedError, MessageValidationError, errorFromWire, errorToWire } from "../errors.js";
 import { BROADCAST, agentIdProblem, isAnswer, messageProblem, type Message } from "../message.js";
 import {
   outboundProblem,
@@ -36,10 +36,14 @@ function workerExecArgv(): string[] {
   return kept;
 }
 
-/** An agent placed in a thread: its route, and who to tell if the thread dies under it. */
+/** An agent placed in a thread: its route, and who to tell if the thread dies under it or it fails or leaves. */
 export interface HostedAgent {
   route: AgentRoute;
   crashed(error: AgentCrashedError, code: number): void;
+  /** A loop or timer of the agent threw: the agent failed, its thread runs on. */
+  failed(error: LoopFailedError): void;
+  /** The agent called `shutdown()`. */
+  shutdown(): void;
 }
 
 export interface WorkerThreadOptions {
@@ -165,7 +169,11 @@ export class WorkerThread {
       this.#forget(id);
     }
     // Taken out first: ending the thread must not report this agent as crashed.
-    if (outcome === "timeout") await this.kill();
+    if (outcome === "timeout") {
+      const why = `agent "${id}" did not stop within ${timeoutMs} ms (a loop that ignores its signal, or a beforeRemove that does not end)`;
+      this.#options.onError(new AgentCrashedError(id, `${why}: its worker thread was ended`));
+      await this.kill();
+    }
   }
 
   /** Forgets an agent that failed to start. */
@@ -228,6 +236,14 @@ export class WorkerThread {
         return this.#streamEnds.get(item.agent)?.();
       case "compute":
         return this.#compute(item);
+      case "activity":
+        agent.route.stats.loops = item.loops;
+        agent.route.stats.timers = item.timers;
+        return;
+      case "failed":
+        return agent.failed(new LoopFailedError(item.agent, item.loop, item.of, errorFromWire({ ...item.error })));
+      case "shutdown":
+        return agent.shutdown();
     }
   }
 

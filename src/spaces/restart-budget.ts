@@ -1,0 +1,41 @@
+import { restartDefaults, type RestartOptions } from "./supervisor.js";
+
+/** An agent's restart policy, its unset fields from the defaults. */
+export function restartPolicy(options: RestartOptions): Required<RestartOptions> {
+  return {
+    restart: options.restart ?? restartDefaults.restart,
+    maxRestarts: options.maxRestarts ?? restartDefaults.maxRestarts,
+    withinMs: options.withinMs ?? restartDefaults.withinMs,
+    backoffMs: options.backoffMs ?? restartDefaults.backoffMs,
+  };
+}
+
+/**
+ * What a restart policy still allows: at most `maxRestarts` within
+ * `withinMs`, each after a backoff doubled for every restart still within
+ * the window. Shared by the supervisor of worker agents and by agents in the
+ * space's own thread.
+ */
+export class RestartBudget {
+  #policy: Required<RestartOptions>;
+  #restartedAt: number[] = [];
+
+  constructor(policy: Required<RestartOptions>) {
+    this.#policy = policy;
+  }
+
+  /** How long to wait before the next restart, or undefined if the policy allows none. `clean`: the instance ended without failing. */
+  delay(clean: boolean): number | undefined {
+    const { restart, maxRestarts, withinMs, backoffMs } = this.#policy;
+    if (restart === "never" || (restart === "on-failure" && clean)) return undefined;
+    const now = Date.now();
+    this.#restartedAt = this.#restartedAt.filter((at) => now - at < withinMs);
+    if (this.#restartedAt.length >= maxRestarts) return undefined;
+    return backoffMs * 2 ** this.#restartedAt.length;
+  }
+
+  /** A restart happens now: it counts against the budget. */
+  spend(): void {
+    this.#restartedAt.push(Date.now());
+  }
+}
