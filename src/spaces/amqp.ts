@@ -1,5 +1,4 @@
 import { AmqpTransport, DEFAULT_EXCHANGE, type AmqpOptions, type TransportTuning } from "../amqp/index.js";
-import { BrokerRouter } from "./broker-router.js";
 import { MultiprocessSpace, type MultiprocessSpaceOptions } from "./multiprocess.js";
 
 export interface AMQPSpaceOptions extends MultiprocessSpaceOptions {
@@ -23,13 +22,7 @@ export class AMQPSpace extends MultiprocessSpace {
   constructor(options: AMQPSpaceOptions = {}) {
     super(options);
     this.#transport = AmqpTransport.open(options.amqp, options.exchange ?? DEFAULT_EXCHANGE, options.tuning);
-    this.router = new BrokerRouter(
-      this.#transport,
-      (message) => this.emit("message", message),
-      // With nobody listening, said on stderr: a dropped body or a lost connection must not go unseen.
-      (error) => this.reportError(error),
-      this.options.debug,
-    );
+    this.routeThrough(this.#transport);
   }
 
   /** Resolves once connected; rejects, naming host and port, when the broker cannot be reached. */

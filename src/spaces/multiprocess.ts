@@ -3,6 +3,8 @@ import { routeFor, type Member } from "../in-thread.js";
 import { assertCloneable } from "../message.js";
 import { Space, type AddOptions, type AgentClass, type SpaceOptions } from "../space.js";
 import { availableParallelism } from "node:os";
+import { BrokerRouter } from "./broker-router.js";
+import type { BrokerTransport } from "./broker-transport.js";
 import { Placement } from "./placement.js";
 import { restartPolicy } from "./restart-budget.js";
 import { Supervisor } from "./supervisor.js";
@@ -37,6 +39,21 @@ export class MultiprocessSpace extends Space {
       onError: (error) => this.reportError(error),
       onDropped: (why, senders) => this.dropped(why, senders),
     });
+  }
+
+  /**
+   * Routes every message through `transport`, a broker that processes and
+   * hosts share, instead of the main thread: all that AMQPSpace and
+   * RedisSpace change.
+   */
+  protected routeThrough(transport: Promise<BrokerTransport>): void {
+    this.router = new BrokerRouter(
+      transport,
+      (message) => this.emit("message", message),
+      // With nobody listening, said on stderr: a dropped body or a lost connection must not go unseen.
+      (error) => this.reportError(error),
+      this.options.debug,
+    );
   }
 
   protected async spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member> {

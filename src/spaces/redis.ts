@@ -2,7 +2,6 @@ import type { AgentStats, MailboxOptions } from "../agent-route.js";
 import type { Member } from "../in-thread.js";
 import { RedisTransport, type RedisConnectionOptions, type RedisTuning } from "../redis/index.js";
 import type { AddOptions, AgentClass } from "../space.js";
-import { BrokerRouter } from "./broker-router.js";
 import { MultiprocessSpace, type MultiprocessSpaceOptions } from "./multiprocess.js";
 
 export interface RedisSpaceOptions extends MultiprocessSpaceOptions {
@@ -51,13 +50,7 @@ export class RedisSpace extends MultiprocessSpace {
       (transport) => (this.#opened = transport),
       () => {}, // reported by the first add, which awaits the same promise
     );
-    this.router = new BrokerRouter(
-      this.#transport,
-      (message) => this.emit("message", message),
-      // With nobody listening, said on stderr: a dropped entry or a lost connection must not go unseen.
-      (error) => this.reportError(error),
-      this.options.debug,
-    );
+    this.routeThrough(this.#transport);
   }
 
   /** Resolves once connected; rejects, naming host and port, when Redis cannot be reached. */

@@ -1,65 +1,19 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { AMQPSpace, AgentNotFoundError, DuplicateAgentError } from "../../src/index.js";
-import { Calculator } from "../fixtures/calculator.js";
+import { AMQPSpace } from "../../src/index.js";
+import { acrossProcesses } from "../behaviour/processes.js";
 import { describeWithBroker, probeBroker, uniqueExchange } from "../helpers/broker.js";
 import { ChildScript } from "../helpers/child.js";
-import { Recorder } from "../helpers/recorder.js";
 
 const probe = await probeBroker();
 const peerScript = new URL("../fixtures/amqp-peer.ts", import.meta.url);
 
-// Three processes, one space: two children each host an agent, this process
-// holds a foreground agent. Everything crosses the broker.
 describeWithBroker("AMQPSpace across processes", probe, () => {
   const exchange = uniqueExchange("agentspace-processes");
+  // Ids are global on the broker's virtual host: a suffix keeps concurrent runs apart.
   const suffix = exchange.slice(-6);
-  const [idB, idC] = [`peer-b-${suffix}`, `peer-c-${suffix}`];
-  let b: ChildScript;
-  let c: ChildScript;
-  let space: AMQPSpace;
-  let me: Recorder;
-
-  beforeAll(async () => {
-    b = new ChildScript(peerScript, [exchange, idB]);
-    c = new ChildScript(peerScript, [exchange, idC]);
-    await Promise.all([b.waitFor(`ready ${idB}`), c.waitFor(`ready ${idC}`)]);
-    space = new AMQPSpace({ exchange });
-    me = await space.addForeground(Recorder, `me-${suffix}`);
-  }, 60_000);
-
-  afterAll(async () => {
-    await space?.destroy();
-    const codes = await Promise.all([b?.end(), c?.end()]);
-    expect(codes).toEqual([0, 0]);
-  }, 60_000);
-
-  it("answers a request to an agent in another process", async () => {
-    await expect(me.request({ to: idB, action: { name: "add", args: { a: 1, b: 2 } } })).resolves.toBe(3);
-  });
-
-  it("lets an agent in one child process request an agent in the other", async () => {
-    const value = await me.request({ to: idC, action: { name: "askOther", args: { to: idB, name: "add", args: { a: 20, b: 22 } } } });
-    expect(value).toBe(42);
-  });
-
-  it("delivers a broadcast to every process", async () => {
-    me.send({ to: "*", action: { name: "accumulate", args: { n: 1 } } });
-    await me.until(() => me.values.filter((value) => value === 1).length === 2);
-    expect(me.notes).toEqual([]); // nobody sent `note`; the broadcast reached `me` and was ignored (no such action)
-  });
-
-  it("refuses an id that another process holds, and keeps working", async () => {
-    await expect(space.add(Calculator, idB)).rejects.toBeInstanceOf(DuplicateAgentError);
-    await expect(space.add(Calculator, idB)).rejects.toThrow("held elsewhere on the broker");
-    const refused = new ChildScript(peerScript, [exchange, idC]);
-    await refused.waitFor(`refused ${idC}: DuplicateAgentError`);
-    expect(await refused.end()).toBe(0);
-    await expect(me.request({ to: idC, action: { name: "add", args: { a: 2, b: 2 } } })).resolves.toBe(4);
-  });
-
-  it("answers a request to an id no process holds with AgentNotFoundError, at once", async () => {
-    const answer = me.request({ to: `nobody-${suffix}`, action: { name: "add" } }, { timeoutMs: Infinity });
-    await expect(answer).rejects.toBeInstanceOf(AgentNotFoundError);
-    await expect(answer).rejects.toThrow(`on exchange "${exchange}"`);
+  acrossProcesses({
+    ids: { b: `peer-b-${suffix}`, c: `peer-c-${suffix}`, nobody: `nobody-${suffix}`, me: `me-${suffix}` },
+    peer: (id) => new ChildScript(peerScript, [exchange, id]),
+    space: () => new AMQPSpace({ exchange }),
+    where: `exchange "${exchange}"`,
   });
 });
