@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { connect } from "amqplib";
-import { describe, it } from "vitest";
 import { describeBroker, resolveAmqpOptions, type AmqpOptions } from "../../src/amqp/options.js";
+import { describeWithServer } from "./server.js";
 
 const run = promisify(execFile);
 
@@ -39,24 +39,9 @@ export async function probeBroker(): Promise<BrokerProbe> {
   return probe;
 }
 
-/**
- * `describe` for suites that need a real broker. With none answering, the
- * suite is skipped with a note on how to start one, unless
- * AGENTSPACE_REQUIRE_AMQP=1, where it fails instead.
- */
+/** `describe` for suites that need a real AMQP broker: see `describeWithServer`. */
 export function describeWithBroker(name: string, probe: BrokerProbe, body: () => void): void {
-  if (probe.available) {
-    describe(name, body);
-  } else if (process.env.AGENTSPACE_REQUIRE_AMQP === "1") {
-    describe(name, () => {
-      it("needs a reachable AMQP broker (AGENTSPACE_REQUIRE_AMQP=1)", () => {
-        throw new Error(`${probe.reason}; ${HOW_TO_START}`);
-      });
-    });
-  } else {
-    console.warn(`skipping "${name}": ${probe.reason}; ${HOW_TO_START}. Set AGENTSPACE_REQUIRE_AMQP=1 to fail instead.`);
-    describe.skip(name, body);
-  }
+  describeWithServer(name, probe, { what: "an AMQP broker", requireVar: "AGENTSPACE_REQUIRE_AMQP", howToStart: HOW_TO_START }, body);
 }
 
 /** Runs rabbitmqctl; resolves with its stdout. */

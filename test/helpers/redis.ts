@@ -1,6 +1,6 @@
 import { createClient } from "redis";
-import { describe, it } from "vitest";
 import { describeRedis, resolveRedisOptions } from "../../src/redis/index.js";
+import { describeWithServer } from "./server.js";
 
 const HOW_TO_START = 'start one with `redis-server --daemonize yes --save "" --appendonly no` (or point REDIS_URL at one)';
 
@@ -29,24 +29,9 @@ export async function probeRedis(): Promise<RedisProbe> {
   return probe;
 }
 
-/**
- * `describe` for suites that need a real Redis. With none answering, the
- * suite is skipped with a note on how to start one, unless
- * AGENTSPACE_REQUIRE_REDIS=1, where it fails instead.
- */
+/** `describe` for suites that need a real Redis: see `describeWithServer`. */
 export function describeWithRedis(name: string, probe: RedisProbe, body: () => void): void {
-  if (probe.available) {
-    describe(name, body);
-  } else if (process.env.AGENTSPACE_REQUIRE_REDIS === "1") {
-    describe(name, () => {
-      it("needs a reachable Redis (AGENTSPACE_REQUIRE_REDIS=1)", () => {
-        throw new Error(`${probe.reason}; ${HOW_TO_START}`);
-      });
-    });
-  } else {
-    console.warn(`skipping "${name}": ${probe.reason}; ${HOW_TO_START}. Set AGENTSPACE_REQUIRE_REDIS=1 to fail instead.`);
-    describe.skip(name, body);
-  }
+  describeWithServer(name, probe, { what: "a Redis", requireVar: "AGENTSPACE_REQUIRE_REDIS", howToStart: HOW_TO_START }, body);
 }
 
 /** Namespaces made by uniqueNamespace: their keys are deleted after the file's suites. */
