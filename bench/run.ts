@@ -2,10 +2,13 @@
  * npm run bench                       every scenario
  * npm run bench -- ports comlink      those scenarios (or groups, e.g. baselines)
  * npm run bench -- --quick            a smoke run, well under a minute
+ * npm run bench -- curves             cost against agents and message size (--max-agents N caps it)
+ * npm run bench -- --report           rewrite bench/results/report.html from the results there
  * npm run bench -- --list             what there is
  */
 import { parseArgs, USAGE } from "./lib/args.js";
-import { runScenarios } from "./lib/runner.js";
+import { writeHtmlReport } from "./lib/html-report.js";
+import { RUN_DEFAULTS, runScenarios } from "./lib/runner.js";
 import { scenarios } from "./scenarios/index.js";
 
 /** How long the process may linger after the last scenario before it is called a leak. */
@@ -21,11 +24,17 @@ async function main(): Promise<number> {
     for (const s of scenarios) console.log(`${s.name.padEnd(12)} ${s.group ?? ""}`.padEnd(24) + s.description);
     return 0;
   }
+  if (args.report) {
+    const dir = args.out ?? (args.quick ? RUN_DEFAULTS.quickOut : RUN_DEFAULTS.out);
+    console.log(await writeHtmlReport(dir, scenarios.map((scenario) => scenario.name)));
+    return 0;
+  }
   const results = await runScenarios({
     scenarios,
     names: args.names,
     quick: args.quick,
     ...(args.runs === undefined ? {} : { runs: args.runs }),
+    ...(args.maxAgents === undefined ? {} : { maxAgents: args.maxAgents }),
     ...(args.out === undefined ? {} : { out: args.out }),
   });
   return results.some((result) => result.error !== undefined) ? 1 : 0;

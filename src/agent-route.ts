@@ -1,5 +1,5 @@
 import { MailboxFullError } from "./errors.js";
-import { ERROR, isAnswer, type Message } from "./message.js";
+import { BROADCAST, ERROR, isAnswer, type Message } from "./message.js";
 import type { Envelope } from "./protocol.js";
 import type { Route } from "./router.js";
 
@@ -93,6 +93,9 @@ export class AgentRoute implements Route {
   /** Held while the agent has no instance to take them (restarting). */
   #held: Held[] = [];
   #admitting = false;
+  #asks: ((to: string) => void) | undefined;
+  /** The last agent reported asked: a sender mostly asks the same one again (cleared when it goes). */
+  #lastAsked: string | undefined;
 
   constructor(
     readonly id: string,
@@ -117,6 +120,8 @@ export class AgentRoute implements Route {
   }
 
   peerGone(peerId: string, reason: Error): void {
+    // The router forgot this agent asked it: a later action to the same id must be reported again.
+    if (this.#lastAsked === peerId) this.#lastAsked = undefined;
     if (this.#sink) this.#sink.gone(peerId, reason);
     else this.#held.push({ peerId, reason });
   }
@@ -131,16 +136,30 @@ export class AgentRoute implements Route {
     this.#admitWaiting();
   }
 
+  reportAsks(asks: (to: string) => void): void {
+    this.#asks = asks;
+    this.#lastAsked = undefined;
+  }
+
   /** A message the agent sent, on its way to the router. */
   sent(message: Message): void {
     this.stats.sent++;
-    if (message.action.name === ERROR) this.stats.errors++;
+    if (isAnswer(message)) {
+      if (message.action.name === ERROR) this.stats.errors++;
+    } else if (message.to !== BROADCAST) this.#asked(message.to);
   }
 
-  /** An envelope of `size` messages the agent sent, `errors` of them `[error]` answers. */
-  sentMany(size: number, errors: number): void {
-    this.stats.sent += size;
-    this.stats.errors += errors;
+  /** An envelope the agent sent to one agent: `size` messages, `actions` of them actions, `errors` `[error]` answers. */
+  sentMany(envelope: Pick<Envelope, "to" | "size" | "actions" | "errors">): void {
+    this.stats.sent += envelope.size;
+    this.stats.errors += envelope.errors;
+    if (envelope.actions > 0) this.#asked(envelope.to);
+  }
+
+  #asked(to: string): void {
+    if (to === this.#lastAsked) return;
+    this.#lastAsked = to;
+    this.#asks?.(to);
   }
 
   /**

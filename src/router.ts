@@ -1,6 +1,7 @@
 import { answerTo } from "./answer.js";
 import { AgentNotFoundError, withoutStack } from "./errors.js";
 import { BROADCAST, isAnswer, type Message } from "./message.js";
+import { AskerIndex } from "./asker-index.js";
 import { open, type Envelope } from "./protocol.js";
 
 /** Where the router hands an agent's messages: straight into its mailbox, or onto its worker's port. */
@@ -10,6 +11,12 @@ export interface Route {
   deliverSealed?(envelope: Envelope): boolean;
   /** Another agent left or crashed: requests to it can no longer be answered. */
   peerGone(peerId: string, reason: Error): void;
+  /**
+   * From now on, calls `asks` with each agent this one sends an action to
+   * (its requests may wait on that agent). A route without it is told of
+   * every departure.
+   */
+  reportAsks?(asks: (to: string) => void): void;
 }
 
 /** What spaces and worker wiring need of a router, whatever moves the messages. */
@@ -44,6 +51,9 @@ export interface MessageRouter {
  */
 export class Router implements MessageRouter {
   #routes = new Map<string, Route>();
+  /** Routes that do not report whom they ask: told of every departure. */
+  #unreported = new Set<string>();
+  #askers = new AskerIndex();
   #observe: (message: Message) => void;
   #observed: () => boolean;
   #closing = false;
@@ -60,23 +70,39 @@ export class Router implements MessageRouter {
 
   async add(id: string, route: Route): Promise<void> {
     this.#routes.set(id, route);
+    if (route.reportAsks) route.reportAsks((to) => this.#askers.asked(id, to));
+    else this.#unreported.add(id);
   }
 
-  /** Takes `id` out and tells every other agent, in order with the messages already routed to it. */
+  /**
+   * Takes `id` out and tells the agents that asked it something, in order
+   * with the messages already routed to it.
+   */
   async delete(id: string, reason: Error): Promise<void> {
-    if (this.#routes.delete(id)) this.interrupted(id, reason);
+    if (!this.#routes.delete(id)) return;
+    this.#unreported.delete(id);
+    this.interrupted(id, reason);
+    this.#askers.forgetAsker(id);
   }
 
+  /**
+   * Only the agents that sent `id` an action since it last went can be
+   * waiting on it: a request sent later finds it gone (or back) in the
+   * router. Telling only them keeps a departure's cost flat in the number
+   * of agents.
+   */
   interrupted(id: string, reason: Error): void {
     // While the space closes, N departures would each tell N agents: quadratic, and for nobody.
     if (this.#closing) return;
-    for (const [other, route] of this.#routes) if (other !== id) route.peerGone(id, reason);
+    for (const asker of this.#askers.takeAskersOf(id)) if (asker !== id) this.#routes.get(asker)?.peerGone(id, reason);
+    for (const other of this.#unreported) if (other !== id) this.#routes.get(other)?.peerGone(id, reason);
   }
 
   restarted(_id: string): void {}
 
   closing(): void {
     this.#closing = true;
+    this.#askers.clear();
   }
 
   route(message: Message): void {

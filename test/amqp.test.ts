@@ -18,6 +18,7 @@ import "./amqp/duplicate-ids.js";
 import "./amqp/addresses.js";
 import "./amqp/fuzz.js";
 import "./amqp/debug-actions.js";
+import "./amqp/errors-only.js";
 
 // Exchanges are durable: take the ones these suites made away again.
 afterAll(deleteExchangesMade);

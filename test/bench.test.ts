@@ -12,11 +12,11 @@ describe("npm run bench", () => {
     const { stdout } = await run(process.execPath, ["--import", "tsx", "bench/run.ts", "--quick"], {
       cwd: root,
       maxBuffer: 16 << 20,
-      timeout: 240_000,
+      timeout: 420_000,
     });
-    for (const name of ["ports", "round-trip", "comlink", "piscina", "in-thread", "spawn", "throughput", "latency", "fan-out", "add", "swarm", "swarm-scale"]) {
+    for (const name of ["ports", "round-trip", "comlink", "piscina", "in-thread", "spawn", "throughput", "latency", "fan-out", "add", "swarm", "swarm-scale", "loops", "redis", "direct", "nodes", "curves"]) {
       expect(stdout).toContain(`## ${name}:`);
     }
     expect(stdout).not.toContain("FAILED");
-  }, 300_000);
+  }, 480_000);
 });

@@ -7,6 +7,7 @@ import { ascending, median, percentile, spread } from "./stats.js";
 export interface ContextOptions {
   quick: boolean;
   runs: number;
+  maxAgents?: number;
   progress: Progress;
 }
 
@@ -16,11 +17,13 @@ export class ScenarioContext implements Context {
   readonly targets: TargetSpec[] = [];
   readonly quick: boolean;
   readonly runs: number;
+  readonly maxAgents?: number;
   readonly #progress: Progress;
 
   constructor(readonly scenario: string, options: ContextOptions) {
     this.quick = options.quick;
     this.runs = options.runs;
+    if (options.maxAgents !== undefined) this.maxAgents = options.maxAgents;
     this.#progress = options.progress;
   }
 

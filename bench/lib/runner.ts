@@ -2,6 +2,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ScenarioContext } from "./context.js";
+import { writeHtmlReport } from "./html-report.js";
 import { describeMachine, machineInfo } from "./machine.js";
 import { progressBar } from "./progress.js";
 import { applyRatios } from "./ratios.js";
@@ -17,6 +18,8 @@ export interface RunOptions {
   names?: readonly string[];
   quick?: boolean;
   runs?: number;
+  /** The most agents in one space (see Context.maxAgents). */
+  maxAgents?: number;
   /** Directory for the JSON results. */
   out?: string;
   /** Where tables go (stdout by default). */
@@ -45,7 +48,12 @@ export async function runScenarios(options: RunOptions): Promise<ScenarioResult[
 
   for (const scenario of selectScenarios(options.scenarios, options.names ?? [])) {
     const machine = machineInfo();
-    const ctx = new ScenarioContext(scenario.name, { quick, runs, progress });
+    const ctx = new ScenarioContext(scenario.name, {
+      quick,
+      runs,
+      progress,
+      ...(options.maxAgents === undefined ? {} : { maxAgents: options.maxAgents }),
+    });
     const started = Date.now();
     let error: string | undefined;
     try {
@@ -71,6 +79,8 @@ export async function runScenarios(options: RunOptions): Promise<ScenarioResult[
     print(renderResult(result, path.relative(process.cwd(), file)));
     results.push(result);
   }
+  const report = await writeHtmlReport(out, options.scenarios.map((scenario) => scenario.name));
+  print(`report: ${path.relative(process.cwd(), report)} (every result in ${path.relative(process.cwd(), out) || "."})`);
   return results;
 }
 

@@ -19,6 +19,19 @@ export interface FigureSpec {
    * runs first in the same run). The runner sets `ratio` = median / baseline median.
    */
   vs?: string;
+  /** A point of a curve: the report draws the figures of one chart as lines against `x`. */
+  curve?: CurvePlace;
+}
+
+/** Where a figure sits on a curve. */
+export interface CurvePlace {
+  /** The chart's title; figures with the same one are drawn together. */
+  chart: string;
+  /** The line it belongs to: "ours", or the raw baseline's name. */
+  series: string;
+  x: number;
+  /** What x counts, for the axis: "agents", "bytes". */
+  xLabel: string;
 }
 
 /** A measured figure: the median of the runs, and how far the runs spread. */
@@ -66,6 +79,8 @@ export interface Context {
   readonly quick: boolean;
   /** Timed runs per figure (5 by default, 1 with --quick). */
   readonly runs: number;
+  /** The most agents a scenario may put in one space (`--max-agents`); unset: its own sizes. */
+  readonly maxAgents?: number;
   /** `full`, or `quick` in a quick run: the one place sizes are chosen. */
   size(full: number, quick: number): number;
   /** Runs `once` (warm-up, then `runs` times) and records count/s. */

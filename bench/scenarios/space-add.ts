@@ -9,8 +9,8 @@ import { spaceKinds } from "../lib/spaces.js";
 import { probe as spawnProbe, type ProbeResult } from "./spawn.js";
 
 /** Adds `count` agents at once to a fresh space `key` in a fresh node process (see probes/add-agents.ts). */
-function probe(key: string, count: number): Promise<ProbeResult> {
-  return runProbe<ProbeResult>("add-agents", [key, String(count)], `adding ${count} agents to ${key}`);
+function probe(key: string, count: number, mode = ""): Promise<ProbeResult & { prewarmMs?: number }> {
+  return runProbe<ProbeResult & { prewarmMs?: number }>("add-agents", [key, String(count), mode], `adding ${count} agents to ${key} ${mode}`);
 }
 
 async function sequentially<T>(steps: (() => Promise<T>)[]): Promise<T[]> {
@@ -30,6 +30,10 @@ export const spaceAdd: Scenario = {
     // Declared first, so that a run that fails part-way still prints each verdict (or "not measured").
     ctx.target({ figure: "multiprocess-time-128", of: "median", atMost: 5_000,
       text: "MultiprocessSpace: add of 128 agents < 5,000 ms" });
+    ctx.target({ figure: `multiprocess-time-${largest}`, of: "ratio", atMost: 1.25,
+      text: `MultiprocessSpace: add of ${largest} agents at once ≤ 1.25× starting ${largest} bare workers at once` });
+    ctx.target({ figure: `multiprocess-rss-${largest}`, of: "ratio", atMost: 1.15,
+      text: `MultiprocessSpace: RSS per agent ≤ 1.15× a bare worker's (${largest} agents)` });
     ctx.target({ figure: `multiprocess-rss-${largest}`, of: "median", atMost: 15,
       text: `MultiprocessSpace: RSS per agent < 15 MB (${largest} agents)` });
     const kinds = await spaceKinds(ctx);
@@ -40,6 +44,7 @@ export const spaceAdd: Scenario = {
       const runs = await ctx.repeat(`${count} agent(s)`, async () => ({
         raw: inWorkers ? await spawnProbe(count) : undefined,
         spaces: await sequentially(kinds.map((kind) => () => probe(kind.key, count))),
+        prewarmed: kinds.some((kind) => kind.key === "multiprocess") ? await probe("multiprocess", count, "prewarm") : undefined,
       }));
       const rawKey = (what: string) => `raw-${what}-${count}`;
       if (inWorkers) {
@@ -55,6 +60,14 @@ export const spaceAdd: Scenario = {
         ctx.record({ key: `${kind.key}-rss-${count}`, label: `${kind.name}: add ${count}: RSS per agent`, unit: "MB",
                      ...vs("rss") }, runs.map((run) => run.spaces[i]!.rssDeltaBytes / count / 1e6));
       });
+      if (runs[0]?.prewarmed) {
+        ctx.record({ key: `multiprocess-prewarm-${count}`, label: `MultiprocessSpace: prewarm(${count}): time until its threads run`, unit: "ms",
+                     vs: rawKey("time") }, runs.map((run) => run.prewarmed!.prewarmMs!));
+        ctx.record({ key: `multiprocess-prewarmed-time-${count}`, label: `MultiprocessSpace: add ${count} after prewarm(${count}): time until all run`,
+                     unit: "ms", vs: rawKey("time") }, runs.map((run) => run.prewarmed!.ms));
+        ctx.record({ key: `multiprocess-prewarmed-rss-${count}`, label: `MultiprocessSpace: prewarm(${count}) and add ${count}: RSS per agent`,
+                     unit: "MB", vs: rawKey("rss") }, runs.map((run) => run.prewarmed!.rssDeltaBytes / count / 1e6));
+      }
     }
     ctx.note(
       "each run is a fresh node process under tsx's loader (as npm run bench runs) that adds the agents at once; " +

@@ -1,5 +1,8 @@
 import { EventEmitter } from "eventemitter3";
-import { ErrorReply, createClient } from "redis";
+// Imported when a connection opens, not with the module: every worker thread
+// loads the whole library (its agents' bundles import it), and node-redis
+// alone costs a worker ~70 ms and ~14 MB at start.
+import type { ErrorReply as ErrorReplyClass, createClient as CreateClient } from "redis";
 import { RedisConnectionError } from "./errors.js";
 import { describeRedis, type RedisConnectionOptions, type ResolvedTuning } from "./options.js";
 
@@ -19,7 +22,10 @@ interface ConnectionEvents {
   disconnected: (error: Error) => void;
 }
 
-type Client = ReturnType<typeof createClient>;
+type Client = ReturnType<typeof CreateClient>;
+
+/** node-redis's reply error class, once a connection has loaded it (no reply error exists before). */
+let ErrorReply: typeof ErrorReplyClass | undefined;
 
 /**
  * One process's two connections to Redis, whatever the number of agents: a
@@ -46,6 +52,9 @@ export class RedisConnection extends EventEmitter<ConnectionEvents> {
 
   static async open(options: RedisConnectionOptions & { url: string }, tuning: ResolvedTuning): Promise<RedisConnection> {
     const server = describeRedis(options);
+    const redis = await import("redis");
+    ErrorReply = redis.ErrorReply;
+    const { createClient } = redis;
     let opened = false;
     const { initialMs, maxMs } = tuning.reconnect;
     const socket = {
@@ -121,7 +130,7 @@ export class RedisConnection extends EventEmitter<ConnectionEvents> {
 
 /** Whether `error` is Redis refusing a command (a reply), as against the connection failing under it. */
 export function isReplyError(error: unknown): boolean {
-  return error instanceof ErrorReply;
+  return ErrorReply !== undefined && error instanceof ErrorReply;
 }
 
 /**
@@ -130,5 +139,5 @@ export function isReplyError(error: unknown): boolean {
  * tried again, not reported as failed.
  */
 export function isPassingRefusal(error: unknown): boolean {
-  return error instanceof ErrorReply && /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|CLUSTERDOWN|READONLY)\b/.test(error.message);
+  return ErrorReply !== undefined && error instanceof ErrorReply && /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|CLUSTERDOWN|READONLY)\b/.test(error.message);
 }
