@@ -6,6 +6,7 @@
  *   agentspace:{ns}:mailboxes      hash: agent id → its mailbox bound (open mailboxes)
  *   agentspace:{ns}:mailbox:<id>   stream: the agent's messages, one field "m" = the message as JSON
  *   agentspace:{ns}:lease:<id>     string: the holding process's token, with a TTL (the lease)
+ *   agentspace:{ns}:endpoint:<token>  hash: a process's direct address and its connection secret, with the lease's TTL
  */
 export class Keys {
   readonly prefix: string;
@@ -24,6 +25,11 @@ export class Keys {
 
   lease(id: string): string {
     return `${this.prefix}lease:${id}`;
+  }
+
+  /** Where process `token` takes direct connections (when it does). */
+  endpoint(token: string): string {
+    return `${this.prefix}endpoint:${token}`;
   }
 
   /** The agent id a mailbox key belongs to, or undefined when it is not one of this namespace's. */

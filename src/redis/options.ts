@@ -20,6 +20,34 @@ export interface RedisTuning {
   statsIntervalMs?: number;
   /** Messages held while Redis is away, at most (default 100,000); past that, sends fail. */
   maxBuffered?: number;
+  /**
+   * With `direct`: how long a peer may leave what was sent to it unconfirmed
+   * (or a connect hang) before its connection is given up and what it did not
+   * acknowledge goes into Redis instead (default 2,000 ms).
+   */
+  directTimeoutMs?: number;
+}
+
+/** TLS on the direct path: the same key, certificate and CA on both ends of a connection. */
+export interface DirectTlsOptions {
+  key?: string | Buffer;
+  cert?: string | Buffer;
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Refuse a peer whose certificate the CA does not vouch for (default true). */
+  rejectUnauthorized?: boolean;
+  /** The name the peers' certificate is issued for, when not their advertised host. */
+  servername?: string;
+}
+
+/** The hybrid path: this process listens on one TCP port and peers send to its agents straight over it. */
+export interface DirectOptions {
+  /** The port to listen on (default 0: any free one). */
+  port?: number;
+  /** The interface to listen on (default "127.0.0.1"; "0.0.0.0" for other hosts). */
+  host?: string;
+  /** `host` or `host:port` other processes should connect to (containers, NAT); default the bound address. */
+  advertise?: string;
+  tls?: DirectTlsOptions;
 }
 
 export const DEFAULT_NAMESPACE = "agentspace";
@@ -32,6 +60,7 @@ export const tuningDefaults: Readonly<Required<Omit<RedisTuning, "reconnect">> &
   reconnect: { initialMs: 100, maxMs: 5_000 },
   statsIntervalMs: 1_000,
   maxBuffered: 100_000,
+  directTimeoutMs: 2_000,
 });
 
 export type ResolvedTuning = typeof tuningDefaults;
@@ -47,7 +76,7 @@ export function resolveTuning(tuning: RedisTuning = {}): ResolvedTuning {
     ...tuning,
     reconnect: { ...tuningDefaults.reconnect, ...tuning.reconnect },
   };
-  for (const key of ["leaseMs", "prefetch", "blockMs", "statsIntervalMs", "maxBuffered"] as const) {
+  for (const key of ["leaseMs", "prefetch", "blockMs", "statsIntervalMs", "maxBuffered", "directTimeoutMs"] as const) {
     const value = resolved[key];
     if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${key} must be a positive whole number, not ${String(value)}`);
   }
@@ -81,4 +110,16 @@ export function namespaceProblem(namespace: unknown): string | undefined {
   }
   if (/[{}\s]/.test(namespace)) return `namespace "${namespace}" must not contain "{", "}" or white space`;
   return undefined;
+}
+
+/** `direct` as given to RedisSpace, resolved: undefined when off. */
+export function resolveDirect(direct: boolean | DirectOptions | undefined): (Required<Omit<DirectOptions, "advertise" | "tls">> & DirectOptions) | undefined {
+  if (!direct) return undefined;
+  const options = direct === true ? {} : direct;
+  const port = options.port ?? 0;
+  if (!Number.isSafeInteger(port) || port < 0 || port > 65_535) throw new RangeError(`direct.port must be a port number (0 for any free one), not ${String(port)}`);
+  if (options.advertise !== undefined && (typeof options.advertise !== "string" || options.advertise.length === 0)) {
+    throw new TypeError("direct.advertise must be a host or host:port");
+  }
+  return { ...options, port, host: options.host ?? "127.0.0.1" };
 }

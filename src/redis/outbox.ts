@@ -14,10 +14,14 @@ interface OutboxEvents {
   publishFailed: (message: Message, error: Error) => void;
 }
 
+/** Told once a message's fate is known: its stream entry id when put, undefined when not. */
+export type PutSettled = (entryId: string | undefined) => void;
+
 interface Outgoing {
   readonly message: Message;
   readonly kind: "d" | "a" | "b";
   readonly body: string;
+  settled?: PutSettled;
 }
 
 /** Messages per script call, at most: large enough to carry a burst in one round trip, small enough not to stall Redis. */
@@ -55,13 +59,19 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.#maxBuffered = maxBuffered;
   }
 
-  publish(message: Message): void {
-    if (this.#closed) return this.#fail(message, "the Redis transport is closed");
+  /** Queues `message` for its mailbox; `settled`, when given, learns where it landed. */
+  publish(message: Message, settled?: PutSettled): void {
+    if (this.#closed) {
+      settled?.(undefined);
+      return this.#fail(message, "the Redis transport is closed");
+    }
     const outgoing = this.#encode(message);
-    if (!outgoing) return;
-    if (this.#queue.length >= this.#maxBuffered) {
+    if (!outgoing || this.#queue.length >= this.#maxBuffered) {
+      settled?.(undefined);
+      if (!outgoing) return;
       return this.#fail(message, `the Redis publish buffer is full (${this.#maxBuffered} messages waiting for Redis)`);
     }
+    outgoing.settled = settled;
     this.#queue.push(outgoing);
     this.#schedule();
   }
@@ -85,7 +95,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     }
     const left = this.#queue;
     this.#queue = [];
-    for (const { message } of left) this.#fail(message, "the Redis transport closed before Redis took the message");
+    for (const { message, settled } of left) {
+      settled?.(undefined);
+      this.#fail(message, "the Redis transport closed before Redis took the message");
+    }
   }
 
   #encode(message: Message): Outgoing | undefined {
@@ -138,6 +151,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     } catch (error) {
       if (isReplyError(error) && !isPassingRefusal(error)) {
         // Redis refused the whole call (out of memory, say): each message is told.
+        for (const { settled } of batch) settled?.(undefined);
         for (const { message } of batch) this.#failWith(message, new RedisPublishError(`Redis refused message ${message.meta.id} to "${message.to}": ${(error as Error).message}`, { cause: error }));
       } else {
         // Lost with the connection, or put off: sent again once Redis is back (resume), or shortly.
@@ -152,8 +166,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   #results(batch: Outgoing[], reply: Reply): void {
     const results = Array.isArray(reply) ? reply : [];
-    batch.forEach(({ message }, i) => {
+    batch.forEach(({ message, settled }, i) => {
       const result = results[i];
+      settled?.(typeof result === "string" ? result : undefined);
       if (Array.isArray(result)) {
         // A broadcast: every full mailbox answers as a full mailbox does.
         for (const id of result) this.#full({ ...message, to: String(id) });

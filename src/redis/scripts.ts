@@ -30,7 +30,7 @@ export class Script {
  * Puts a batch of messages into mailboxes, refusing what must be refused.
  * ARGV: prefix, then per message: kind ("d" an action to one agent, bounded;
  * "a" an answer, never bounded; "b" a broadcast), to, body.
- * Returns per message: 0 put, 1 no such mailbox, 2 mailbox full; for a
+ * Returns per message: its stream entry id when put, 1 no such mailbox, 2 mailbox full; for a
  * broadcast, the ids of live agents whose mailboxes were full (the rest got
  * it, or, offline with a full mailbox, miss it: the bound of what waits for them).
  */
@@ -52,8 +52,9 @@ local function look(id)
   return bound
 end
 local function put(id, body)
-  redis.call('XADD', prefix .. 'mailbox:' .. id, '*', 'm', body)
+  local entry = redis.call('XADD', prefix .. 'mailbox:' .. id, '*', 'm', body)
   lengths[id] = lengths[id] + 1
+  return entry
 end
 for i = 2, #ARGV, 3 do
   local kind, to, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
@@ -76,8 +77,7 @@ for i = 2, #ARGV, 3 do
     if not bound then
       results[n] = 1
     elseif kind == 'a' or lengths[to] < bound then
-      put(to, body)
-      results[n] = 0
+      results[n] = put(to, body)
     else
       results[n] = 2
     end
@@ -171,4 +171,31 @@ if keep ~= 'keep' then
   redis.call('DEL', key)
 end
 return { 1, left }
+`);
+
+/**
+ * Where agents ARGV[2…] live: per id `{token, address, secret}` of the
+ * process holding its lease (address and secret false when that process
+ * takes no direct connections), or `{false}` when no process holds it.
+ */
+export const LOCATE = new Script(`
+local prefix = ARGV[1]
+local found = {}
+for i = 2, #ARGV do
+  local holder = redis.call('GET', prefix .. 'lease:' .. ARGV[i])
+  if holder then
+    local endpoint = redis.call('HMGET', prefix .. 'endpoint:' .. holder, 'address', 'secret')
+    found[#found + 1] = { holder, endpoint[1], endpoint[2] }
+  else
+    found[#found + 1] = { false }
+  end
+end
+return found
+`);
+
+/** Deletes process ARGV[2]'s endpoint if it still names address ARGV[3] (a connect to it failed). */
+export const FORGET_ENDPOINT = new Script(`
+local key = ARGV[1] .. 'endpoint:' .. ARGV[2]
+if redis.call('HGET', key, 'address') == ARGV[3] then return redis.call('DEL', key) end
+return 0
 `);

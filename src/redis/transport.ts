@@ -2,15 +2,18 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import type { MailboxOptions } from "../agent-route.js";
 import { AgentNotFoundError, DuplicateAgentError, MessageValidationError } from "../errors.js";
-import { agentIdProblem, isAnswer, type Message } from "../message.js";
+import { BROADCAST, agentIdProblem, isAnswer, type Message } from "../message.js";
 import type { BrokerTransport, BrokerTransportEvents, Deliver } from "../spaces/broker-transport.js";
 import { RedisConnection, isPassingRefusal, isReplyError, type Reply } from "./connection.js";
+import { DirectExchange } from "./direct/exchange.js";
 import { RedisConnectionError } from "./errors.js";
 import { Keys } from "./keys.js";
 import { Mailbox, decodeEntry } from "./mailbox.js";
 import {
   DEFAULT_NAMESPACE,
   namespaceProblem,
+  resolveDirect,
+  type DirectOptions,
   resolveRedisOptions,
   resolveTuning,
   type RedisConnectionOptions,
@@ -30,13 +33,15 @@ export interface RedisTransportSettings {
   mailboxOf?: (id: string) => MailboxOptions;
   /** Whether a detach leaves the mailbox open (asked at each detach). */
   keepMailboxes?: () => boolean;
+  /** Listen on a TCP port and send to agents of other live processes straight over it (see DirectExchange). */
+  direct?: boolean | DirectOptions;
 }
 
 /** Per attached agent, what Redis holds for it. */
 export interface MailboxFigures {
   /** Entries in its stream not yet taken by its agent (as of the last look, at most a second old). */
   waiting: number;
-  /** Taken by its agent and not yet acknowledged: its action has not answered. */
+  /** Taken by its agent (from Redis, or over the direct path) and not yet acknowledged: its action has not answered. */
   unacked: number;
   /** Entries that were not valid messages: acknowledged, dropped and reported. */
   malformed: number;
@@ -55,6 +60,9 @@ const CLOSE_TIMEOUT_MS = 5_000;
  * Delivery is at least once: an entry is acknowledged (and deleted) only once
  * its `done` is called, and what a process took and never acknowledged is
  * delivered again to the next holder of the id.
+ *
+ * With `direct`, messages to agents of other live processes go straight over
+ * TCP instead (DirectExchange), and come back here when that path fails.
  */
 export class RedisTransport extends EventEmitter<BrokerTransportEvents> implements BrokerTransport {
   readonly keys: Keys;
@@ -75,6 +83,8 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
   #ackScheduled = false;
   readonly #timers: NodeJS.Timeout[] = [];
   #closing: Promise<void> | undefined;
+  /** The hybrid path, when `direct` is on. */
+  #direct: DirectExchange | undefined;
 
   private constructor(connection: RedisConnection, keys: Keys, tuning: ResolvedTuning, settings: RedisTransportSettings) {
     super();
@@ -106,8 +116,41 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
     const problem = namespaceProblem(namespace);
     if (problem) throw new TypeError(problem);
     const tuning = resolveTuning(settings.tuning);
+    const direct = resolveDirect(settings.direct);
     const connection = await RedisConnection.open(resolveRedisOptions(settings.redis), tuning);
-    return new RedisTransport(connection, new Keys(namespace), tuning, settings);
+    const transport = new RedisTransport(connection, new Keys(namespace), tuning, settings);
+    if (direct) {
+      try {
+        transport.#direct = await transport.#openDirect(direct);
+      } catch (error) {
+        await transport.close();
+        throw error;
+      }
+    }
+    return transport;
+  }
+
+  #openDirect(options: NonNullable<ReturnType<typeof resolveDirect>>): Promise<DirectExchange> {
+    const settings = {
+      options,
+      commands: this.#connection.commands,
+      keys: this.keys,
+      token: this.token,
+      leaseMs: this.#tuning.leaseMs,
+      timeoutMs: this.#tuning.directTimeoutMs,
+      maxBuffered: this.#tuning.maxBuffered,
+    };
+    return DirectExchange.open(settings, {
+      boxes: this.#byId,
+      toRedis: (message, settled) => this.#outbox.publish(message, settled),
+      failed: (message, error) => this.emit("publishFailed", message, error),
+      error: (error) => this.emit("error", error),
+    });
+  }
+
+  /** Where this process takes direct connections (`host:port`); undefined without `direct`. */
+  get directAddress(): string | undefined {
+    return this.#direct?.address;
   }
 
   get where(): string {
@@ -178,6 +221,7 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
     box.released = true;
     box.generation++;
     box.pending.clear();
+    this.#direct?.inbox.drop(id);
     const keep = this.#settings.keepMailboxes?.() ?? false;
     try {
       // What it answered must neither come back to the next holder of the id nor be refused below.
@@ -212,9 +256,12 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
     if (!box) return;
     box.generation++;
     for (const [entryId, message] of [...box.pending]) this.#deliver(box, entryId, message, true);
+    this.#direct?.inbox.redeliver(id);
   }
 
   publish(message: Message): void {
+    // Broadcasts and this process's own agents keep to Redis: the registry knows every mailbox, and a local hop has no network to save.
+    if (this.#direct && message.to !== BROADCAST && !this.#byId.has(message.to)) return this.#direct.publish(message);
     this.#outbox.publish(message);
   }
 
@@ -223,7 +270,8 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
     const box = this.#byId.get(id);
     if (!box) return undefined;
     const unacked = box.pending.size;
-    return { waiting: Math.max(0, box.length - unacked), unacked, malformed: box.malformed };
+    const direct = this.#direct?.inbox.working(id) ?? 0;
+    return { waiting: Math.max(0, box.length - unacked), unacked: unacked + direct, malformed: box.malformed };
   }
 
   /** Waits (bounded) for messages taken to reach Redis and for acks to be sent, then closes both connections. */
@@ -234,6 +282,8 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
 
   async #shutDown(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
+    // First: what peers did not acknowledge goes into Redis while the outbox still takes it.
+    await this.#direct?.close(CLOSE_TIMEOUT_MS);
     await this.#outbox.close(CLOSE_TIMEOUT_MS);
     await this.#flushAcks().catch(() => {});
     this.#reader.stop();
@@ -264,6 +314,7 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
     box.released = true;
     box.generation++;
     box.pending.clear();
+    this.#direct?.inbox.drop(box.id);
     this.emit("attachmentLost", box.id, new RedisConnectionError(`its lease in ${this.where} is gone: ${why}`));
   }
 
@@ -281,6 +332,8 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
       this.emit("error", new MessageValidationError(`dropped malformed entry ${entryId} in the mailbox of "${box.id}" (${this.where}): ${why}`, { cause: error }));
       return;
     }
+    // A copy of a message that came direct (its sender lost the connection before it heard it was handled): acknowledged with that one.
+    if (this.#direct?.inbox.absorb(message, () => this.#ack(box, entryId))) return;
     this.#deliver(box, entryId, message, again);
   }
 
@@ -355,7 +408,9 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
   }
 
   async #renew(): Promise<void> {
-    if (this.#byId.size === 0 || !this.#connection.connected || this.#closing) return;
+    if (!this.#connection.connected || this.#closing) return;
+    await this.#direct?.renew().catch(() => {}); // lost the connection: renewed once it is back
+    if (this.#byId.size === 0) return;
     const ids = [...this.#byId.keys()];
     try {
       const lost = await RENEW.run(this.#connection.commands, [this.keys.prefix, this.token, String(this.#tuning.leaseMs), ...ids]);

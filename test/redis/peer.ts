@@ -1,19 +1,23 @@
 /**
  * Run as a child process: joins a Redis namespace and hosts one agent until
- * its stdin closes (or it is killed).
- *   node --import tsx peer.ts <namespace> <agent-id> <calculator|tally> [leaseMs] [retry]
+ * its stdin closes (or it is killed); with --direct, on the direct path.
+ *   node --import tsx peer.ts [--direct] <namespace> <agent-id> <calculator|tally|sequence> [leaseMs] [retry]
  * With "retry", an id another process holds is asked for again until its lease runs out.
  */
 import { DuplicateAgentError, RedisSpace } from "../../src/index.js";
 import { Calculator } from "../fixtures/calculator.js";
+import { Sequence } from "../fixtures/direct-sequence.js";
 import { Tally } from "./tally.js";
 
-const [namespace, id, kind, leaseMs, retry] = process.argv.slice(2) as [string, string, string, string | undefined, string | undefined];
-const space = new RedisSpace({ namespace, tuning: leaseMs ? { leaseMs: Number(leaseMs) } : {} });
+const args = process.argv.slice(2);
+const direct = args[0] === "--direct";
+const [namespace, id, kind, leaseMs, retry] = (direct ? args.slice(1) : args) as [string, string, string, string | undefined, string | undefined];
+const space = new RedisSpace({ namespace, direct, tuning: leaseMs ? { leaseMs: Number(leaseMs) } : {} });
 space.on("error", (error) => console.log(`error ${error.name}: ${error.message}`));
 
 async function add(): Promise<void> {
   if (kind === "tally") await space.add(Tally, id, { observer: "me" });
+  else if (kind === "sequence") await space.add(Sequence, id, { observer: "me" });
   else await space.add(Calculator, id);
 }
 

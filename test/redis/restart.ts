@@ -1,11 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { RedisSpace } from "../../src/index.js";
 import { Calculator } from "../fixtures/calculator.js";
+import { freePort } from "../helpers/free-port.js";
 import { Recorder } from "../helpers/recorder.js";
 import { describeWithRedis, probeRedis, rawClient, uniqueNamespace } from "../helpers/redis.js";
 
@@ -17,17 +17,6 @@ try {
   Object.assign(probe, { available: false, reason: "no redis-server binary on the PATH to start a private Redis with" });
 }
 
-/** A port nobody listens on now. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A redis-server of this test's own, keeping its data in an append-only file under `dir`. */
 class PrivateRedis {
