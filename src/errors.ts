@@ -27,6 +27,16 @@ export class MailboxFullError extends AgentspaceError {}
 /** `space.add` of an id the space (or, on a broker, anyone) already holds. */
 export class DuplicateAgentError extends AgentspaceError {}
 
+/**
+ * `launch` cannot place the agent: no live node of that name, none that
+ * offers the class, none with room, or the id is placed already. Raised at
+ * once, from what the nodes advertise in Redis: never a timeout.
+ */
+export class PlacementError extends AgentspaceError {}
+
+/** A node lost its name in Redis (its lease ran out and its agents were re-placed), or could not take it. */
+export class NodeLeaseError extends AgentspaceError {}
+
 /** The agent's thread or process died; requests to it can no longer be answered. */
 export class AgentCrashedError extends AgentspaceError {
   constructor(
@@ -117,6 +127,7 @@ const typedByName = new Map<string, ErrorClass>([
   ["RequestTimeoutError", RequestTimeoutError],
   ["DuplicateAgentError", DuplicateAgentError],
   ["MailboxFullError", MailboxFullError],
+  ["PlacementError", PlacementError],
   ["PermissionError", PermissionDeniedError],
 ]);
 

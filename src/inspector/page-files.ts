@@ -19,6 +19,7 @@ const files = new Map<string, string>([
   ["/flow.js", "flow.js"],
   ["/detail.js", "detail.js"],
   ["/sparkline.js", "sparkline.js"],
+  ["/nodes.js", "nodes.js"],
 ]);
 
 const contentTypes = new Map([

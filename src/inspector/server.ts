@@ -5,6 +5,7 @@ import { agentIdProblem } from "../message.js";
 import { agentDetail } from "./agent-detail.js";
 import { AgentRows } from "./agent-rows.js";
 import { EventHub } from "./event-hub.js";
+import { NodesView } from "./nodes.js";
 import { loadPage, type PageFile } from "./page-files.js";
 import { MessageSampler } from "./sampler.js";
 import { newToken, tokenMatches } from "./token.js";
@@ -67,6 +68,8 @@ export async function startInspector(inspected: InspectedSpace, options: Inspect
   for (const [path, file] of page) routes.set(path, new Map([["GET", (_request, response) => sendFile(response, file)]]));
   routes.set("/api/snapshot", new Map([["GET", (_request, response) => sendJson(response, 200, hub.snapshot())]]));
   routes.set("/api/events", new Map([["GET", (_request, response) => hub.add(response)]]));
+  const nodes = new NodesView(space);
+  routes.set("/api/nodes", new Map([["GET", async (_request, response) => sendJson(response, 200, await nodes.answer())]]));
   routes.set(
     "/api/agent",
     new Map<string, Handler>([
@@ -150,7 +153,7 @@ export async function startInspector(inspected: InspectedSpace, options: Inspect
         space.off("agent:removed", onRemoved);
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
-        await stopped;
+        await Promise.all([stopped, nodes.close()]);
         resolveClosed();
       })();
       return closing;

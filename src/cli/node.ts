@@ -1,0 +1,90 @@
+/**
+ *   agentspace node <module…> [--redis <url>] [--namespace <ns>] [--name <name>] [--capacity <n>] [--threads <n|auto>] [--lease-ms <ms>]
+ */
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import { AgentNode, type AgentClass } from "../index.js";
+import { agentClassesOf, loadModule } from "./load-module.js";
+
+export const nodeUsage = `Usage: agentspace node <module…> [--redis <url>] [--namespace <ns>] [--name <name>]
+                         [--capacity <n>] [--threads <n|auto>] [--lease-ms <ms>]
+
+Runs a node: offers the agent classes the modules export (by class name) and
+hosts the agents a manager launches on it. SIGTERM or Ctrl-C drains it: its
+agents move to other nodes, then it exits.
+
+  --redis <url>      default REDIS_URL, else redis://127.0.0.1:6379
+  --namespace <ns>   default "agentspace"
+  --name <name>      default the host name
+  --capacity <n>     agents it hosts at most (default 64)
+  --threads <n|auto> worker threads its agents share (default one per agent)
+  --lease-ms <ms>    how soon a dead node is noticed (default 5000)
+`;
+
+/** Thrown for a command line that makes no sense: the caller prints it with the usage hint. */
+export class NodeUsageError extends Error {}
+
+function whole(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 1) throw new NodeUsageError(`--${name} takes a positive whole number, not "${value}"`);
+  return number;
+}
+
+/** Parses and runs `agentspace node`; resolves with the exit code once the node has stopped. */
+export async function runNode(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        redis: { type: "string" },
+        namespace: { type: "string" },
+        name: { type: "string" },
+        capacity: { type: "string" },
+        threads: { type: "string" },
+        "lease-ms": { type: "string" },
+      },
+    });
+  } catch (error) {
+    throw new NodeUsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length === 0) throw new NodeUsageError("node needs at least one module exporting agent classes: agentspace node <module…>");
+  const capacity = whole("capacity", values.capacity);
+  const leaseMs = whole("lease-ms", values["lease-ms"]);
+  const threads = values.threads === "auto" ? "auto" : whole("threads", values.threads);
+  const classes = new Map<string, AgentClass>();
+  for (const module of positionals) {
+    for (const Cls of agentClassesOf(await loadModule(module)).values()) classes.set(Cls.name, Cls);
+  }
+  if (classes.size === 0) throw new NodeUsageError(`${positionals.join(", ")} export no agent classes`);
+  const node = await AgentNode.start({
+    name: values.name ?? hostname().split(".")[0]!,
+    classes,
+    ...(capacity === undefined ? {} : { capacity }),
+    ...(threads === undefined ? {} : { threads }),
+    redis: values.redis === undefined ? undefined : { url: values.redis },
+    namespace: values.namespace,
+    tuning: leaseMs === undefined ? undefined : { leaseMs },
+  });
+  console.log(`[node ${node.name}] ready: offers ${[...classes.keys()].sort().join(", ")}`);
+  let signals = 0;
+  const stop = (signal: NodeJS.Signals) => {
+    // A second signal does not wait for the drain: the agents move once the lease runs out.
+    if (++signals > 1) process.exit(130);
+    console.log(`[node ${node.name}] ${signal}: draining`);
+    void node.drain();
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  try {
+    await node.stopped;
+    console.log(`[node ${node.name}] stopped`);
+    return 0;
+  } catch (error) {
+    console.error(`agentspace node: ${(error as Error).message}`);
+    return 1;
+  }
+}
