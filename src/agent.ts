@@ -24,6 +24,7 @@ import {
 import { assertJsonValue } from "./json-value.js";
 import { MessageStream } from "./message-stream.js";
 import { PendingRequests, type RequestOptions } from "./pending.js";
+import { HAND_OVER, type HandOver } from "./live/hand-over.js";
 
 /** The message each action, callback and their awaits run for. */
 const current = new AsyncLocalStorage<Message>();
@@ -62,6 +63,15 @@ export class Agent {
   /** shutdown() was called while handling this message: the agent leaves once it is answered. */
   #leaveAfter: Message | undefined;
   #leaving = false;
+  /** Actions started and not yet answered (and gates not yet passed): a reload waits for them. */
+  #inFlight = 0;
+  #idle: (() => void) | undefined;
+  #oneSettled = (): void => {
+    if (--this.#inFlight === 0 && this.#idle) {
+      this.#idle();
+      this.#idle = undefined;
+    }
+  };
   #mailbox = new Mailbox(
     (message) => this.#process(message),
     (error) => this.#link?.reportError(error),
@@ -242,6 +252,13 @@ export class Agent {
     this.#mailbox.push(message);
   }
 
+  /** Live reload: stops taking messages, hands back those not yet taken, says when what it started has settled. */
+  [HAND_OVER](): HandOver {
+    const queued = this.#mailbox.clear();
+    const settled = this.#inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.#idle = resolve));
+    return { queued, settled };
+  }
+
   [PEER_GONE](peerId: string, reason: Error): void {
     this.#pending.rejectTo(peerId, reason);
   }
@@ -269,10 +286,13 @@ export class Agent {
       return this.#answer(message, false, error);
     }
     if (!isPromise(gate)) return this.#invoke(message, spec);
-    return gate.then(
+    const passed = gate.then(
       () => this.#invoke(message, spec),
       (error: unknown) => this.#answer(message, false, error),
     );
+    this.#inFlight++;
+    passed.then(this.#oneSettled, this.#oneSettled);
+    return passed;
   }
 
   #actionFor(message: Message): ActionSpec | Error | undefined {
@@ -315,6 +335,8 @@ export class Agent {
       (value) => this.#complete(message, true, value),
       (error: unknown) => this.#complete(message, false, error),
     );
+    this.#inFlight++;
+    done.then(this.#oneSettled, this.#oneSettled);
     // Interleaved by default: the next message may start while this one awaits.
     return (this.constructor as { serial?: boolean }).serial ? done : undefined;
   }

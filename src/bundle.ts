@@ -57,15 +57,19 @@ const RECHECK_AFTER_MS = 1_000;
 /** Per module: the bundle's check under way or done, when, and the module file's mtime then. */
 const checks = new Map<string, { bundle: Promise<string>; at: number; mtime: number }>();
 
-/** The file: URL of a worker-ready bundle of `moduleUrl`, built or taken from the cache. */
-export function bundleModule(moduleUrl: string): Promise<string> {
+/**
+ * The file: URL of a worker-ready bundle of `moduleUrl`, built or taken from
+ * the cache. `recheck`: check every input now, even if checked a moment ago
+ * (a reload right after editing a file the module imports).
+ */
+export function bundleModule(moduleUrl: string, { recheck = false }: { recheck?: boolean } = {}): Promise<string> {
   if (!moduleUrl.startsWith("file:")) {
     return Promise.reject(new Error(`agent module "${moduleUrl}" must be a file: URL (use static module = import.meta.url)`));
   }
   const modulePath = fileURLToPath(moduleUrl);
   const mtime = statSync(modulePath, { throwIfNoEntry: false })?.mtimeMs ?? -1;
   const recent = checks.get(moduleUrl);
-  if (recent && recent.mtime === mtime && Date.now() - recent.at < RECHECK_AFTER_MS) return recent.bundle;
+  if (!recheck && recent && recent.mtime === mtime && Date.now() - recent.at < RECHECK_AFTER_MS) return recent.bundle;
   // Concurrent adds of one class share one check and one build.
   const check = { bundle: cachedOrBuilt(modulePath), at: Date.now(), mtime };
   checks.set(moduleUrl, check);

@@ -2,6 +2,7 @@ import type { Agent } from "./agent.js";
 import { ATTACH, DELIVER, DETACH, PEER_GONE, WANTS_VALUE, type AgentLink, type LinkedAgent } from "./agent-link.js";
 import { AgentRoute, type AgentStats, type MailboxOptions } from "./agent-route.js";
 import { answerTo } from "./answer.js";
+import { markedFor } from "./answer-mark.js";
 import type { ComputePool } from "./compute.js";
 import { debugRefusal, type DebugMode } from "./debug-gate.js";
 import { AgentActivity } from "./activity.js";
@@ -11,9 +12,11 @@ import type { Message } from "./message.js";
 import type { MessageRouter } from "./router.js";
 import { RestartBudget, restartPolicy } from "./spaces/restart-budget.js";
 import type { RestartOptions } from "./spaces/supervisor.js";
+import { classOf, type NextVersion, type Reloadable } from "./live/reload.js";
+import { deliverInOrder, holding, swapInstance, type SwapHost } from "./live/swap.js";
 
 /** An agent in the space, seen from the space. */
-export interface Member {
+export interface Member extends Reloadable {
   /**
    * Runs `beforeRemove`, takes the agent out of the router and releases what
    * it holds. An agent in a worker that does not finish within `timeoutMs`
@@ -74,6 +77,8 @@ export interface InThreadOptions {
   restart?: RestartOptions;
   /** How long a failed instance's other loops may take to stop before a restart (default 10 s). */
   stopTimeoutMs?: number;
+  /** Where its class comes from and what it was made with, so that `space.reload` can swap it. */
+  source?: { module: string; init: unknown };
 }
 
 /**
@@ -122,6 +127,7 @@ class InThreadMember implements Member {
   /** A failed instance being stopped and the next one started. */
   #replacing: Promise<void> | undefined;
   #cancelWait: (() => void) | undefined;
+  #source: InThreadOptions["source"];
 
   constructor(context: ThreadContext, create: () => Agent, link: LinkOptions, route: AgentRoute, options: InThreadOptions) {
     this.#context = context;
@@ -131,6 +137,11 @@ class InThreadMember implements Member {
     this.#foreground = options.foreground ?? false;
     this.#stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
     this.#budget = new RestartBudget(restartPolicy(options.restart ?? {}));
+    this.#source = options.source;
+  }
+
+  get sourceModule(): string | undefined {
+    return this.#source?.module;
   }
 
   /** Links `agent`, runs its `afterAdd`, then starts its loops; rejects (leaving it unlinked) if `afterAdd` throws. */
@@ -141,10 +152,7 @@ class InThreadMember implements Member {
     this.#className = agent.constructor.name;
     linked[ATTACH](this.#linkFor(agent));
     neighbours.set(agent.id, linked);
-    route.connect({
-      message: (message) => linked[DELIVER](message),
-      gone: (peerId, reason) => linked[PEER_GONE](peerId, reason),
-    });
+    this.#connect(linked);
     try {
       await agent.afterAdd();
     } catch (error) {
@@ -154,6 +162,18 @@ class InThreadMember implements Member {
       throw error;
     }
     this.#agent = agent;
+    this.#startActivity(agent);
+  }
+
+  #connect(linked: LinkedAgent): void {
+    this.#route.connect({
+      message: (message) => linked[DELIVER](message),
+      gone: (peerId, reason) => linked[PEER_GONE](peerId, reason),
+    });
+  }
+
+  #startActivity(agent: Agent): void {
+    const route = this.#route;
     if (!AgentActivity.any(agent)) return;
     this.#activity = new AgentActivity(agent, {
       failed: (spec, error) => this.#failed(agent, spec, error),
@@ -193,16 +213,66 @@ class InThreadMember implements Member {
     return { className: this.#className, thread: null, state: this.#state };
   }
 
+  /** Swaps the running instance for one of `next` (see `swapInstance`); after any replacement under way. */
+  reload(next: NextVersion): Promise<void> {
+    const swapped = (this.#replacing ?? Promise.resolve()).then(() => this.#swap(next));
+    this.#replacing = swapped.catch(() => undefined);
+    return swapped;
+  }
+
+  async #swap(next: NextVersion): Promise<void> {
+    const { id } = this.#route;
+    const Cls = await classOf<new (id: string, init: unknown) => Agent>(next.bundleUrl, this.#className);
+    const init = this.#source?.init;
+    const create = (): Agent => new Cls(id, init);
+    const old = this.#agent;
+    // Restarting or stopping: the next instance, if any, is made from the new version.
+    if (!old || this.#state !== "running") return void (this.#create = create);
+    await swapInstance(old as unknown as LinkedAgent, () => create() as unknown as LinkedAgent, this.#swapHost());
+    this.#create = create;
+  }
+
+  #swapHost(): SwapHost {
+    const route = this.#route;
+    let waiting: Message[] = [];
+    return {
+      hold: (old) => {
+        waiting = [];
+        route.connect({ message: holding(waiting, (message) => old[DELIVER](message)), gone: (peer, why) => old[PEER_GONE](peer, why) });
+      },
+      resume: (agent, queued) => {
+        deliverInOrder(queued, waiting, (message) => agent[DELIVER](message));
+        this.#connect(agent);
+      },
+      stopActivity: async () => {
+        await this.#activity?.stop(this.#stopTimeoutMs);
+        this.#activity = undefined;
+        route.stats.loops = route.stats.timers = 0;
+      },
+      startActivity: (agent) => this.#startActivity(agent as unknown as Agent),
+      attach: (fresh) => {
+        const agent = fresh as unknown as Agent;
+        fresh[ATTACH](this.#linkFor(agent));
+        this.#context.neighbours.set(agent.id, fresh);
+        this.#agent = agent;
+        this.#className = agent.constructor.name;
+      },
+    };
+  }
+
   #linkFor(agent: Agent): AgentLink {
     const { router, pool, neighbours, debug } = this.#context;
     const route = this.#route;
     const foreground = this.#foreground;
+    const onBroker = this.#link.json === true; // messages travel as JSON only through a broker
     return {
       ...this.#link,
       post: (message) => {
         route.sent(message);
         const refusal = debugRefusal(message, foreground, debug);
-        router.route(refusal ? answerTo(message, message.to, false, refusal) : message);
+        if (refusal) return router.route(answerTo(message, message.to, false, refusal));
+        // A broker would carry answers nobody here looks at: say so, and they are left out.
+        router.route(onBroker ? markedFor(message, agent as unknown as LinkedAgent) : message);
       },
       taken: () => route.taken(1),
       compute: (request) => pool.run(request, classModule(agent)),

@@ -265,6 +265,20 @@ export interface HostControl {
    * takes it out: a `beforeRemove` that throws is reported, not rethrown.
    */
   stop(id: string): Promise<void>;
+  /**
+   * Live reload: swaps the running agent for an instance of the class's new
+   * version (see `swapInstance`); rejects, leaving the old one serving, if
+   * the new one fails to start.
+   */
+  reload(spec: HostReload): Promise<void>;
+}
+
+/** What a worker host is told when an agent's class is reloaded. */
+export interface HostReload {
+  id: string;
+  /** file: URL of the new bundle (unique per build). */
+  moduleUrl: string;
+  className: string;
 }
 
 /** What a worker receives as `workerData`. */

@@ -14,6 +14,9 @@ import { Router, type MessageRouter } from "./router.js";
 import type { PlacementOptions } from "./spaces/placement.js";
 import type { RestartOptions } from "./spaces/supervisor.js";
 import { checkTimeoutMs } from "./timeout.js";
+import type { ActionOptions } from "./action.js";
+import { defineAction } from "./live/define.js";
+import { reloadMembers, type ReloadReport, type ReloadTarget } from "./live/reload.js";
 
 /** An agent class: constructed as `new Cls(id, init)`. */
 export type AgentClass<A extends Agent = Agent> = (new (id: string, init: never) => A) & {
@@ -160,6 +163,32 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
       const caller = await this.#caller();
       return caller.request({ to: id, action: { name, args } }, options);
     });
+  }
+
+  /**
+   * Live reload: bundles `module` (a URL, a path, or an agent class) again and
+   * swaps every running agent of this process whose class comes from it to the
+   * new version. Ids, mailboxes and requests under way stay; messages arriving
+   * meanwhile wait and go, in order, to the new instance; actions already
+   * running finish on the old code. State moves as the instance's own fields,
+   * or through `snapshot()` / `restore(state)`; loops and timers start again.
+   * An agent whose new constructor or `restore` throws keeps its old version,
+   * and this rejects with a ReloadError saying why.
+   */
+  reload(module: ReloadTarget): Promise<ReloadReport> {
+    if (this.#destroyed) return Promise.reject(new Error("this space has been destroyed"));
+    return reloadMembers([...this.#members].filter(([id]) => !this.#hidden.has(id)), module);
+  }
+
+  /**
+   * Adds action `name` to the running agent `id`, from `source`, a function's
+   * source text (`"({ n }) => n * 3"`): for debug spaces only, and only from
+   * this process, as the `eval` action. `help` lists it and handles reach it;
+   * a reload keeps it unless the new version of the class defines the name.
+   */
+  defineAction(id: string, name: string, source: string, options: ActionOptions = {}): Promise<string[]> {
+    const evaluate = (code: string) => this.handle(id).eval({ code });
+    return defineAction(this.options.debug, evaluate, id, name, source, options);
   }
 
   /** Removes every agent, ends every worker and connection; resolves when all is released. */

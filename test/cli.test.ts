@@ -1,6 +1,6 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -111,5 +111,72 @@ describe.concurrent("agentspace run", () => {
     const { code, stderr } = await agentspace("run", "examples/nowhere.ts");
     expect(code).toBe(1);
     expect(stderr).toContain("agentspace run: no module at examples/nowhere.ts");
+  });
+});
+
+/** The CLI from source with `input` piped to it, as `agentspace repl < session.txt` does; resolves once it exits. */
+function piped(args: string[], input: string): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: root });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`${args.join(" ")} did not exit by itself:\n${stdout}${stderr}`));
+    }, 30_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
+}
+
+describe("agentspace repl < session.txt", () => {
+  let folder: string;
+
+  beforeAll(async () => {
+    // Inside this package: run from source, the library's own npm imports resolve from here.
+    const scratch = join(root, "node_modules", ".cache", "agentspace-tests");
+    await mkdir(scratch, { recursive: true });
+    folder = await mkdtemp(join(scratch, "session-"));
+  });
+
+  afterAll(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it("runs piped lines one after another, and .history saves them as a script agentspace run replays", async () => {
+    const script = join(folder, "session.ts");
+    const session = [
+      `class Greeter extends Agent {`,
+      `  @action greet({ name }: { name: string }): string { return "hello " + name; }`,
+      `}`,
+      `await space.add(Calculator, "calc"); await space.add(Greeter, "greeter")`,
+      `await sleep(200); console.log("first")`,
+      `console.log("second")`,
+      `console.log("sum", await space.handle("calc").add({ a: 2, b: 3 }))`,
+      `console.log(await space.handle("greeter").greet({ name: "again" }))`,
+      `.history ${script}`,
+    ].join("\n");
+    const { code, stdout } = await piped(["repl", "examples/calculator.ts"], session);
+    expect(code).toBe(0);
+    const printed = stdout.split("\n").map((line) => line.replace(/^(agentspace> |\.\.\. )+/, ""));
+    const said = printed.filter((line) => ["first", "second", "sum 5", "hello again"].includes(line));
+    expect(said).toEqual(["first", "second", "sum 5", "hello again"]); // each line waited for the one before
+    expect(stdout).toContain(`saved 6 inputs to ${script}`);
+
+    const replay = await agentspace("run", script);
+    expect(replay.stderr).toBe("");
+    expect(replay.stdout).toBe("first\nsecond\nsum 5\nhello again\n");
+    expect(replay.code).toBe(0);
+  });
+
+  it("refuses --watch outside the repl", async () => {
+    const { code, stderr } = await agentspace("run", "examples/hello-run.ts", "--watch");
+    expect(code).toBe(2);
+    expect(stderr).toContain("--watch is for repl");
   });
 });

@@ -1,9 +1,13 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { AsyncCompleter } from "node:readline";
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRepl, type AgentspaceRepl } from "../src/cli/repl.js";
+import { loadTranspiler } from "../src/cli/transpile.js";
+import { classDeclarations, usesName } from "../src/cli/source-scan.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const prompt = "agentspace> ";
@@ -58,6 +62,11 @@ class ReplProcess {
     });
   }
 
+  /** Types one line without waiting for anything (a line the REPL keeps for the next). */
+  type(line: string): void {
+    this.#child.stdin.write(`${line}\n`);
+  }
+
   /** Types one line and resolves with what the REPL printed for it, up to its next prompt. */
   async enter(line: string): Promise<string> {
     this.#child.stdin.write(`${line}\n`);
@@ -85,7 +94,7 @@ describe.each(["multiprocess", "local"])("agentspace repl on a %s space", (kind)
   beforeAll(async () => {
     repl = new ReplProcess(["examples/calculator.ts", "--space", kind]);
     const banner = await repl.waitFor(prompt);
-    expect(banner).toContain("in scope: space, me, agentspace, Calculator");
+    expect(banner).toContain("in scope: space, me, agentspace, Agent, action, loop, timer, sleep, Calculator");
     expect(await repl.enter(`await space.add(Calculator, "calc")`)).toBe("undefined\n");
   });
 
@@ -162,9 +171,113 @@ describe("agentspace repl --no-debug", () => {
       const inspected = await repl.enter(`await space.handle("calc").inspect()`);
       expect(inspected).toContain(`PermissionDeniedError: "calc.inspect" not permitted`);
       expect(await repl.enter(".help calc")).toContain("built in: help (inspect and eval are closed: --no-debug)");
+      expect(await repl.enter(".define calc triple ({ n }) => n * 3")).toContain("PermissionDeniedError: defineAction runs code inside \"calc\"");
+      expect(await repl.enter(`await space.handle("calc").triple({ n: 1 }).catch((error) => error.name)`)).toBe("'ActionNotFoundError'\n");
       expect(await repl.endInput()).toBe(0);
     } finally {
       repl.kill();
+    }
+  });
+});
+
+describe("agentspace repl: classes typed at the prompt", () => {
+  let repl: ReplProcess;
+
+  beforeAll(async () => {
+    repl = new ReplProcess(["examples/calculator.ts"]);
+    await repl.waitFor(prompt);
+  });
+
+  afterAll(() => repl.kill());
+
+  it("takes TypeScript and decorators, and runs the class in a worker of the MultiprocessSpace", async () => {
+    const typed = `class Doubler extends Agent { @action double({ n }: { n: number }): number { return n * 2; } }`;
+    expect(await repl.enter(typed)).toBe("undefined\n");
+    expect(await repl.enter(`await space.add(Doubler, "d")`)).toBe("undefined\n");
+    expect(await repl.enter(`await space.handle("d").double({ n: 21 })`)).toBe("42\n");
+    expect(await repl.enter(`const width: number = 3; width * 2`)).toBe("6\n");
+  });
+
+  it("typed again, the class is reloaded into its running agents by space.reload", async () => {
+    expect(await repl.enter(`await space.add(Doubler, "d0"); await space.handle("d0").double({ n: 1 })`)).toBe("2\n");
+    const retyped = `class Doubler extends Agent { @action double({ n }: { n: number }): number { return n * 200; } }`;
+    expect(await repl.enter(retyped)).toBe("undefined\n");
+    expect(await repl.enter(`(await space.reload(Doubler)).agents`)).toBe("[ 'd', 'd0' ]\n");
+    expect(await repl.enter(`await space.handle("d0").double({ n: 1 })`)).toBe("200\n");
+    expect(await repl.enter(`await space.remove("d0")`)).toBe("undefined\n");
+  });
+
+  it("runs it in a space of two shared threads too, with a class that extends it", async () => {
+    const typed = `class Tripler extends Doubler { @action triple({ n }: { n: number }) { return n * 3; } }`;
+    expect(await repl.enter(typed)).toBe("undefined\n");
+    expect(await repl.enter(`const two = new agentspace.MultiprocessSpace({ threads: 2 })`)).toBe("undefined\n");
+    expect(await repl.enter(`await two.add(Doubler, "d1"); await two.add(Tripler, "t1"); await two.add(Tripler, "t2")`)).toBe("undefined\n");
+    expect(await repl.enter(`[await two.handle("d1").double({ n: 4 }), await two.handle("t2").triple({ n: 4 }), await two.handle("t2").double({ n: 1 })]`)).toBe(
+      "[ 800, 12, 200 ]\n", // Doubler as typed again above
+    );
+    expect(await repl.enter(`await two.destroy()`)).toBe("undefined\n");
+  });
+
+  it("refuses a class that uses a value typed at the prompt, naming it", async () => {
+    expect(await repl.enter(`const secret = 7`)).toBe("undefined\n");
+    expect(await repl.enter(`class Leaky extends Agent { @action peek() { return secret + this.id.length; } }`)).toBe("undefined\n");
+    const refused = await repl.enter(`await space.add(Leaky, "leaky")`);
+    expect(refused).toContain("TypeError: Leaky uses `secret`, typed at this prompt: a worker cannot have that value");
+    expect(await repl.enter(`space.agents.includes("leaky")`)).toBe("false\n");
+  });
+
+  it(".define adds an action to a running agent: help lists it, requests reach it", async () => {
+    expect(await repl.enter(`.define d triple ({ n }) => n * 3`)).toBe("defined d.triple (actions defined on d: triple)\n");
+    expect(await repl.enter(`await space.handle("d").triple({ n: 2 })`)).toBe("6\n");
+    expect(await repl.enter(`.help d`)).toMatch(/^triple\b/m);
+    expect(await repl.enter(`.define d`)).toContain("usage: .define <id> <name> <function source>");
+  });
+
+  it("keeps an incomplete input for the next line, and says what is wrong with a bad one", async () => {
+    repl.type(`class Later extends Agent {`);
+    expect(await repl.enter(`@action now() { return "later"; } }`)).toContain("undefined\n");
+    expect(await repl.enter(`const = 1`)).toContain("SyntaxError");
+    expect(await repl.endInput()).toBe(0);
+  });
+});
+
+describe("agentspace repl: reloading a module", () => {
+  const scratch = fileURLToPath(new URL("../node_modules/.cache/agentspace-tests/", import.meta.url));
+  mkdirSync(scratch, { recursive: true });
+  const folder = mkdtempSync(join(scratch, "repl-"));
+  const module = join(folder, "counter.ts");
+  const version = (n: number): string =>
+    [
+      `import { Agent, action } from "agentspace";`,
+      `export class Counter extends Agent {`,
+      `  static module = import.meta.url;`,
+      `  total = 0;`,
+      `  @action add({ n }: { n: number }) { this.total += n; return "v${n}:" + this.total; }`.replace("${n}", String(n)),
+      `}`,
+    ].join("\n");
+
+  it("--watch reloads a saved module, and .reload does on demand: the agents keep their state", async () => {
+    writeFileSync(module, version(1));
+    const repl = new ReplProcess([module, "--watch"]);
+    try {
+      expect(await repl.waitFor(prompt)).toContain("each save reloads it");
+      expect(await repl.enter(`await space.add(Counter, "c"); await space.add(Counter, "c2")`)).toBe("undefined\n");
+      expect(await repl.enter(`await space.handle("c").add({ n: 5 })`)).toBe("'v1:5'\n");
+      writeFileSync(module, version(2));
+      expect(await repl.waitFor("now run the new code; state kept\n")).toContain("reloaded counter.ts: 2 agents (c, c2)");
+      expect(await repl.enter(`await space.handle("c").add({ n: 1 })`)).toBe("'v2:6'\n");
+      writeFileSync(module, `${version(3)}\n}}`); // saved half-edited: the old code serves on
+      await repl.waitFor("reload of counter.ts failed");
+      await repl.waitFor("\n");
+      expect(await repl.enter(`await space.handle("c").add({ n: 0 })`)).toBe("'v2:6'\n");
+      writeFileSync(module, version(3));
+      expect(await repl.waitFor("state kept\n")).toContain("reloaded counter.ts");
+      expect(await repl.enter(`await space.handle("c").add({ n: 1 })`)).toBe("'v3:7'\n");
+      expect(await repl.enter(`.reload`)).toBe("reloaded counter.ts: 2 agents (c, c2) now run the new code; state kept\n");
+      expect(await repl.endInput()).toBe(0);
+    } finally {
+      repl.kill();
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 });
@@ -230,5 +343,31 @@ describe("tab completion in the repl", () => {
   it("leaves everything else to the REPL's own completion", async () => {
     const [candidates] = await complete(session, "spa");
     expect(candidates).toContain("space");
+  });
+});
+
+describe("what the repl makes of a typed input", () => {
+  it("turns static imports into dynamic ones and keeps them for the session's class modules", async () => {
+    const transpile = await loadTranspiler();
+    const { code, imports } = transpile(`import { readFile as read, stat } from "node:fs/promises";\nimport type { Agent } from "agentspace";\nawait read("x")`, "/here");
+    expect(code).toContain(`var { readFile: read, stat } = await import("node:fs/promises");`);
+    expect(code).not.toContain("agentspace");
+    expect(imports.map(({ statement }) => statement)).toEqual([`import { readFile as read, stat } from "node:fs/promises";`]);
+    const local = transpile(`import helper from "./helper.ts"`, "/here");
+    expect(local.imports[0]!.statement).toBe(`import helper from "/here/helper.ts"`);
+  });
+
+  it("finds top-level classes, decorators and strings with braces included", () => {
+    const input = `const a = 1;\n@sealed\nclass A extends Agent { s = "}{"; m() { return { x: 1 }; } }\nclass B {}\nA;`;
+    const found = classDeclarations(input);
+    expect(found.map(({ name }) => name)).toEqual(["A", "B"]);
+    expect(found[0]!.source).toBe(`@sealed\nclass A extends Agent { s = "}{"; m() { return { x: 1 }; } }`);
+  });
+
+  it("tells a variable from a property, an object key or text in a string", () => {
+    expect(usesName("return secret + 1", "secret")).toBe(true);
+    expect(usesName("return this.secret", "secret")).toBe(false);
+    expect(usesName("return { secret: 1 }", "secret")).toBe(false);
+    expect(usesName(`return "secret"`, "secret")).toBe(false);
   });
 });

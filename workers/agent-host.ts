@@ -5,8 +5,9 @@
  * own channel.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { ATTACH, DELIVER, DETACH, PEER_GONE, type LinkedAgent } from "../src/agent-link.js";
+import { ATTACH, DELIVER, DETACH, PEER_GONE, type AgentLink, type LinkedAgent } from "../src/agent-link.js";
 import { answerTo } from "../src/answer.js";
+import { markedFor } from "../src/answer-mark.js";
 import { BatchingPort } from "../src/batching-port.js";
 import { AgentActivity } from "../src/activity.js";
 import { serveControl } from "../src/control.js";
@@ -14,6 +15,7 @@ import type { ComputeRequest } from "../src/compute.js";
 import { AgentNotFoundError, MessageValidationError, errorFromWire, errorToWire, withoutStack } from "../src/errors.js";
 import { exportedClass } from "../src/exported-class.js";
 import { isAnswer, type Message } from "../src/message.js";
+import { deliverInOrder, swapInstance } from "../src/live/swap.js";
 import {
   open,
   peerGoneReason,
@@ -21,6 +23,7 @@ import {
   type Envelope,
   type HostControl,
   type HostData,
+  type HostReload,
   type HostStart,
   type InboundItem,
   type PortBatch,
@@ -34,6 +37,9 @@ const { inbound, outbound } = workerData as HostData;
 interface Hosted {
   id: string;
   agent: LinkedAgent;
+  spec: HostStart;
+  /** While a reload swaps it: messages (answers excepted) waiting for the next instance. */
+  waiting?: Message[];
   /** Set once its afterAdd succeeded. */
   running: boolean;
   /** Messages it took since the last report: the router keeps its mailbox bounded with them. */
@@ -105,9 +111,11 @@ function take(batch: PortBatch<InboundItem>): void {
       case "envelope":
         unseal(item);
         break;
-      case "broadcast":
-        agents.get(item.deliverTo)?.agent[DELIVER](item.message);
+      case "broadcast": {
+        const hosted = agents.get(item.deliverTo);
+        if (hosted) hand(hosted, item.message);
         break;
+      }
       case "peer-gone": {
         const reason = peerGoneReason(item);
         for (const { agent } of agents.values()) agent[PEER_GONE](item.gone, reason);
@@ -137,11 +145,70 @@ function unseal(envelope: Envelope): void {
 
 function deliver(message: Message): void {
   const hosted = agents.get(message.to);
-  if (hosted) return hosted.agent[DELIVER](message);
+  if (hosted) return hand(hosted, message);
   // Routed here just as its agent left this thread.
   if (isAnswer(message)) return;
   const reason = withoutStack(() => new AgentNotFoundError(`agent "${message.to}" has left`));
   outbox.pushMessage(answerTo(message, message.to, false, reason));
+}
+
+/** Into the agent, unless a reload holds its messages (answers still reach the old instance: its actions may await them). */
+function hand(hosted: Hosted, message: Message): void {
+  if (hosted.waiting && !isAnswer(message)) hosted.waiting.push(message);
+  else hosted.agent[DELIVER](message);
+}
+
+function linkFor(hosted: Hosted): AgentLink {
+  const { spec } = hosted;
+  return {
+    // On a broker, a plain send whose value the agent would not see says so: no [response] crosses the broker for it.
+    post: spec.json ? (message) => outbox.pushMessage(markedFor(message, hosted.agent)) : (message) => outbox.pushMessage(message),
+    reportError: (error) => report({ event: "error", error: errorToWire(error) }),
+    requestTimeoutMs: spec.requestTimeoutMs,
+    json: spec.json,
+    debug: spec.debug !== false,
+    taken: () => giveBack(hosted, 1),
+    compute: (request) => compute(spec.id, request),
+    // On the data port, behind the answer the agent sent just before.
+    shutdown: () => outbox.push({ kind: "shutdown", agent: spec.id }),
+  };
+}
+
+function startActivity(hosted: Hosted): void {
+  const { agent, id } = hosted;
+  if (!AgentActivity.any(agent)) return;
+  hosted.activity = new AgentActivity(agent, {
+    failed: (loop, error) => outbox.push({ kind: "failed", agent: id, loop: loop.name, of: loop.kind, error: errorToWire(error) }),
+    changed: (loops, timers) => outbox.push({ kind: "activity", agent: id, loops, timers }),
+  });
+  hosted.activity.start();
+}
+
+/** How long a reload lets the old instance's loops take to stop. */
+const RELOAD_STOP_MS = 10_000;
+
+async function reload(next: HostReload): Promise<void> {
+  const hosted = agents.get(next.id);
+  if (!hosted?.running) throw new Error(`agent "${next.id}" is not running in this thread`);
+  const module = (await import(next.moduleUrl)) as Record<string, unknown>;
+  const Cls = exportedClass<new (id: string, init: unknown) => LinkedAgent>(module, next.className, next.moduleUrl);
+  await swapInstance(hosted.agent, () => new Cls(next.id, hosted.spec.init), {
+    hold: () => (hosted.waiting = []),
+    resume: (agent, queued) => {
+      const waiting = hosted.waiting ?? [];
+      hosted.waiting = undefined;
+      deliverInOrder(queued, waiting, (message) => agent[DELIVER](message));
+    },
+    stopActivity: async () => {
+      await hosted.activity?.stop(RELOAD_STOP_MS);
+      hosted.activity = undefined;
+    },
+    startActivity: () => startActivity(hosted),
+    attach: (fresh) => {
+      fresh[ATTACH](linkFor(hosted));
+      hosted.agent = fresh;
+    },
+  });
 }
 
 const control: HostControl = {
@@ -149,19 +216,9 @@ const control: HostControl = {
     const module = (await import(spec.moduleUrl)) as Record<string, unknown>;
     const Cls = exportedClass<new (id: string, init: unknown) => LinkedAgent>(module, spec.className, spec.moduleUrl);
     const agent = new Cls(spec.id, spec.init);
-    const hosted: Hosted = { id: spec.id, agent, running: false, taken: 0 };
+    const hosted: Hosted = { id: spec.id, agent, spec, running: false, taken: 0 };
     agents.set(spec.id, hosted);
-    agent[ATTACH]({
-      post: (message) => outbox.pushMessage(message),
-      reportError: (error) => report({ event: "error", error: errorToWire(error) }),
-      requestTimeoutMs: spec.requestTimeoutMs,
-      json: spec.json,
-      debug: spec.debug !== false,
-      taken: () => giveBack(hosted, 1),
-      compute: (request) => compute(spec.id, request),
-      // On the data port, behind the answer the agent sent just before.
-      shutdown: () => outbox.push({ kind: "shutdown", agent: spec.id }),
-    });
+    agent[ATTACH](linkFor(hosted));
     outbox.push({ kind: "ready", agent: spec.id }); // before anything afterAdd sends: answers to it find it here
     try {
       await agent.afterAdd();
@@ -171,14 +228,10 @@ const control: HostControl = {
       throw error;
     }
     hosted.running = true;
-    if (AgentActivity.any(agent)) {
-      hosted.activity = new AgentActivity(agent, {
-        failed: (loop, error) => outbox.push({ kind: "failed", agent: spec.id, loop: loop.name, of: loop.kind, error: errorToWire(error) }),
-        changed: (loops, timers) => outbox.push({ kind: "activity", agent: spec.id, loops, timers }),
-      });
-      hosted.activity.start();
-    }
+    startActivity(hosted);
   },
+
+  reload,
 
   async stop(id: string) {
     const hosted = agents.get(id);

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { AgentClass } from "../index.js";
 import { ATTACH } from "../agent-link.js";
-import { bundleModule } from "../bundle.js";
+import { nextVersion } from "../live/reload.js";
 
 /** A module the user named that cannot be loaded; its message says why. */
 export class ModuleLoadError extends Error {
@@ -20,7 +20,8 @@ export async function loadModule(specifier: string): Promise<Record<string, unkn
   if (!existsSync(fileURLToPath(url))) throw new ModuleLoadError(`no module at ${specifier}`);
   let bundled: string;
   try {
-    bundled = await bundleModule(url);
+    // Named by its build: after an edit (and `.reload`) the new code is imported, not the cached module.
+    bundled = (await nextVersion(url)).bundleUrl;
   } catch (error) {
     throw new ModuleLoadError(`cannot compile ${specifier}: ${(error as Error).message}`, { cause: error });
   }

@@ -1,11 +1,16 @@
 /**
  * The `agentspace` command: which subcommand, with which options.
  *
- *   agentspace repl [module…] [--space multiprocess|local] [--no-debug] [--inspect]
+ *   agentspace repl [module…] [--space multiprocess|local] [--no-debug] [--inspect] [--watch]
  *   agentspace run <module> [args…] [--space multiprocess|local] [--debug] [--inspect]
+ *   agentspace node <module…> --redis <url> --namespace <ns> --name <name> --capacity <n>
+ *   agentspace nodes --redis <url> --namespace <ns>
  */
 import { parseArgs } from "node:util";
+import { AgentspaceError } from "../index.js";
 import { ModuleLoadError } from "./load-module.js";
+import { NodeUsageError, nodeUsage, runNode } from "./node.js";
+import { listNodes, nodesUsage } from "./nodes.js";
 import { startRepl } from "./repl.js";
 import { RunError, runModule } from "./run.js";
 import { isSpaceKind, spaceKinds, type SpaceKind } from "./space-kind.js";
@@ -13,17 +18,27 @@ import { isSpaceKind, spaceKinds, type SpaceKind } from "./space-kind.js";
 const usage = `agentspace: agents that talk only through messages
 
 Usage:
-  agentspace repl [module…] [--space multiprocess|local] [--no-debug] [--inspect]
+  agentspace repl [module…] [--space multiprocess|local] [--no-debug] [--inspect] [--watch]
   agentspace run <module> [args…] [--space multiprocess|local] [--debug] [--inspect]
+  agentspace node <module…> [--redis <url>] [--namespace <ns>] [--name <name>] [--capacity <n>]
+  agentspace nodes [--redis <url>] [--namespace <ns>]
   agentspace --help
 
 Commands:
-  repl   A Node REPL with \`space\`, \`me\` (a foreground agent) and the agent
-         classes the modules export in scope. Top-level await, tab completion
-         of agent ids and action names, and the commands .agents, .help <id>,
-         .trace on|off and .inspect. Ctrl-D destroys the space and quits.
+  repl   A Node REPL with \`space\`, \`me\` (a foreground agent), Agent, action,
+         loop, timer, sleep and the agent classes the modules export in scope.
+         It takes TypeScript and decorators; classes typed into it run in
+         workers too. Top-level await, tab completion of agent ids and action
+         names, and the commands .agents, .help <id>, .trace on|off, .inspect,
+         .reload (running agents take their module's new code, keeping their
+         state), .define <id> <name> <function source> and .history <file>.
+         Piped input runs line after line. Ctrl-D destroys the space and quits.
   run    Imports <module>, calls its exported main(space, args), then
          destroys the space. Exits with 1 if main is missing or throws.
+  node   Runs a node on Redis: offers the agent classes the modules export
+         and hosts the agents a manager launches on it; SIGTERM drains it.
+         agentspace node --help for its options.
+  nodes  Prints a namespace's nodes and the agents placed on them.
 
 Options:
   --space <kind>  multiprocess: each agent in its own worker thread (default)
@@ -32,6 +47,7 @@ Options:
   --debug         run: open the inspect and eval actions (closed by default)
   --inspect       open the inspector, a live web page of the space, and print
                   its address (http://127.0.0.1:PORT/?token=…)
+  --watch         repl: reload a module each time its file is saved
   -h, --help      Print this help
 
 Modules are TypeScript or JavaScript files, used as they are: no build step.
@@ -53,6 +69,7 @@ interface Invocation {
   space: SpaceKind;
   debug: boolean | undefined;
   inspect: boolean;
+  watch: boolean;
 }
 
 /** The invocation `argv` asks for, or undefined for help. */
@@ -67,6 +84,7 @@ function parse(argv: string[]): Invocation | undefined {
         debug: { type: "boolean" },
         "no-debug": { type: "boolean" },
         inspect: { type: "boolean" },
+        watch: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -80,13 +98,15 @@ function parse(argv: string[]): Invocation | undefined {
   const space = values.space ?? "multiprocess";
   if (!isSpaceKind(space)) throw new UsageError(`--space takes ${spaceKinds.join(" or ")}, not "${space}"`);
   if (values.debug && values["no-debug"]) throw new UsageError("--debug and --no-debug contradict each other");
+  if (values.watch && command !== "repl") throw new UsageError("--watch is for repl: agentspace repl <module…> --watch");
   if (command === "run" && rest.length === 0) throw new UsageError("run needs a module: agentspace run <module>");
   const debug = values.debug ? true : values["no-debug"] ? false : undefined;
-  return { command: command as Command, positionals: rest, space, debug, inspect: values.inspect === true };
+  return { command: command as Command, positionals: rest, space, debug, inspect: values.inspect === true, watch: values.watch === true };
 }
 
 /** Runs the command line; resolves with the exit code once the command is over. */
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "node" || argv[0] === "nodes") return nodeCommand(argv[0], argv.slice(1));
   let invocation: Invocation | undefined;
   try {
     invocation = parse(argv);
@@ -98,10 +118,10 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
-  const { command, positionals, space, debug, inspect } = invocation;
+  const { command, positionals, space, debug, inspect, watch } = invocation;
   try {
     if (command === "repl") {
-      const session = await startRepl({ modules: positionals, space, inspect, ...(debug === undefined ? {} : { debug }) });
+      const session = await startRepl({ modules: positionals, space, inspect, watch, ...(debug === undefined ? {} : { debug }) });
       await session.closed;
     } else {
       const [module, ...args] = positionals;
@@ -113,6 +133,23 @@ async function main(argv: string[]): Promise<number> {
     const known = error instanceof RunError || error instanceof ModuleLoadError;
     console.error(`agentspace ${command}: ${known ? error.message : ((error as Error).stack ?? String(error))}`);
     return failed;
+  }
+}
+
+/** `node` and `nodes`, which take options of their own (Redis, namespace). */
+async function nodeCommand(command: "node" | "nodes", argv: string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(command === "node" ? nodeUsage : nodesUsage);
+    return 0;
+  }
+  try {
+    return command === "node" ? await runNode(argv) : await listNodes(argv);
+  } catch (error) {
+    const misuse = error instanceof NodeUsageError || error instanceof TypeError || error instanceof RangeError;
+    const known = misuse || error instanceof ModuleLoadError || error instanceof AgentspaceError;
+    console.error(`agentspace ${command}: ${known ? (error as Error).message : String((error as Error).stack ?? error)}`);
+    if (misuse) console.error(`Run agentspace ${command} --help for usage.`);
+    return misuse ? misused : failed;
   }
 }
 

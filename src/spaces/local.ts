@@ -17,6 +17,7 @@ export class LocalSpace extends Space {
     const { member } = await hostInThread(this.threadContext(), make, this.linkOptions(), this.mailbox(options), {
       restart: options,
       stopTimeoutMs: this.options.removeTimeoutMs,
+      ...(Object.hasOwn(Cls, "module") && typeof Cls.module === "string" ? { source: { module: Cls.module, init } } : {}),
     });
     return member;
   }

@@ -1,11 +1,12 @@
-import { bundleModule, workerHostUrl } from "../bundle.js";
+import { workerHostUrl } from "../bundle.js";
+import { nextVersion } from "../live/reload.js";
 import { routeFor, type Member } from "../in-thread.js";
 import { assertCloneable } from "../message.js";
 import { Space, type AddOptions, type AgentClass, type SpaceOptions } from "../space.js";
 import { availableParallelism } from "node:os";
 import { BrokerRouter } from "./broker-router.js";
 import type { BrokerTransport } from "./broker-transport.js";
-import { Placement } from "./placement.js";
+import { WarmPlacement } from "./warm-placement.js";
 import { restartPolicy } from "./restart-budget.js";
 import { Supervisor } from "./supervisor.js";
 
@@ -25,7 +26,8 @@ export interface MultiprocessSpaceOptions extends SpaceOptions {
  * `restart` policy says, and never takes the space down.
  */
 export class MultiprocessSpace extends Space {
-  #placement: Placement;
+  #placement: WarmPlacement;
+  #ending = false;
 
   constructor(options: MultiprocessSpaceOptions = {}) {
     super(options);
@@ -33,7 +35,7 @@ export class MultiprocessSpace extends Space {
     if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) {
       throw new RangeError(`threads must be a positive whole number or "auto", not ${String(options.threads)}`);
     }
-    this.#placement = new Placement(threads, () => this.router, {
+    this.#placement = new WarmPlacement(threads, () => this.router, {
       pool: this.pool,
       debug: this.options.debug,
       onError: (error) => this.reportError(error),
@@ -56,10 +58,31 @@ export class MultiprocessSpace extends Space {
     );
   }
 
+  /**
+   * Starts `count` worker threads now, each waiting idle for an agent of
+   * its own: a later burst of `add`s then skips starting threads, most of an
+   * add's time. Resolves once they run. Agents with a thread of their own
+   * take them (all of them by default; with `threads`, those added with
+   * `isolate`); `destroy()` ends those never taken.
+   */
+  async prewarm(count: number): Promise<void> {
+    if (!Number.isInteger(count) || count < 1) throw new RangeError(`prewarm needs a positive whole number of threads, not ${String(count)}`);
+    if (this.#ending) throw new Error("this space has been destroyed");
+    await this.#placement.prewarm(await workerHostUrl(), count);
+    // destroy() began meanwhile: it has ended the warm threads it saw, maybe not these.
+    if (this.#ending) await this.#placement.endWarm();
+  }
+
+  override destroy(): Promise<void> {
+    this.#ending = true;
+    return super.destroy().finally(() => this.#placement.endWarm());
+  }
+
   protected async spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member> {
     const moduleUrl = moduleOf(Cls);
     assertCloneable(init, "init");
-    const [bundleUrl, hostUrl] = await Promise.all([bundleModule(moduleUrl), workerHostUrl()]);
+    // Named by its build: a shared thread that loaded an older build (before a reload or an edit) loads this one anew.
+    const [{ bundleUrl }, hostUrl] = await Promise.all([nextVersion(moduleUrl), workerHostUrl()]);
     const { requestTimeoutMs, debug } = this.options;
     const { isolate, resourceLimits } = options;
     return Supervisor.start({
@@ -71,6 +94,7 @@ export class MultiprocessSpace extends Space {
       where: { isolate, resourceLimits },
       restart: restartPolicy(options),
       stopTimeoutMs: this.options.removeTimeoutMs,
+      sourceModule: moduleUrl,
       events: {
         crashed: (error, outcome) => this.reportError(error, outcome),
         gaveUp: () => this.forget(id),

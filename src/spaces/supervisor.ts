@@ -2,6 +2,7 @@ import type { AgentRoute, AgentStats } from "../agent-route.js";
 import { AgentCrashedError, type LoopFailedError } from "../errors.js";
 import type { Member, MemberDescription } from "../in-thread.js";
 import type { HostStart } from "../protocol.js";
+import type { NextVersion } from "../live/reload.js";
 import type { MessageRouter } from "../router.js";
 import type { Placement, PlacementOptions } from "./placement.js";
 import { RestartBudget } from "./restart-budget.js";
@@ -49,6 +50,8 @@ export interface SupervisedSpec {
   restart: Required<RestartOptions>;
   /** How long an instance replaced after a loop failure may take to stop (the space's remove timeout). */
   stopTimeoutMs: number;
+  /** The source module (file: URL) the class comes from, for `space.reload`. */
+  sourceModule?: string;
   events: SupervisorEvents;
 }
 
@@ -93,6 +96,24 @@ export class Supervisor implements Member {
 
   dropped(): void {
     this.#spec.route.stats.dropped++;
+  }
+
+  get sourceModule(): string | undefined {
+    return this.#spec.sourceModule;
+  }
+
+  /** Swaps the running instance for one of `next` in its thread; restarts from then on start the new version. */
+  reload(next: NextVersion): Promise<void> {
+    const swapped = (this.#replacing ?? Promise.resolve()).then(() => this.#swap(next));
+    this.#replacing = swapped.catch(() => undefined);
+    return swapped;
+  }
+
+  async #swap(next: NextVersion): Promise<void> {
+    const start = { ...this.#spec.start, moduleUrl: next.bundleUrl };
+    const thread = this.#thread;
+    if (thread && !this.#stopped) await thread.reload({ id: start.id, moduleUrl: start.moduleUrl, className: start.className });
+    this.#spec.start = start; // only once it runs: a version that fails to start is not restarted into either
   }
 
   describe(): MemberDescription {

@@ -14,6 +14,7 @@ import {
   type Envelope,
   type HostControl,
   type HostData,
+  type HostReload,
   type HostStart,
   type OutboundItem,
   type PortItem,
@@ -90,6 +91,7 @@ export class WorkerThread {
   #lastError: Error | undefined;
   #alive = true;
   #exited: Promise<void>;
+  #running: Promise<void>;
 
   constructor(hostUrl: string, router: MessageRouter, options: WorkerThreadOptions) {
     this.#router = router;
@@ -114,6 +116,11 @@ export class WorkerThread {
     );
     this.#outbound.on("message", (batch: unknown) => this.#fromWorker(batch));
     this.#worker.on("error", (error) => (this.#lastError = error));
+    // A thread that dies before it runs has settled this too: nobody waits for ever.
+    this.#running = new Promise((resolve) => {
+      this.#worker.once("online", resolve);
+      this.#worker.once("exit", () => resolve());
+    });
     this.#exited = new Promise((resolve) =>
       this.#worker.once("exit", (code) => {
         this.#onExit(code);
@@ -125,6 +132,11 @@ export class WorkerThread {
   /** Agents placed here. */
   get size(): number {
     return this.#agents.size;
+  }
+
+  /** Resolves once the thread runs JavaScript (or has died). */
+  get running(): Promise<void> {
+    return this.#running;
   }
 
   get alive(): boolean {
@@ -174,6 +186,12 @@ export class WorkerThread {
       this.#options.onError(new AgentCrashedError(id, `${why}: its worker thread was ended`));
       await this.kill();
     }
+  }
+
+  /** Swaps agent `id` for an instance of its class's new version (see `HostControl.reload`). */
+  async reload(spec: HostReload): Promise<void> {
+    await this.#control.remote.reload(spec);
+    if (this.#agents.has(spec.id)) this.#classes.set(spec.id, { moduleUrl: spec.moduleUrl, className: spec.className, bundled: true });
   }
 
   /** Forgets an agent that failed to start. */
@@ -266,7 +284,7 @@ export class WorkerThread {
     if (!sender) return;
     const badTo = agentIdProblem(envelope.to);
     if (badTo) return this.#drop(`an envelope's "to": ${badTo}`, envelope.from);
-    sender.route.sentMany(envelope.size, envelope.errors);
+    sender.route.sentMany(envelope);
     const dropped = this.#router.forward(envelope);
     if (dropped) this.#drop(`an envelope was dropped: ${dropped}`, envelope.from);
   }

@@ -1,6 +1,7 @@
 import { AMQPSpace } from "../../src/index.js";
 import { describeLoops } from "../behaviour/loops.js";
 import { describeHardening } from "../behaviour/hardening.js";
+import { describeReload } from "../behaviour/reload.js";
 import { describeSpace } from "../behaviour/suite.js";
 import { describeWithBroker, probeBroker, uniqueExchange } from "../helpers/broker.js";
 
@@ -11,4 +12,5 @@ describeWithBroker("AMQPSpace (real RabbitMQ)", probe, () => {
   describeSpace("AMQPSpace", (options) => new AMQPSpace({ ...options, exchange: uniqueExchange() }), { workers: true });
   describeLoops("AMQPSpace", (options) => new AMQPSpace({ ...options, exchange: uniqueExchange() }), { workers: true });
   describeHardening("AMQPSpace", (options) => new AMQPSpace({ ...options, exchange: uniqueExchange() }), { workers: true, carries: "json" });
+  describeReload("AMQPSpace", (options) => new AMQPSpace({ ...options, exchange: uniqueExchange() }));
 });
