@@ -5,8 +5,11 @@
 import type { Scenario } from "../lib/scenario.js";
 import { amqpRaw } from "./amqp.js";
 import { comlink } from "./comlink.js";
+import { curves } from "./curves.js";
+import { direct } from "./direct.js";
 import { inThread } from "./in-thread.js";
 import { loops } from "./loops.js";
+import { nodes } from "./nodes.js";
 import { piscina } from "./piscina.js";
 import { redisRaw } from "./redis.js";
 import { ports } from "./ports.js";
@@ -34,7 +37,11 @@ export const scenarios: readonly Scenario[] = [
   spaceLatency,
   spaceFanOut,
   spaceAdd,
+  direct,
   swarmScenario,
   swarmScale,
   loops,
+  nodes,
+  // How cost grows: last, the longest.
+  curves,
 ];

@@ -1,7 +1,9 @@
 import type { AgentStats, MailboxOptions } from "../agent-route.js";
 import type { Member } from "../in-thread.js";
-import { RedisTransport, type RedisConnectionOptions, type RedisTuning } from "../redis/index.js";
-import type { AddOptions, AgentClass } from "../space.js";
+import { RedisTransport, type DirectOptions, type RedisConnectionOptions, type RedisTuning } from "../redis/index.js";
+import type { AddOptions, AgentClass, RemoveOptions } from "../space.js";
+import { Manager, type ManagerOptions } from "../nodes/manager.js";
+import { spaceLinks } from "../nodes/space-link.js";
 import { MultiprocessSpace, type MultiprocessSpaceOptions } from "./multiprocess.js";
 
 export interface RedisSpaceOptions extends MultiprocessSpaceOptions {
@@ -11,6 +13,14 @@ export interface RedisSpaceOptions extends MultiprocessSpaceOptions {
   namespace?: string;
   /** Lease, prefetch, reconnection and buffer settings; none changes what is stored. */
   tuning?: RedisTuning;
+  /**
+   * The hybrid path: this process listens on one TCP port (`port`, default
+   * any free one, on `host`, default 127.0.0.1; `advertise` is the address
+   * others should use) and messages between live processes go straight over
+   * TCP (TLS with `tls`), acknowledged, falling back to Redis when a peer is
+   * unreachable or dies. Off by default.
+   */
+  direct?: boolean | DirectOptions;
 }
 
 export interface RedisDestroyOptions {
@@ -20,6 +30,14 @@ export interface RedisDestroyOptions {
    * not answered is delivered again to the next `add` of each id, in any process.
    */
   keepMailboxes?: boolean;
+}
+
+export interface RedisRemoveOptions extends RemoveOptions {
+  /**
+   * Leave the agent's mailbox open, with what waits in it and what it took
+   * and did not answer, for the next `add` of its id in any process: a move.
+   */
+  keepMailbox?: boolean;
 }
 
 /**
@@ -36,6 +54,9 @@ export class RedisSpace extends MultiprocessSpace {
   /** Mailbox settings of agents being added, for the transport to bound their streams. */
   #adding = new Map<string, MailboxOptions>();
   #keepMailboxes = false;
+  /** Removals under way that keep their mailboxes (a node moving agents away while it drains). */
+  #keptOnRemove = 0;
+  readonly #closers = new Set<() => Promise<void>>();
 
   constructor(options: RedisSpaceOptions = {}) {
     super(options);
@@ -44,13 +65,42 @@ export class RedisSpace extends MultiprocessSpace {
       namespace: options.namespace,
       tuning: options.tuning,
       mailboxOf: (id) => this.#adding.get(id) ?? this.mailbox({}),
-      keepMailboxes: () => this.#keepMailboxes,
+      // The transport asks without an id: a plain remove overlapping a keeping one keeps its mailbox too.
+      keepMailboxes: () => this.#keepMailboxes || this.#keptOnRemove > 0,
+      direct: options.direct,
     });
     this.#transport.then(
       (transport) => (this.#opened = transport),
       () => {}, // reported by the first add, which awaits the same promise
     );
     this.routeThrough(this.#transport);
+    spaceLinks.set(this, { redis: options.redis, namespace: options.namespace, tuning: options.tuning, closers: this.#closers });
+  }
+
+  /** A Manager of this namespace's nodes: launches agents on them, lists them. Closed by `destroy()`. */
+  manager(options?: ManagerOptions): Manager {
+    return new Manager(this, options);
+  }
+
+  /**
+   * As every space's `remove`; `keepMailbox` leaves its mailbox open for the
+   * id's next holder: the agent takes nothing more from it, answers what it
+   * has taken (for up to the remove timeout), then stops.
+   */
+  override async remove(id: string, options: RedisRemoveOptions = {}): Promise<void> {
+    if (!options.keepMailbox) return super.remove(id, options);
+    this.#keptOnRemove++;
+    try {
+      const transport = this.#opened;
+      transport?.leaving(id);
+      // Taken and not yet answered, a message would be refused as the agent stops; answered, it is acknowledged.
+      // The transport says nothing when the count falls, so it is looked at every 10 ms.
+      const deadline = Date.now() + (options.timeoutMs ?? this.options.removeTimeoutMs);
+      while ((transport?.figures(id)?.unacked ?? 0) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      await super.remove(id, options);
+    } finally {
+      this.#keptOnRemove--;
+    }
   }
 
   /** Resolves once connected; rejects, naming host and port, when Redis cannot be reached. */
@@ -93,6 +143,7 @@ export class RedisSpace extends MultiprocessSpace {
   }
 
   protected override async release(): Promise<void> {
+    await Promise.allSettled([...this.#closers].map((close) => close()));
     const transport = await this.#transport.catch(() => undefined);
     await transport?.close();
   }
