@@ -21,21 +21,7 @@ import {
 } from "../protocol.js";
 import type { MessageRouter } from "../router.js";
 import { startTimeout, stopTimeout, type Timeout } from "../timeout.js";
-
-// A worker inherits the parent's execArgv, loaders included: a process run
-// under tsx would start each worker through tsx again (~12 s for 128 workers
-// instead of ~4). Bundled agent modules need no loader, so leave them out.
-const LOADER_FLAGS = /^(--import|--loader|--experimental-loader|--require|-r)(=|$)/;
-
-function workerExecArgv(): string[] {
-  const kept: string[] = [];
-  for (let i = 0; i < process.execArgv.length; i++) {
-    const flag = process.execArgv[i]!;
-    if (!LOADER_FLAGS.test(flag)) kept.push(flag);
-    else if (!flag.includes("=")) i++; // skip the flag's value too
-  }
-  return kept;
-}
+import { startWorker } from "./worker-exec-argv.js";
 
 /** An agent placed in a thread: its route, and who to tell if the thread dies under it or it fails or leaves. */
 export interface HostedAgent {
@@ -102,10 +88,9 @@ export class WorkerThread {
     this.#outbound = outbound.port1;
     this.#toWorker = new BatchingPort(this.#inbound, { onUncloneable: (item, error) => this.#uncloneable(item, error) });
     const workerData: HostData = { inbound: inbound.port2, outbound: outbound.port2 };
-    this.#worker = new Worker(new URL(hostUrl), {
+    this.#worker = startWorker(new URL(hostUrl), {
       workerData,
       transferList: [inbound.port2, outbound.port2],
-      execArgv: workerExecArgv(),
       name: "agentspace agents",
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });
