@@ -39,12 +39,12 @@ const MAX_REMEMBERED = 100_000;
  * `[error]` always goes, and forgets its request.
  */
 export class ErrorsOnlyRequests {
-  /** `<receiver>\n<request id>`, oldest first. */
+  /** `<receiver>\n<sender>\n<request id>`, oldest first: a request of another sender with the same id leaves this one's answer alone. */
   #marked = new Set<string>();
 
   arrived(message: Message): void {
     if (!wantsErrorsOnly(message)) return;
-    this.#marked.add(`${message.to}\n${message.meta.id}`);
+    this.#marked.add(`${message.to}\n${message.from}\n${message.meta.id}`);
     if (this.#marked.size > MAX_REMEMBERED) this.#marked.delete(this.#marked.values().next().value as string);
   }
 
@@ -52,7 +52,7 @@ export class ErrorsOnlyRequests {
   unwanted(answer: Message): boolean {
     const parent = answer.meta.parent_id;
     if (this.#marked.size === 0 || parent === undefined || !isAnswer(answer)) return false;
-    const found = this.#marked.delete(`${answer.from}\n${parent}`);
+    const found = this.#marked.delete(`${answer.from}\n${answer.to}\n${parent}`);
     return found && answer.action.name !== "[error]";
   }
 }

@@ -232,7 +232,7 @@ export const direct: Scenario = {
       ctx.latency({ key: "direct-request", label: "RedisSpace direct: foreground → foreground request across processes", unit: "µs", vs: "raw-rtt" }, once),
     );
     await withRig(oneWay(true, n), (once) =>
-      ctx.throughput({ key: "direct-one-way", label: "RedisSpace direct: sends one way across processes (each answered)", unit: "msg/s", vs: "raw-frames" }, once),
+      ctx.throughput({ key: "direct-one-way", label: "RedisSpace direct: sends one way across processes", unit: "msg/s", vs: "raw-frames" }, once),
     );
     await withRig(requests(false, k), (once) =>
       ctx.latency({ key: "redis-request", label: "RedisSpace without direct: the same request through Redis", unit: "µs", vs: "raw-rtt" }, once),

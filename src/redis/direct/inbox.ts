@@ -18,6 +18,12 @@ interface Delivery {
 /** Direct messages remembered as handled, at most: a sender moves what it holds into Redis within seconds of a break, so recent ones suffice. */
 const MAX_REMEMBERED = 100_000;
 
+/** A message remembered by its dedup key: at work (its delivery), or handled (undefined). */
+interface Seen {
+  readonly key: string;
+  delivery: Delivery | undefined;
+}
+
 /**
  * The receiving end of the direct path: checks each message as one from
  * Redis is checked, hands it only to an agent this process holds, and
@@ -29,8 +35,15 @@ export class DirectInbox {
   readonly #report: (error: Error) => void;
   /** Per agent id here: its direct messages at work, by dedup key. */
   #working = new Map<string, Map<string, Delivery>>();
-  /** Direct messages handled or at work, by dedup key, oldest first. */
-  #seen = new Map<string, Delivery | true>();
+  /** Direct messages handled or at work, by dedup key. */
+  #seen = new Map<string, Seen>();
+  /**
+   * The same, oldest first, from `#oldest` on (entries no longer in `#seen` are skipped): the oldest is
+   * found without iterating the map, whose deleted slots V8 walks over from the front until it rehashes
+   * (forgetting one key per message that way costs time in proportion to the map's size).
+   */
+  #order: Array<Seen | undefined> = [];
+  #oldest = 0;
 
   constructor(boxes: ReadonlyMap<string, Mailbox>, report: (error: Error) => void) {
     this.#boxes = boxes;
@@ -50,8 +63,8 @@ export class DirectInbox {
     if (!box || box.released) return verdict("absent");
     const key = keyOf(message);
     const seen = this.#seen.get(key);
-    if (seen === true) return verdict("done"); // handled already: a sender's retry
-    if (seen) return void seen.copies.push(() => verdict("done"));
+    if (seen && !seen.delivery) return verdict("done"); // handled already: a sender's retry
+    if (seen) return void seen.delivery!.copies.push(() => verdict("done"));
     let working = this.#working.get(box.id);
     if (!working) this.#working.set(box.id, (working = new Map()));
     // The bound of its mailbox holds on this path too: what it took from Redis and what came direct.
@@ -70,8 +83,8 @@ export class DirectInbox {
     if (this.#seen.size === 0) return false;
     const seen = this.#seen.get(keyOf(message));
     if (seen === undefined) return false;
-    if (seen === true) ack();
-    else seen.copies.push(ack);
+    if (!seen.delivery) ack();
+    else seen.delivery.copies.push(ack);
     return true;
   }
 
@@ -107,7 +120,8 @@ export class DirectInbox {
     const done = () => {
       if (delivery.generation !== generation || this.#working.get(box.id)?.get(key) !== delivery) return;
       this.#working.get(box.id)!.delete(key);
-      if (this.#seen.has(key)) this.#seen.set(key, true);
+      const seen = this.#seen.get(key);
+      if (seen?.delivery === delivery) seen.delivery = undefined;
       delivery.verdict("done");
       for (const ack of delivery.copies) ack();
     };
@@ -120,8 +134,19 @@ export class DirectInbox {
   }
 
   #remember(key: string, delivery: Delivery): void {
-    this.#seen.set(key, delivery);
-    if (this.#seen.size > MAX_REMEMBERED) this.#seen.delete(this.#seen.keys().next().value!);
+    const seen: Seen = { key, delivery };
+    this.#seen.set(key, seen);
+    this.#order.push(seen);
+    while (this.#seen.size > MAX_REMEMBERED) {
+      const oldest = this.#order[this.#oldest]!;
+      this.#order[this.#oldest++] = undefined;
+      if (this.#seen.get(oldest.key) === oldest) this.#seen.delete(oldest.key);
+    }
+    // Compacted now and then: the consumed front, and what `drop` forgot, do not pile up.
+    if (this.#oldest >= 65_536 || this.#order.length - this.#oldest > 2 * MAX_REMEMBERED) {
+      this.#order = this.#order.length - this.#oldest > 2 * MAX_REMEMBERED ? [...this.#seen.values()] : this.#order.slice(this.#oldest);
+      this.#oldest = 0;
+    }
   }
 }
 
