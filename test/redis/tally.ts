@@ -17,3 +17,9 @@ export class Tally extends Agent {
     return n * 2;
   }
 }
+
+/** Tally running one job at a time: what it has taken and not answered stays in Redis as pending for a while. */
+export class SerialTally extends Tally {
+  static override module = import.meta.url;
+  static serial = true;
+}
