@@ -9,5 +9,6 @@ import "./nodes/failover.js";
 import "./nodes/drain.js";
 import "./nodes/cli.js";
 import "./nodes/inspector.js";
+import "./nodes/direct.js";
 
 afterAll(deleteNamespacesMade);

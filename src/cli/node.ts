@@ -1,13 +1,15 @@
 /**
  *   agentspace node <module…> [--redis <url>] [--namespace <ns>] [--name <name>] [--capacity <n>] [--threads <n|auto>] [--lease-ms <ms>]
+ *                             [--direct] [--direct-host <host>] [--direct-port <n>] [--advertise <host[:port]>]
  */
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { AgentNode, type AgentClass } from "../index.js";
+import { AgentNode, type AgentClass, type DirectOptions } from "../index.js";
 import { agentClassesOf, loadModule } from "./load-module.js";
 
 export const nodeUsage = `Usage: agentspace node <module…> [--redis <url>] [--namespace <ns>] [--name <name>]
                          [--capacity <n>] [--threads <n|auto>] [--lease-ms <ms>]
+                         [--direct] [--direct-host <host>] [--direct-port <n>] [--advertise <host[:port]>]
 
 Runs a node: offers the agent classes the modules export (by class name) and
 hosts the agents a manager launches on it. SIGTERM or Ctrl-C drains it: its
@@ -19,6 +21,9 @@ agents move to other nodes, then it exits.
   --capacity <n>     agents it hosts at most (default 64)
   --threads <n|auto> worker threads its agents share (default one per agent)
   --lease-ms <ms>    how soon a dead node is noticed (default 5000)
+  --direct           talk straight to other processes over TCP (RedisSpace's direct path);
+                     --direct-host (default 127.0.0.1; 0.0.0.0 across hosts), --direct-port
+                     (default any free one) and --advertise (the address others dial) imply it
 `;
 
 /** Thrown for a command line that makes no sense: the caller prints it with the usage hint. */
@@ -29,6 +34,18 @@ function whole(name: string, value: string | undefined): number | undefined {
   const number = Number(value);
   if (!Number.isSafeInteger(number) || number < 1) throw new NodeUsageError(`--${name} takes a positive whole number, not "${value}"`);
   return number;
+}
+
+/** The direct path the flags ask for: any of them turns it on. */
+function directOf(values: { direct?: boolean; "direct-host"?: string; "direct-port"?: string; advertise?: string }): DirectOptions | undefined {
+  const port = values["direct-port"] === undefined ? undefined : Number(values["direct-port"]);
+  if (port !== undefined && !(Number.isSafeInteger(port) && port >= 0 && port <= 65_535)) {
+    throw new NodeUsageError(`--direct-port takes a port number (0–65535), not "${values["direct-port"]}"`);
+  }
+  const host = values["direct-host"];
+  const advertise = values.advertise;
+  if (!values.direct && host === undefined && port === undefined && advertise === undefined) return undefined;
+  return { ...(host === undefined ? {} : { host }), ...(port === undefined ? {} : { port }), ...(advertise === undefined ? {} : { advertise }) };
 }
 
 /** Parses and runs `agentspace node`; resolves with the exit code once the node has stopped. */
@@ -45,6 +62,10 @@ export async function runNode(argv: string[]): Promise<number> {
         capacity: { type: "string" },
         threads: { type: "string" },
         "lease-ms": { type: "string" },
+        direct: { type: "boolean" },
+        "direct-host": { type: "string" },
+        "direct-port": { type: "string" },
+        advertise: { type: "string" },
       },
     });
   } catch (error) {
@@ -55,6 +76,7 @@ export async function runNode(argv: string[]): Promise<number> {
   const capacity = whole("capacity", values.capacity);
   const leaseMs = whole("lease-ms", values["lease-ms"]);
   const threads = values.threads === "auto" ? "auto" : whole("threads", values.threads);
+  const direct = directOf(values);
   const classes = new Map<string, AgentClass>();
   for (const module of positionals) {
     for (const Cls of agentClassesOf(await loadModule(module)).values()) classes.set(Cls.name, Cls);
@@ -68,6 +90,7 @@ export async function runNode(argv: string[]): Promise<number> {
     redis: values.redis === undefined ? undefined : { url: values.redis },
     namespace: values.namespace,
     tuning: leaseMs === undefined ? undefined : { leaseMs },
+    ...(direct === undefined ? {} : { direct }),
   });
   console.log(`[node ${node.name}] ready: offers ${[...classes.keys()].sort().join(", ")}`);
   let signals = 0;

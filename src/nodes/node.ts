@@ -3,7 +3,7 @@ import { availableParallelism, hostname, totalmem } from "node:os";
 import { AgentNotFoundError, DuplicateAgentError, NodeLeaseError, PlacementError } from "../errors.js";
 import { agentIdProblem } from "../message.js";
 import { RedisConnection } from "../redis/connection.js";
-import { Keys, type RedisConnectionOptions, type RedisTuning } from "../redis/index.js";
+import { Keys, type DirectOptions, type RedisConnectionOptions, type RedisTuning } from "../redis/index.js";
 import { DEFAULT_NAMESPACE, resolveRedisOptions, resolveTuning } from "../redis/options.js";
 import type { AgentClass } from "../space.js";
 import { RedisSpace } from "../spaces/redis.js";
@@ -28,6 +28,8 @@ export interface NodeOptions {
   tuning?: RedisTuning;
   /** Worker threads its agents share; unset: one thread per agent. */
   threads?: number | "auto";
+  /** Talk straight to other processes over TCP, as `RedisSpace`'s `direct` (off by default). */
+  direct?: boolean | DirectOptions;
   /** How long a launch on another node (draining, or re-placing a dead node's agents) may take (default 30 s). */
   launchTimeoutMs?: number;
   /** Where the node says what it does (default: stdout). */
@@ -106,7 +108,7 @@ export class AgentNode {
     const resolved = { ...nodeDefaults, ...options };
     if (!Number.isSafeInteger(resolved.capacity) || resolved.capacity < 1) throw new RangeError(`capacity must be a positive whole number, not ${String(options.capacity)}`);
     if (options.classes.size === 0) throw new TypeError("a node must offer at least one agent class");
-    const space = new RedisSpace({ redis: options.redis, namespace: options.namespace, tuning: options.tuning, threads: options.threads });
+    const space = new RedisSpace({ redis: options.redis, namespace: options.namespace, tuning: options.tuning, threads: options.threads, direct: options.direct });
     let connection: RedisConnection | undefined;
     try {
       await space.connected();

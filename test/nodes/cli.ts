@@ -43,6 +43,9 @@ describeWithRedis("agentspace node and agentspace nodes", probe, () => {
     const name = await agentspace("node", "test/fixtures/node-agents.ts", "--name", "no spaces");
     expect(name.code).toBe(2);
     expect(name.stderr).toContain("a node name is 1–100 letters");
+    const port = await agentspace("node", "test/fixtures/node-agents.ts", "--direct-port", "70000");
+    expect(port.code).toBe(2);
+    expect(port.stderr).toContain('--direct-port takes a port number (0–65535), not "70000"');
     const help = await agentspace("node", "--help");
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("Usage: agentspace node <module…>");

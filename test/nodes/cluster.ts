@@ -19,9 +19,11 @@ export class NodeProcess {
     namespace: string,
     capacity: number,
     withSpecial: boolean,
+    direct = false,
   ) {
     const modules = withSpecial ? [agents, special] : [agents];
     const args = ["node", ...modules, "--namespace", namespace, "--name", name, "--capacity", String(capacity), "--lease-ms", String(LEASE_MS)];
+    if (direct) args.push("--direct");
     this.child = new ChildScript(cli, args);
   }
 
@@ -44,13 +46,19 @@ export class NodeProcess {
 export class Cluster {
   readonly namespace = uniqueNamespace("nodes");
   readonly nodes = new Map<string, NodeProcess>();
-  readonly space = new RedisSpace({ namespace: this.namespace, tuning: { leaseMs: LEASE_MS } });
-  readonly manager: Manager = this.space.manager();
+  readonly space: RedisSpace;
+  readonly manager: Manager;
+
+  /** With `direct`, the nodes and this process talk straight over TCP. */
+  constructor(readonly direct = false) {
+    this.space = new RedisSpace({ namespace: this.namespace, tuning: { leaseMs: LEASE_MS }, direct });
+    this.manager = this.space.manager();
+  }
 
   /** Starts nodes (capacity each) and waits until all are ready. */
   async start(names: string[], capacity: number, options: { special?: string } = {}): Promise<NodeProcess[]> {
     const started = names.map((name) => {
-      const node = new NodeProcess(name, this.namespace, capacity, options.special === name);
+      const node = new NodeProcess(name, this.namespace, capacity, options.special === name, this.direct);
       this.nodes.set(name, node);
       return node;
     });
@@ -77,13 +85,13 @@ export class Cluster {
 }
 
 /** A Cluster per test, stopped after it. */
-export function useCluster(): () => Cluster {
+export function useCluster(): (direct?: boolean) => Cluster {
   let current: Cluster | undefined;
   afterEach(async () => {
     await current?.stop();
     current = undefined;
   });
-  return () => (current = new Cluster());
+  return (direct = false) => (current = new Cluster(direct));
 }
 
 /** Polls `condition` until it holds or `ms` pass (then fails with `what`). */
