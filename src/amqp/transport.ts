@@ -1,5 +1,4 @@
 import { EventEmitter } from "eventemitter3";
-import { ErrorsOnlyRequests } from "../answer-mark.js";
 import type { Message } from "../message.js";
 import type { BrokerTransport, BrokerTransportEvents } from "../spaces/broker-transport.js";
 import { AmqpConnection, DEFAULT_BACKOFF, type Backoff } from "./connection.js";
@@ -47,8 +46,6 @@ export class AmqpTransport extends EventEmitter<TransportEvents> implements Brok
   readonly #publisher: Publisher;
   readonly #consumers: Consumers;
   readonly #closeTimeoutMs: number;
-  /** Plain sends whose senders said they want no value: their `[response]` is not published. */
-  readonly #errorsOnly = new ErrorsOnlyRequests();
   #recovery: Promise<void> = Promise.resolve();
   #closing: Promise<void> | undefined;
 
@@ -111,10 +108,7 @@ export class AmqpTransport extends EventEmitter<TransportEvents> implements Brok
    * attached here already or held by another connection on the broker.
    */
   attach(id: string, deliver: Deliver): Promise<void> {
-    return this.#consumers.attach(id, (message, done, redelivered) => {
-      this.#errorsOnly.arrived(message);
-      deliver(message, done, redelivered);
-    });
+    return this.#consumers.attach(id, deliver);
   }
 
   /** Stops consuming `id` and deletes its queues. */
@@ -132,8 +126,6 @@ export class AmqpTransport extends EventEmitter<TransportEvents> implements Brok
    * (no such id on the exchange) and `publishFailed`.
    */
   publish(message: Message): void {
-    // The value answering a send marked errors-only: its sender would drop it on arrival.
-    if (this.#errorsOnly.unwanted(message)) return;
     this.#publisher.publish(message);
   }
 

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import type { MailboxOptions } from "../agent-route.js";
-import { ErrorsOnlyRequests } from "../answer-mark.js";
 import { AgentNotFoundError, DuplicateAgentError, MessageValidationError } from "../errors.js";
 import { BROADCAST, agentIdProblem, isAnswer, type Message } from "../message.js";
 import type { BrokerTransport, BrokerTransportEvents, Deliver } from "../spaces/broker-transport.js";
@@ -86,8 +85,6 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
   #closing: Promise<void> | undefined;
   /** The hybrid path, when `direct` is on. */
   #direct: DirectExchange | undefined;
-  /** Sends that arrived marked errors-only: their `[response]` is not sent (it would cross the network to be dropped). */
-  readonly #errorsOnly = new ErrorsOnlyRequests();
 
   private constructor(connection: RedisConnection, keys: Keys, tuning: ResolvedTuning, settings: RedisTransportSettings) {
     super();
@@ -187,11 +184,7 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
     try {
       const mailbox = this.#settings.mailboxOf?.(id) ?? DEFAULT_MAILBOX;
       const bound = mailbox.policy === "wait" ? mailbox.size * 2 : mailbox.size;
-      const marked: Deliver = (message, done, again) => {
-        this.#errorsOnly.arrived(message);
-        deliver(message, done, again);
-      };
-      const box = new Mailbox(id, this.keys.mailbox(id), marked, Math.max(1, Math.min(this.#tuning.prefetch, mailbox.size)), bound);
+      const box = new Mailbox(id, this.keys.mailbox(id), deliver, Math.max(1, Math.min(this.#tuning.prefetch, mailbox.size)), bound);
       if (!(await this.#acquire(box))) {
         throw new DuplicateAgentError(
           `agent id "${id}" is held elsewhere: another process of ${this.where} holds its lease ` +
@@ -267,8 +260,6 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
   }
 
   publish(message: Message): void {
-    // The value answering a send marked errors-only: its sender would drop it on arrival.
-    if (this.#errorsOnly.unwanted(message)) return;
     // Broadcasts and this process's own agents keep to Redis: the registry knows every mailbox, and a local hop has no network to save.
     if (this.#direct && message.to !== BROADCAST && !this.#byId.has(message.to)) return this.#direct.publish(message);
     this.#outbox.publish(message);

@@ -1,3 +1,4 @@
+import { ErrorsOnlyRequests } from "../answer-mark.js";
 import { answerTo } from "../answer.js";
 import { debugRefusal, namesDebugAction, type DebugMode } from "../debug-gate.js";
 import { AgentNotFoundError, AgentspaceError } from "../errors.js";
@@ -40,6 +41,8 @@ export class BrokerRouter implements MessageRouter {
   #debug: DebugMode;
   /** Ids whose queues or mailboxes are being deleted: a message to one would die there. */
   #leaving = new Set<string>();
+  /** Sends that arrived marked errors-only: their `[response]` is not published (it would cross the broker to be dropped). */
+  readonly #errorsOnly = new ErrorsOnlyRequests();
   #observe: (message: Message) => void;
   #report: (error: Error) => void;
 
@@ -121,10 +124,13 @@ export class BrokerRouter implements MessageRouter {
     if (this.#leaving.has(message.to)) return this.#fail(message, new AgentNotFoundError(`agent "${message.to}" has left`));
     if (!transport) return this.#fail(message, new AgentspaceError("the space is not connected to its broker"));
     if (namesDebugAction(message) && this.#debug !== "remote") this.#rememberDebug(message, transport);
+    // The value answering a send marked errors-only: its sender would drop it on arrival.
+    if (this.#errorsOnly.unwanted(message)) return;
     transport.publish(message);
   }
 
   #arrive(id: string, route: Route, message: Message, done: () => void): void {
+    this.#errorsOnly.arrived(message);
     if (!this.#local.has(id)) {
       // Its agent left while the queue was still being deleted: say so rather than drop it.
       done();
