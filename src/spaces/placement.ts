@@ -32,10 +32,10 @@ export class Placement {
   }
 
   threadFor(hostUrl: string, { isolate, resourceLimits }: PlacementOptions): WorkerThread {
-    if (this.#threads === undefined || isolate || resourceLimits) return this.#start(hostUrl, resourceLimits);
+    if (this.#threads === undefined || isolate || resourceLimits) return this.ownThread(hostUrl, resourceLimits);
     this.#shared = this.#shared.filter((thread) => thread.alive);
     if (this.#shared.length < this.#threads) {
-      const thread = this.#start(hostUrl);
+      const thread = this.startThread(hostUrl);
       this.#shared.push(thread);
       return thread;
     }
@@ -49,7 +49,12 @@ export class Placement {
     await thread.kill();
   }
 
-  #start(hostUrl: string, resourceLimits?: ResourceLimits): WorkerThread {
+  /** A thread for one agent alone. */
+  protected ownThread(hostUrl: string, resourceLimits?: ResourceLimits): WorkerThread {
+    return this.startThread(hostUrl, resourceLimits);
+  }
+
+  protected startThread(hostUrl: string, resourceLimits?: ResourceLimits): WorkerThread {
     return new WorkerThread(hostUrl, this.#router(), { ...this.#options, ...(resourceLimits ? { resourceLimits } : {}) });
   }
 }

@@ -1,6 +1,6 @@
-import type { MessageRouter } from "../router.js";
-import { Placement, type PlacementOptions, type ThreadOptions } from "./placement.js";
-import { WorkerThread } from "./worker-thread.js";
+import type { ResourceLimits } from "node:worker_threads";
+import { Placement } from "./placement.js";
+import type { WorkerThread } from "./worker-thread.js";
 
 /**
  * Placement with threads started ahead of need: `prewarm(n)` starts n worker
@@ -10,16 +10,6 @@ import { WorkerThread } from "./worker-thread.js";
  */
 export class WarmPlacement extends Placement {
   #warm: WorkerThread[] = [];
-  #ownThreads: boolean;
-  #router: () => MessageRouter;
-  #options: ThreadOptions;
-
-  constructor(threads: number | undefined, router: () => MessageRouter, options: ThreadOptions) {
-    super(threads, router, options);
-    this.#ownThreads = threads === undefined;
-    this.#router = router;
-    this.#options = options;
-  }
 
   /** Threads started ahead and not yet taken. */
   get warm(): number {
@@ -28,17 +18,17 @@ export class WarmPlacement extends Placement {
 
   /** Starts `count` more idle threads; resolves once each runs. */
   async prewarm(hostUrl: string, count: number): Promise<void> {
-    const started = Array.from({ length: count }, () => new WorkerThread(hostUrl, this.#router(), this.#options));
+    const started = Array.from({ length: count }, () => this.startThread(hostUrl));
     this.#warm.push(...started);
     await Promise.all(started.map((thread) => thread.running));
   }
 
-  override threadFor(hostUrl: string, where: PlacementOptions): WorkerThread {
+  protected override ownThread(hostUrl: string, resourceLimits?: ResourceLimits): WorkerThread {
     // A thread with memory limits is started with them: a warm one has none.
-    if ((this.#ownThreads || where.isolate) && !where.resourceLimits) {
+    if (!resourceLimits) {
       for (let thread = this.#warm.pop(); thread; thread = this.#warm.pop()) if (thread.alive) return thread;
     }
-    return super.threadFor(hostUrl, where);
+    return super.ownThread(hostUrl, resourceLimits);
   }
 
   /** Ends the threads nobody took. */
