@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { availableParallelism, hostname, totalmem } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { AgentNotFoundError, DuplicateAgentError, NodeLeaseError, PlacementError } from "../errors.js";
 import { agentIdProblem } from "../message.js";
 import { RedisConnection } from "../redis/connection.js";
@@ -289,8 +290,4 @@ export class AgentNode {
   #log(line: string): void {
     (this.#options.log ?? console.log)(`[node ${this.name}] ${line}`);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

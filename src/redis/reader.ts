@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { Keys } from "./keys.js";
 import { isPassingRefusal, isReplyError, type RedisConnection, type Reply } from "./connection.js";
 import type { Mailbox } from "./mailbox.js";
@@ -196,8 +197,4 @@ function entriesOf(reply: Reply): Array<[string, Reply]> {
     if (Array.isArray(entry) && typeof entry[0] === "string") entries.push([entry[0], entry[1] ?? null]);
   }
   return entries;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
