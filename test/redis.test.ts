@@ -12,7 +12,6 @@ import "./redis/durability.js";
 import "./redis/restart.js";
 import "./redis/examples.js";
 import "./redis/direct-frames.js";
-import "./redis/direct-processes.js";
 import "./redis/direct-path.js";
 import "./redis/direct-fallback.js";
 import "./redis/direct-hostile.js";

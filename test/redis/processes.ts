@@ -6,12 +6,15 @@ import { describeWithRedis, probeRedis, uniqueNamespace } from "../helpers/redis
 const probe = await probeRedis();
 const peerScript = new URL("./peer.ts", import.meta.url);
 
-describeWithRedis("RedisSpace across processes", probe, () => {
-  const namespace = uniqueNamespace("processes");
-  acrossProcesses({
-    ids: { b: "peer-b", c: "peer-c", nobody: "nobody", me: "me" },
-    peer: (id) => new ChildScript(peerScript, [namespace, id, "calculator"]),
-    space: () => new RedisSpace({ namespace }),
-    where: `namespace "${namespace}"`,
+// The same behaviour across processes: through Redis, and with messages between live processes going straight over TCP.
+for (const direct of [false, true]) {
+  describeWithRedis(direct ? "RedisSpace with direct across processes" : "RedisSpace across processes", probe, () => {
+    const namespace = uniqueNamespace(direct ? "direct-processes" : "processes");
+    acrossProcesses({
+      ids: { b: "peer-b", c: "peer-c", nobody: "nobody", me: "me" },
+      peer: (id) => new ChildScript(peerScript, [...(direct ? ["--direct"] : []), namespace, id, "calculator"]),
+      space: () => new RedisSpace({ namespace, direct }),
+      where: `namespace "${namespace}"`,
+    });
   });
-});
+}
