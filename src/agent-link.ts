@@ -1,22 +1,23 @@
-import type { ComputeRequest } from "./compute.js";
+import type { ComputeRequest } from "./compute-request.js";
 import type { Message } from "./message.js";
 
 /**
- * How a space and an agent talk, whatever thread the agent lives in.
+ * How a host and an agent talk, whatever thread the agent lives in.
  *
  * The keys are registered symbols: an agent module bundled for a worker
- * carries its own copy of the Agent class, and the worker host must still
- * drive it.
+ * may carry its own copy of the Agent class, and the host must still drive it.
  */
 export const ATTACH = Symbol.for("agentspace.attach");
 export const DETACH = Symbol.for("agentspace.detach");
-export const DELIVER = Symbol.for("agentspace.deliver");
+export const RECEIVE = Symbol.for("agentspace.receive");
+export const PROCESS = Symbol.for("agentspace.process");
 export const PEER_GONE = Symbol.for("agentspace.peerGone");
 export const WANTS_VALUE = Symbol.for("agentspace.wantsValue");
+export const SETTLED = Symbol.for("agentspace.settled");
 
-/** What the space gives an agent when it joins. */
+/** What the host gives an agent when it joins. */
 export interface AgentLink {
-  /** Hands a message to the router; `from` and `meta.id` are already set. */
+  /** Hands a message to the host; `from` and `meta.id` are already set. */
   post(message: Message): void;
   /** Reports an error that has no sender to go back to (a failing callback). */
   reportError(error: unknown): void;
@@ -27,30 +28,40 @@ export interface AgentLink {
   json?: boolean;
   /** Default `timeoutMs` for `request`. */
   requestTimeoutMs: number;
-  /** Whether the debug actions (`inspect`, `eval`) are open at all (who may call them is checked where messages enter the router). */
+  /** Whether the debug actions (`inspect`, `eval`) are open at all (who may call them is checked where messages leave their sender's host). */
   debug: boolean;
-  /** The agent took a message (not an answer) from its mailbox: room for one more. */
-  taken(): void;
   /** The agent called `shutdown()`: the space removes it for good (no restart). Said after the answer being sent, if any. */
   shutdown(): void;
   /** Runs `request` on the space's CPU pool. */
   compute(request: ComputeRequest): Promise<unknown>;
   /**
-   * True when the value answering `request` would reach nobody who looks (see
-   * `hostInThread`): the answer is then not built, only counted.
+   * True when the value answering `request` would reach nobody who looks (its
+   * sender neither awaits nor handles values, or marked it errors-only): the
+   * answer is then only counted, never sent.
    */
   valueUnseen?(request: Message): boolean;
+  /** An answer was counted as sent but not sent: its value would reach nobody (see `valueUnseen`). */
+  unsent(): void;
 }
 
-/** The side of an agent that spaces and worker hosts drive. */
+/** The side of an agent that hosts drive. */
 export interface LinkedAgent {
   readonly id: string;
   [ATTACH](link: AgentLink): void;
   [DETACH](reason: Error): void;
-  [DELIVER](message: Message): void;
+  /**
+   * Sees a message as it arrives (its listeners too): an answer settles its
+   * request at once. True when the message must wait in the mailbox for
+   * `PROCESS`; false when it was dealt with (or is to be skipped) now.
+   */
+  [RECEIVE](message: Message): boolean;
+  /** Takes one message from the mailbox; a promise holds the mailbox until it settles (all of a serial agent's action). */
+  [PROCESS](message: Message): void | Promise<void>;
   [PEER_GONE](peerId: string, reason: Error): void;
   /** Whether a value answering the message `id` would be seen: a request awaits it, a handler or listener takes it. */
   [WANTS_VALUE](id: string): boolean;
+  /** Settles once every action it started (and its answer) is done: a reload waits for it. */
+  [SETTLED](): Promise<void>;
   afterAdd(): unknown;
   beforeRemove(): unknown;
 }

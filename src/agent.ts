@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { ACCESS_DENIED, ACCESS_REQUESTED, actionsOf, type ActionSpec, type HelpEntry } from "./action.js";
-import { ATTACH, DELIVER, DETACH, PEER_GONE, WANTS_VALUE, type AgentLink } from "./agent-link.js";
+import { ATTACH, DETACH, PEER_GONE, PROCESS, RECEIVE, SETTLED, WANTS_VALUE, type AgentLink } from "./agent-link.js";
 import {
   ActionNotFoundError,
   AgentNotFoundError,
@@ -8,7 +8,6 @@ import {
   PermissionDeniedError,
   errorFromWire,
 } from "./errors.js";
-import { Mailbox } from "./mailbox.js";
 import { answerTo } from "./answer.js";
 import { builtinActions } from "./builtins.js";
 import {
@@ -24,7 +23,6 @@ import {
 import { assertJsonValue } from "./json-value.js";
 import { MessageStream } from "./message-stream.js";
 import { PendingRequests, type RequestOptions } from "./pending.js";
-import { HAND_OVER, type HandOver } from "./live/hand-over.js";
 
 /** The message each action, callback and their awaits run for. */
 const current = new AsyncLocalStorage<Message>();
@@ -72,10 +70,6 @@ export class Agent {
       this.#idle = undefined;
     }
   };
-  #mailbox = new Mailbox(
-    (message) => this.#process(message),
-    (error) => this.#link?.reportError(error),
-  );
 
   constructor(id: string, _init?: unknown) {
     this.id = id;
@@ -231,32 +225,27 @@ export class Agent {
   [DETACH](reason: Error): void {
     for (const end of this.#onDetach ?? []) end();
     this.#onDetach = undefined;
-    this.#mailbox.clear();
     this.#pending.rejectAll(reason);
     this.#link = undefined;
   }
 
-  [DELIVER](message: Message): void {
+  [RECEIVE](message: Message): boolean {
     if (this.#listeners) for (const listener of this.#listeners) listener(message);
     if (isAnswer(message)) {
       const ok = message.action.name === RESPONSE;
       const outcome = ok ? message.action.args?.value : errorFromWire(message.action.args);
       // Answers to requests never wait in the mailbox.
-      if (this.#pending.settle(message.meta.parent_id, message.from, ok, outcome)) return;
+      if (this.#pending.settle(message.meta.parent_id, message.from, ok, outcome)) return false;
       // Nobody overrides handleActionValue: skip the mailbox (most of a pipelined sender's load).
-      if (ok && this.handleActionValue === Agent.prototype.handleActionValue) return;
-    } else if (message.to === BROADCAST && message.from === this.id && !this.receiveOwnBroadcasts) {
-      this.#link?.taken(); // counted into the mailbox by the router, and skipped here: give its room back
-      return;
+      return !(ok && this.handleActionValue === Agent.prototype.handleActionValue);
     }
-    this.#mailbox.push(message);
+    // Its own broadcast, when it asked not to hear them.
+    return !(message.to === BROADCAST && message.from === this.id && !this.receiveOwnBroadcasts);
   }
 
-  /** Live reload: stops taking messages, hands back those not yet taken, says when what it started has settled. */
-  [HAND_OVER](): HandOver {
-    const queued = this.#mailbox.clear();
-    const settled = this.#inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.#idle = resolve));
-    return { queued, settled };
+  /** Settles once every action it started (and its answer) is done: what a live reload waits for. */
+  [SETTLED](): Promise<void> {
+    return this.#inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.#idle = resolve));
   }
 
   [PEER_GONE](peerId: string, reason: Error): void {
@@ -273,9 +262,8 @@ export class Agent {
 
   // ---- taking a message -----------------------------------------------------
 
-  #process(message: Message): void | Promise<void> {
+  [PROCESS](message: Message): void | Promise<void> {
     if (isAnswer(message)) return this.#handleAnswer(message);
-    this.#link?.taken();
     const spec = this.#actionFor(message);
     if (spec === undefined) return; // a broadcast this agent has no action for
     if (spec instanceof Error) return this.#answer(message, false, spec);
@@ -375,9 +363,21 @@ export class Agent {
   #answer(message: Message, ok: boolean, outcome: unknown): void {
     if (this.#answeredEarly?.has(message)) return;
     try {
-      // A primitive value nobody would see is not built at all (an object may yet fail to clone: that error is seen).
-      if (ok && (typeof outcome !== "object" || outcome === null) && typeof outcome !== "function" && this.#link?.valueUnseen?.(message)) return;
-      this.#link?.post(answerTo(message, this.id, ok, outcome, this.#link.json));
+      const link = this.#link;
+      if (!link) return;
+      if (ok && link.valueUnseen?.(message)) {
+        // Nobody would see the value: a primitive is not even built; an object is, since its failing to clone must be told.
+        if ((typeof outcome === "object" && outcome !== null) || typeof outcome === "function") {
+          const answer = answerTo(message, this.id, ok, outcome, link.json);
+          if (answer.action.name !== RESPONSE) {
+            link.post(answer);
+            return;
+          }
+        }
+        link.unsent();
+        return;
+      }
+      link.post(answerTo(message, this.id, ok, outcome, link.json));
     } finally {
       if (this.#leaveAfter === message) this.#leave();
     }

@@ -1,7 +1,7 @@
 import type { MessagePort } from "node:worker_threads";
 import { namesDebugAction } from "./debug-gate.js";
 import { BROADCAST, type Message } from "./message.js";
-import { seal, type Envelope, type MessagesItem, type PortItem } from "./protocol.js";
+import { seal, type Envelope, type MessagesItem, type PortItem, type SeenItem } from "./protocol.js";
 
 // Structured clone is paid per postMessage call, so items are sent in
 // batches: everything queued in one turn of the event loop goes in one call.
@@ -15,8 +15,6 @@ const SEAL_AT_LEAST = 16;
 export interface BatchingPortOptions {
   /** Gets each item that structured clone refused (a run of messages is tried message by message); the rest still go. */
   onUncloneable: (item: PortItem, error: unknown) => void;
-  /** May give last items for each batch. */
-  beforeFlush?: () => PortItem[];
   /**
    * Seal each batch's runs of messages from one agent to another into
    * envelopes (a worker's outbound side), so the router forwards them unopened.
@@ -31,8 +29,8 @@ export interface BatchingPortOptions {
 export class BatchingPort {
   #port: MessagePort;
   #batch: PortItem[] = [];
-  /** The run the next message joins, while it is the batch's last item. */
-  #run: Message[] | undefined;
+  /** The run the next message of its kind joins, while it is the batch's last item. */
+  #run: MessagesItem | SeenItem | undefined;
   /** Messages and items queued, for the batch cap. */
   #count = 0;
   #scheduled = false;
@@ -51,15 +49,15 @@ export class BatchingPort {
   }
 
   pushMessage(message: Message): void {
-    if (this.#run) this.#run.push(message);
-    else {
-      this.#run = [message];
-      this.#batch.push({ kind: "messages", messages: this.#run });
-    }
-    this.#queued();
+    this.#pushToRun("messages", message);
   }
 
-  push(item: Exclude<PortItem, MessagesItem>): void {
+  /** A message handed between thread-mates, reported while the space is watched. */
+  pushSeen(message: Message): void {
+    this.#pushToRun("seen", message);
+  }
+
+  push(item: Exclude<PortItem, MessagesItem | SeenItem>): void {
     this.#run = undefined;
     this.#batch.push(item);
     this.#queued();
@@ -67,7 +65,6 @@ export class BatchingPort {
 
   flush = (): void => {
     this.#scheduled = false;
-    if (this.#options.beforeFlush) for (const item of this.#options.beforeFlush()) this.#batch.push(item);
     this.#run = undefined;
     this.#count = 0;
     if (this.#batch.length === 0) return;
@@ -80,6 +77,16 @@ export class BatchingPort {
     }
   };
 
+  #pushToRun(kind: "messages" | "seen", message: Message): void {
+    if (this.#run?.kind === kind) this.#run.messages.push(message);
+    else {
+      const run: MessagesItem | SeenItem = { kind, messages: [message] };
+      this.#run = run;
+      this.#batch.push(run);
+    }
+    this.#queued();
+  }
+
   #queued(): void {
     if (++this.#count >= MAX_BATCH) this.flush();
     else this.schedule();
@@ -88,8 +95,8 @@ export class BatchingPort {
   // Rare: something in the batch cannot be cloned. Send the rest, keeping their order.
   #sendOneByOne(batch: PortItem[]): void {
     for (const item of batch) {
-      if (item.kind !== "messages") this.#sendAlone(item);
-      else for (const message of item.messages) this.#sendAlone({ kind: "messages", messages: [message] });
+      if (item.kind !== "messages" && item.kind !== "seen") this.#sendAlone(item);
+      else for (const message of item.messages) this.#sendAlone({ kind: item.kind, messages: [message] });
     }
   }
 

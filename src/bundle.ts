@@ -195,3 +195,24 @@ function loaderFor(path: string): "ts" | "tsx" | "jsx" | "js" {
   if (path.endsWith(".tsx")) return "tsx";
   return path.endsWith(".jsx") ? "jsx" : "js";
 }
+
+/** The new version of a source module, bundled for loading. */
+export interface NextVersion {
+  sourceModule: string;
+  /** The bundle's file: URL, made unique per build: a thread that loaded an older build loads this one anew. */
+  bundleUrl: string;
+}
+
+/** Per check of a bundle (bundleModule hands out one promise per check): its build-named URL, read once. */
+const versions = new WeakMap<Promise<string>, Promise<NextVersion>>();
+
+/** The module bundled afresh (or taken from the cache if unchanged), its URL naming this very build. */
+export function nextVersion(sourceModule: string, recheck = false): Promise<NextVersion> {
+  const bundle = bundleModule(sourceModule, { recheck });
+  let version = versions.get(bundle);
+  if (!version) {
+    version = bundle.then(async (url) => ({ sourceModule, bundleUrl: `${url}?build=${(await stat(fileURLToPath(url))).mtimeMs}` }));
+    versions.set(bundle, version);
+  }
+  return version;
+}

@@ -57,7 +57,8 @@ export class LoopFailedError extends AgentCrashedError {
     agentId: string,
     /** The method that threw. */
     readonly loop: string,
-    kind: "loop" | "timer",
+    /** Whether it was a `@loop` or a `@timer`. */
+    readonly kind: "loop" | "timer",
     cause: unknown,
   ) {
     super(agentId, `agent "${agentId}" failed: its ${kind} "${loop}" threw ${describe(cause)}`, { cause });
@@ -165,3 +166,6 @@ function rebuild(args: Record<string, unknown> | undefined): Error {
   }
   return new RemoteActionError(name, message, stack);
 }
+
+/** A reload that could not swap an agent: its old version still serves. */
+export class ReloadError extends AgentspaceError {}

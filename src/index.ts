@@ -1,38 +1,12 @@
-export { Agent } from "./agent.js";
-export {
-  action,
-  ACCESS_PERMITTED,
-  ACCESS_DENIED,
-  ACCESS_REQUESTED,
-  type AccessPolicy,
-  type ActionOptions,
-  type ActionHelp,
-  type ArgHelp,
-  type HelpEntry,
-} from "./action.js";
-export { loop, timer, sleep } from "./loops.js";
-export type { Message, OutgoingMessage } from "./message.js";
-export type { RequestOptions } from "./pending.js";
-export {
-  AgentspaceError,
-  RequestTimeoutError,
-  ActionNotFoundError,
-  AgentNotFoundError,
-  PermissionDeniedError,
-  MessageValidationError,
-  DuplicateAgentError,
-  AgentCrashedError,
-  LoopFailedError,
-  MailboxFullError,
-  RemoteActionError,
-} from "./errors.js";
-export { Space, type SpaceOptions, type SpaceEvents, type AddOptions, type RemoveOptions, type AgentClass } from "./space.js";
-export type { Inspector, InspectorOptions } from "./inspector/types.js";
-export { ReloadError } from "./live/swap.js";
-export type { ReloadReport, ReloadTarget } from "./live/reload.js";
-export type { AgentStats, MailboxPolicy } from "./agent-route.js";
-export type { RestartOptions } from "./spaces/supervisor.js";
-export type { Handle } from "./handle.js";
+/** The library's public surface: the agent runtime, the spaces, and the features built on them. */
+import { installFeatures } from "./extension.js";
+
+export * from "./runtime.js";
+export { Space, type SpaceOptions, type SpaceEvents, type AddOptions, type RemoveOptions, type PlacementOptions } from "./space.js";
+export type { LifecycleEvent } from "./lifecycle.js";
+export type { Inspector, InspectorOptions, ReloadReport, ReloadTarget } from "./extension.js";
+export type { MailboxPolicy } from "./host/mailbox.js";
+export type { RestartOptions } from "./restart-policy.js";
 export { LocalSpace } from "./spaces/local.js";
 export { MultiprocessSpace, type MultiprocessSpaceOptions } from "./spaces/multiprocess.js";
 export { AMQPSpace, type AMQPSpaceOptions } from "./spaces/amqp.js";
@@ -43,5 +17,12 @@ export { AgentNode, type NodeOptions } from "./nodes/node.js";
 export type { NodeView, PlacedAgent } from "./nodes/directory.js";
 export type { NodeDescription, RestartPolicy } from "./nodes/description.js";
 export type { NodeEvent } from "./nodes/events.js";
-export { PlacementError, NodeLeaseError } from "./errors.js";
 export { RedisConnectionError, RedisPublishError, type RedisConnectionOptions, type RedisTuning, type DirectOptions, type DirectTlsOptions } from "./redis/index.js";
+
+// The features whose code a space does not import, loaded on first use (a
+// space nobody inspects never loads the HTTP server).
+installFeatures({
+  openInspector: async (space, options) => (await import("./inspector/server.js")).openInspector(space, options),
+  reload: async (space, target) => (await import("./live/reload.js")).reloadSpace(space, target),
+  defineAction: async (space, id, name, source, options) => (await import("./live/define.js")).defineOn(space, id, name, source, options),
+});

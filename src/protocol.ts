@@ -1,9 +1,10 @@
 import { deserialize, serialize } from "node:v8";
 import type { MessagePort } from "node:worker_threads";
 import { namesDebugAction, type DebugMode } from "./debug-gate.js";
-import { AgentCrashedError, errorFromWire, errorToWire, type WireError } from "./errors.js";
-import type { ComputeRequest } from "./compute.js";
-import { ERROR, RESPONSE, isAnswer, messageProblem, type Message } from "./message.js";
+import { AgentCrashedError, errorFromWire, type WireError } from "./errors.js";
+import type { ComputeRequest } from "./compute-request.js";
+import type { MailboxOptions } from "./host/mailbox.js";
+import { isAnswer, messageProblem, type Message } from "./message.js";
 
 /**
  * What crosses a worker thread's two data ports, tagged by `kind` (control,
@@ -29,24 +30,46 @@ export interface BroadcastItem {
   message: Message;
 }
 
-/** Another agent left or crashed (for every agent of the thread); in order with the messages before it. */
+/** Agent `gone` left or crashed: `deliverTo` asked it something; in order with the messages before it. */
 export interface PeerGoneItem {
   kind: "peer-gone";
+  deliverTo: string;
   gone: string;
   reason: WireError;
 }
 
-/** From the thread: `agent` took `count` messages from its mailbox since the last report. */
-export interface TakenItem {
-  kind: "taken";
-  agent: string;
-  count: number;
-}
-
-/** From the thread: `agent` is constructed and takes messages (until then the router holds them). */
+/**
+ * From the thread: `agent` is placed (its mailbox holds what comes). The
+ * first leg of the fence (see AgentHost): the router answers with
+ * ConnectedItem once everything routed to it before has been passed on.
+ */
 export interface ReadyItem {
   kind: "ready";
   agent: string;
+}
+
+/** Into the thread: the router passes `agent`'s messages on from now on; its thread-mates may deliver to it directly. */
+export interface ConnectedItem {
+  kind: "connected";
+  agent: string;
+}
+
+/** From the thread: its thread-mates' broadcasts reach `agent` there, from this point in the stream on (the router leaves it out of theirs). */
+export interface LocalItem {
+  kind: "local";
+  agent: string;
+}
+
+/** Into the thread: whether a `message` listener watches the space (then messages between thread-mates are reported as SeenItems). */
+export interface WatchItem {
+  kind: "watch";
+  on: boolean;
+}
+
+/** From the thread, while watched: messages its agents handed each other directly, for the space's `message` listeners. */
+export interface SeenItem {
+  kind: "seen";
+  messages: Message[];
 }
 
 /** From the thread, after `stop(agent)`: nothing more will come from that agent. */
@@ -84,20 +107,10 @@ export interface Envelope {
   kind: "envelope";
   to: string;
   from: string;
-  /** Messages inside; `actions` of them are not answers (they count against the mailbox bound). */
+  /** Messages inside; `actions` of them are not answers (the router records that `from` asked `to`). */
   size: number;
   actions: number;
-  /** `[error]` answers inside, for the sender's stats. */
-  errors: number;
   bytes: ArrayBuffer;
-}
-
-/** From the thread: `agent`'s loops and timers running now (sent when either count changes). */
-export interface ActivityItem {
-  kind: "activity";
-  agent: string;
-  loops: number;
-  timers: number;
 }
 
 /** From the thread: a loop or timer of `agent` threw; the agent has failed (its restart policy decides what follows). */
@@ -115,17 +128,17 @@ export interface ShutdownItem {
   agent: string;
 }
 
-export type InboundItem = MessagesItem | BroadcastItem | PeerGoneItem | ComputedItem | Envelope;
+export type InboundItem = MessagesItem | BroadcastItem | PeerGoneItem | ComputedItem | Envelope | ConnectedItem | WatchItem;
 export type OutboundItem =
   | MessagesItem
-  | TakenItem
   | ReadyItem
+  | LocalItem
   | EndedItem
   | ComputeItem
   | Envelope
-  | ActivityItem
   | FailedItem
-  | ShutdownItem;
+  | ShutdownItem
+  | SeenItem;
 export type PortItem = InboundItem | OutboundItem;
 
 /** One `postMessage`: a batch, since structured clone per call dominates the cost of a hop. */
@@ -134,14 +147,9 @@ export type PortBatch<Item extends PortItem = PortItem> = Item[];
 /** Seals `messages` (all from `from` to `to`) into an envelope. */
 export function seal(from: string, to: string, messages: Message[]): Envelope {
   let actions = 0;
-  let errors = 0;
-  for (const message of messages) {
-    const name = message.action.name;
-    if (name === ERROR) errors++;
-    else if (name !== RESPONSE) actions++;
-  }
+  for (const message of messages) if (!isAnswer(message)) actions++;
   const { buffer } = serialize(messages);
-  return { kind: "envelope", to, from, size: messages.length, actions, errors, bytes: buffer as ArrayBuffer };
+  return { kind: "envelope", to, from, size: messages.length, actions, bytes: buffer as ArrayBuffer };
 }
 
 /**
@@ -170,11 +178,6 @@ export function open(envelope: Envelope): Message[] | string {
   return messages as Message[];
 }
 
-/** The wire form of another agent's departure. */
-export function peerGone(peerId: string, reason: Error): PeerGoneItem {
-  return { kind: "peer-gone", gone: peerId, reason: errorToWire(reason) };
-}
-
 /** The notice's reason as the typed error it was sent as. */
 export function peerGoneReason(notice: PeerGoneItem): Error {
   const error = errorFromWire({ ...notice.reason });
@@ -193,12 +196,10 @@ export function outboundProblem(item: unknown): string | undefined {
   const fields = item as Record<string, unknown>;
   switch (kind) {
     case "messages":
-      return Array.isArray(fields.messages) ? undefined : `a "messages" item must hold an array`;
-    case "taken":
-      return isName(fields.agent) && Number.isSafeInteger(fields.count) && (fields.count as number) > 0
-        ? undefined
-        : `a "taken" item needs an agent and a positive whole count`;
+    case "seen":
+      return Array.isArray(fields.messages) ? undefined : `a "${kind}" item must hold an array`;
     case "ready":
+    case "local":
     case "ended":
     case "shutdown":
       return isName(fields.agent) ? undefined : `a "${kind}" item needs an agent`;
@@ -206,10 +207,6 @@ export function outboundProblem(item: unknown): string | undefined {
       return isName(fields.agent) && Number.isSafeInteger(fields.seq) && typeof fields.request === "object" && fields.request !== null
         ? undefined
         : `a "compute" item needs an agent, a seq and a request`;
-    case "activity":
-      return isName(fields.agent) && isCount(fields.loops) && isCount(fields.timers)
-        ? undefined
-        : `an "activity" item needs an agent and two counts`;
     case "failed":
       return isName(fields.agent) && isName(fields.loop) && (fields.of === "loop" || fields.of === "timer") && isWireError(fields.error)
         ? undefined
@@ -219,7 +216,6 @@ export function outboundProblem(item: unknown): string | undefined {
         isName(fields.to) &&
         Number.isSafeInteger(fields.size) &&
         Number.isSafeInteger(fields.actions) &&
-        Number.isSafeInteger(fields.errors) &&
         (fields.actions as number) >= 0 &&
         fields.bytes instanceof ArrayBuffer
         ? undefined
@@ -233,14 +229,21 @@ function isName(value: unknown): value is string {
   return typeof value === "string" && value.length > 0;
 }
 
-function isCount(value: unknown): value is number {
-  return Number.isSafeInteger(value) && (value as number) >= 0;
-}
-
 function isWireError(value: unknown): value is WireError {
   if (typeof value !== "object" || value === null) return false;
   const { error, stack } = value as Record<string, unknown>;
   return typeof error === "string" && (stack === undefined || typeof stack === "string");
+}
+
+/** How a worker's host runs, the same for every agent of its space (see HostOptions). */
+export interface HostSettings {
+  localDelivery: boolean;
+  errorsOnly: "always" | "unwatched";
+  dropUnwantedAnswers: boolean;
+  requestTimeoutMs: number;
+  debug: DebugMode;
+  /** Messages travel as JSON (a broker space): see `AgentLink.json`. */
+  json: boolean;
 }
 
 /** What a worker host is told when it starts an agent. */
@@ -250,21 +253,26 @@ export interface HostStart {
   className: string;
   id: string;
   init: unknown;
-  requestTimeoutMs: number;
-  debug: DebugMode;
-  /** Messages travel as JSON (a broker space): see `AgentLink.json`. */
-  json: boolean;
+  mailbox: MailboxOptions;
+  /** Its slot in the thread's counts (see counters.ts). */
+  slot: number;
 }
 
 /** The worker host's control surface, called over the worker's own channel. */
 export interface HostControl {
-  /** Constructs an agent in the thread and runs its `afterAdd`. */
-  start(spec: HostStart): Promise<void>;
   /**
-   * Runs the agent's `beforeRemove` and takes it out of the thread. Always
-   * takes it out: a `beforeRemove` that throws is reported, not rethrown.
+   * Places the agent (once: a restart keeps its mailbox), constructs an
+   * instance and runs its `afterAdd`; rejects if either throws (the place stays, holding).
    */
-  stop(id: string): Promise<void>;
+  start(spec: HostStart): Promise<void>;
+  /** Stops the agent's failed instance (loops, then `beforeRemove`) and keeps its mailbox for the next. */
+  retire(id: string): Promise<void>;
+  /**
+   * Runs the agent's `beforeRemove` and takes it out of the thread, what
+   * waits for it refused with `reason`. Always takes it out: a
+   * `beforeRemove` that throws is reported, not rethrown.
+   */
+  stop(id: string, reason: WireError): Promise<void>;
   /**
    * Live reload: swaps the running agent for an instance of the class's new
    * version (see `swapInstance`); rejects, leaving the old one serving, if
@@ -285,4 +293,9 @@ export interface HostReload {
 export interface HostData {
   inbound: MessagePort;
   outbound: MessagePort;
+  /** The thread's counts, shared with the main thread (see counters.ts). */
+  counts: SharedArrayBuffer;
+  settings: HostSettings;
+  /** Whether a `message` listener watches the space as the thread starts (later changes come as WatchItems). */
+  watching: boolean;
 }

@@ -4,19 +4,17 @@ import { BROADCAST, isAnswer, type Message } from "./message.js";
 import { AskerIndex } from "./asker-index.js";
 import { open, type Envelope } from "./protocol.js";
 
-/** Where the router hands an agent's messages: straight into its mailbox, or onto its worker's port. */
+/** Where the router hands an agent's messages: its mailbox in this thread, or its worker's port. */
 export interface Route {
   deliver(message: Message): void;
   /** Takes a sealed envelope as it is, or says false (then its messages come one by one). */
   deliverSealed?(envelope: Envelope): boolean;
   /** Another agent left or crashed: requests to it can no longer be answered. */
   peerGone(peerId: string, reason: Error): void;
-  /**
-   * From now on, calls `asks` with each agent this one sends an action to
-   * (its requests may wait on that agent). A route without it is told of
-   * every departure.
-   */
-  reportAsks?(asks: (to: string) => void): void;
+  /** The host where thread-mates' broadcasts reach it directly: broadcasts from there leave it out. */
+  readonly localIn?: object | undefined;
+  /** The agent it last sent an action to, as the router recorded (see `asked`): a sender mostly asks the same one again. */
+  lastAsked?: string | undefined;
 }
 
 /** What spaces and worker wiring need of a router, whatever moves the messages. */
@@ -25,21 +23,27 @@ export interface MessageRouter {
   has(id: string): boolean;
   /** Starts routing messages for `id` to `route`; may refuse the id. */
   add(id: string, route: Route): Promise<void>;
-  /** Stops routing to `id`; the agents here are told it is gone. */
+  /** Stops routing to `id`; the agents that asked it something are told it is gone. */
   delete(id: string, reason: Error): Promise<void>;
-  /** `id`'s instance died but its route stays (it restarts): the agents here are told, so requests to it end. */
+  /** `id`'s instance died but its route stays (it restarts): the agents that asked it something are told, so requests to it end. */
   interrupted(id: string, reason: Error): void;
   /** `id` runs again after a restart. */
   restarted(id: string): void;
   /** The space is being destroyed: every agent goes, so none needs telling of another's departure. */
   closing(): void;
-  route(message: Message): void;
+  /** Routes `message`; `origin`, the host it comes from (its thread-mates there have had a broadcast already). */
+  route(message: Message, origin?: object): void;
   /**
    * Routes a sealed envelope: passed on unopened where it can be, else opened
    * and each message routed. Returns why it was dropped whole when, opened,
    * it was not what it said (see `open`).
    */
-  forward(envelope: Envelope): string | undefined;
+  forward(envelope: Envelope, origin?: object): string | undefined;
+  /**
+   * Agent `from` (whose route is `sender`) sent `to` an action through the
+   * router: when `to` goes, `from` is told (its requests may wait on it).
+   */
+  asked(sender: Route, from: string, to: string): void;
   /** Whether anything besides its receiver sees a message on its way (a `message` listener, a broker). */
   watched(): boolean;
 }
@@ -51,8 +55,6 @@ export interface MessageRouter {
  */
 export class Router implements MessageRouter {
   #routes = new Map<string, Route>();
-  /** Routes that do not report whom they ask: told of every departure. */
-  #unreported = new Set<string>();
   #askers = new AskerIndex();
   #observe: (message: Message) => void;
   #observed: () => boolean;
@@ -70,8 +72,6 @@ export class Router implements MessageRouter {
 
   async add(id: string, route: Route): Promise<void> {
     this.#routes.set(id, route);
-    if (route.reportAsks) route.reportAsks((to) => this.#askers.asked(id, to));
-    else this.#unreported.add(id);
   }
 
   /**
@@ -80,7 +80,6 @@ export class Router implements MessageRouter {
    */
   async delete(id: string, reason: Error): Promise<void> {
     if (!this.#routes.delete(id)) return;
-    this.#unreported.delete(id);
     this.interrupted(id, reason);
     this.#askers.forgetAsker(id);
   }
@@ -94,8 +93,13 @@ export class Router implements MessageRouter {
   interrupted(id: string, reason: Error): void {
     // While the space closes, N departures would each tell N agents: quadratic, and for nobody.
     if (this.#closing) return;
-    for (const asker of this.#askers.takeAskersOf(id)) if (asker !== id) this.#routes.get(asker)?.peerGone(id, reason);
-    for (const other of this.#unreported) if (other !== id) this.#routes.get(other)?.peerGone(id, reason);
+    for (const asker of this.#askers.takeAskersOf(id)) {
+      const route = asker === id ? undefined : this.#routes.get(asker);
+      if (!route) continue;
+      // The index forgot the ask: a later action to the same id must be recorded again.
+      if (route.lastAsked === id) route.lastAsked = undefined;
+      route.peerGone(id, reason);
+    }
   }
 
   restarted(_id: string): void {}
@@ -105,10 +109,16 @@ export class Router implements MessageRouter {
     this.#askers.clear();
   }
 
-  route(message: Message): void {
+  asked(sender: Route, from: string, to: string): void {
+    if (sender.lastAsked === to) return;
+    sender.lastAsked = to;
+    this.#askers.asked(from, to);
+  }
+
+  route(message: Message, origin?: object): void {
     this.#observe(message);
     if (message.to === BROADCAST) {
-      for (const route of this.#routes.values()) route.deliver(message);
+      for (const route of this.#routes.values()) if (origin === undefined || route.localIn !== origin) route.deliver(message);
       return;
     }
     const route = this.#routes.get(message.to);
@@ -119,11 +129,11 @@ export class Router implements MessageRouter {
   // The main thread's share of a message between two workers: an envelope is
   // moved on without being opened or copied, unless somebody watches the
   // messages or the receiver cannot take it whole.
-  forward(envelope: Envelope): string | undefined {
+  forward(envelope: Envelope, origin?: object): string | undefined {
     if (!this.watched() && this.#routes.get(envelope.to)?.deliverSealed?.(envelope)) return undefined;
     const messages = open(envelope);
     if (typeof messages === "string") return messages;
-    for (const message of messages) this.route(message);
+    for (const message of messages) this.route(message, origin);
     return undefined;
   }
 

@@ -1,33 +1,33 @@
 import { EventEmitter } from "eventemitter3";
+import type { ResourceLimits } from "node:worker_threads";
 import { nanoid } from "nanoid";
-import { Agent } from "./agent.js";
-import type { AgentStats, MailboxOptions, MailboxPolicy } from "./agent-route.js";
-import { AgentNotFoundError, DuplicateAgentError } from "./errors.js";
-import { ComputePool } from "./compute.js";
-import { createHandle, type Handle } from "./handle.js";
-import { hostInThread, type LinkOptions, type Member, type MemberDescription, type ThreadContext } from "./in-thread.js";
-import type { Inspector, InspectorOptions } from "./inspector/types.js";
-import type { DebugMode } from "./debug-gate.js";
-import { agentIdProblem, type Message } from "./message.js";
-import type { RequestOptions } from "./pending.js";
-import { Router, type MessageRouter } from "./router.js";
-import type { PlacementOptions } from "./spaces/placement.js";
-import type { RestartOptions } from "./spaces/supervisor.js";
-import { checkTimeoutMs } from "./timeout.js";
 import type { ActionOptions } from "./action.js";
-import { defineAction } from "./live/define.js";
-import { reloadMembers, type ReloadReport, type ReloadTarget } from "./live/reload.js";
+import { ownModule, type AgentClass, type InitOf } from "./agent-class.js";
+import { Agent } from "./agent.js";
+import { ComputePool } from "./compute.js";
+import type { DebugMode } from "./debug-gate.js";
+import { AgentNotFoundError, DuplicateAgentError } from "./errors.js";
+import { expose, features, type Inspector, type InspectorOptions, type ReloadReport, type ReloadTarget } from "./extension.js";
+import { createHandle, type Handle } from "./handle.js";
+import type { MailboxOptions, MailboxPolicy } from "./host/mailbox.js";
+import { aftermathText, type Aftermath, type LifecycleEvent } from "./lifecycle.js";
+import { agentIdProblem, type Message } from "./message.js";
+import { OwnThread } from "./own-thread.js";
+import type { RequestOptions } from "./pending.js";
+import type { HostSettings } from "./protocol.js";
+import { restartPolicy, type RestartOptions } from "./restart-policy.js";
+import { Router, type MessageRouter } from "./router.js";
+import type { AgentStats } from "./stats.js";
+import { Supervisor, type Member, type MemberDescription, type SupervisorEvents } from "./supervisor.js";
+import { checkTimeoutMs } from "./timeout.js";
 
-/** An agent class: constructed as `new Cls(id, init)`. */
-export type AgentClass<A extends Agent = Agent> = (new (id: string, init: never) => A) & {
-  /** Where worker-based spaces import the class from: `import.meta.url`. */
-  module?: string;
-  /** Take the next message only once the previous action has settled. */
-  serial?: boolean;
-};
-
-/** The `init` an agent class's constructor takes. */
-export type InitOf<C extends AgentClass> = C extends new (id: string, init: infer I) => Agent ? I : never;
+/** Where an agent may be placed (worker-based spaces). */
+export interface PlacementOptions {
+  /** A worker thread of its own, whatever the space's `threads`. */
+  isolate?: boolean;
+  /** Memory limits of its thread (implies `isolate`: the limits are the agent's alone). */
+  resourceLimits?: ResourceLimits;
+}
 
 /** Per-agent settings of `space.add`. */
 export interface AddOptions extends RestartOptions, PlacementOptions {
@@ -74,15 +74,21 @@ export const spaceDefaults: Required<SpaceOptions> = {
 export interface SpaceEvents {
   "agent:added": (id: string) => void;
   "agent:removed": (id: string) => void;
-  /** Every message the router moves. */
+  /** Every message between agents, wherever it moved. */
   message: (message: Message) => void;
   /**
    * An agent crashed, or a callback failed with nobody to answer. With no
    * listener, each is printed to stderr as one line, so none goes unseen.
-   * `outcome`, when given, says what the space did about it ("restarting it in 100 ms").
+   * `outcome`, when given, says in words what the space did about it
+   * ("restarting it in 100 ms"); code decides on the `lifecycle` event instead.
    */
   error: (error: Error, outcome?: string) => void;
+  /** What happens to agents (crashed, restarting, removed…), typed for code to decide on. */
+  lifecycle: (event: LifecycleEvent) => void;
 }
+
+/** Called after a listener came or went (see the end of this file). */
+const LISTENERS_CHANGED = Symbol("listenersChanged");
 
 /**
  * What every space shares: agents join and leave, the router moves their
@@ -98,10 +104,10 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   /** Moves the messages; a space whose transport is not in-process puts its own here. */
   protected router: MessageRouter = new Router(
     (message) => this.emit("message", message),
-    () => this.listenerCount("message") > 0,
+    () => this.#watched,
   );
+  #own: OwnThread | undefined;
   #members = new Map<string, Member>();
-  #neighbours: ThreadContext["neighbours"] = new Map();
   /** Agents still starting: destroy() lets them finish joining, then removes them with the rest. */
   #joining = new Map<string, Promise<Member>>();
   #hidden = new Set<string>();
@@ -109,12 +115,19 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   #handleCaller: Promise<Agent> | undefined;
   #destroyed: Promise<void> | undefined;
   #inspectors = new Set<Inspector>();
+  /** Whether a `message` listener is on (kept in step by the listener methods below). */
+  #watched = false;
 
   constructor(options: SpaceOptions = {}) {
     super();
     this.options = { ...spaceDefaults, ...options };
     checkTimeoutMs(this.options.requestTimeoutMs, "requestTimeoutMs");
     checkTimeoutMs(this.options.removeTimeoutMs, "removeTimeoutMs");
+    expose(this, {
+      debug: this.options.debug,
+      describe: () => this.#describe(),
+      members: () => [...this.#members].filter(([id]) => !this.#hidden.has(id)),
+    });
   }
 
   /** Adds an agent where the space runs agents; resolves once it runs (after `afterAdd`). */
@@ -126,23 +139,17 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   async addForeground<C extends AgentClass>(Cls: C, id: string, init?: InitOf<C>): Promise<InstanceType<C>> {
     let agent: InstanceType<C> | undefined;
     await this.#join(id, async () => {
-      const make = () => new Cls(id, init as never) as InstanceType<C>;
-      const hosted = await hostInThread(this.threadContext(), make, this.linkOptions(), this.mailbox({}), { foreground: true });
-      agent = hosted.agent;
-      return hosted.member;
+      const started = await this.startHere(Cls, id, init, {}, true);
+      agent = started.instance as InstanceType<C>;
+      return started.member;
     });
     return agent!;
   }
 
   /** Removes an agent, calling its `beforeRemove`. Requests still waiting on it reject. */
   async remove(id: string, options: RemoveOptions = {}): Promise<void> {
-    const member = this.#members.get(id);
-    if (!member) throw new AgentNotFoundError(`no agent "${id}" in this space`);
-    this.#members.delete(id);
     const timeoutMs = checkTimeoutMs(options.timeoutMs ?? this.options.removeTimeoutMs, "timeoutMs");
-    const reason = new AgentNotFoundError(`agent "${id}" was removed from the space`);
-    await member.stop(reason, timeoutMs);
-    if (!this.#hidden.delete(id)) this.emit("agent:removed", id);
+    await this.#remove(id, timeoutMs, "removed");
   }
 
   /** Per agent: messages received and sent, errors, restarts, mailbox depth. */
@@ -177,7 +184,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
    */
   reload(module: ReloadTarget): Promise<ReloadReport> {
     if (this.#destroyed) return Promise.reject(new Error("this space has been destroyed"));
-    return reloadMembers([...this.#members].filter(([id]) => !this.#hidden.has(id)), module);
+    return features().reload(this, module);
   }
 
   /**
@@ -187,8 +194,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
    * a reload keeps it unless the new version of the class defines the name.
    */
   defineAction(id: string, name: string, source: string, options: ActionOptions = {}): Promise<string[]> {
-    const evaluate = (code: string) => this.handle(id).eval({ code });
-    return defineAction(this.options.debug, evaluate, id, name, source, options);
+    return features().defineAction(this, id, name, source, options);
   }
 
   /** Removes every agent, ends every worker and connection; resolves when all is released. */
@@ -208,9 +214,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
    */
   async openInspector(options: InspectorOptions = {}): Promise<Inspector> {
     if (this.#destroyed) throw new Error("this space has been destroyed");
-    // Loaded on first use: a space nobody inspects never loads the HTTP server.
-    const { startInspector } = await import("./inspector/server.js");
-    const inspector = await startInspector({ space: this, debug: this.options.debug !== false, describe: () => this.describeAgents() }, options);
+    const inspector = await features().openInspector(this, options);
     if (this.#destroyed) {
       // destroy() began while the server started: it would not know to close this one.
       await inspector.close();
@@ -221,28 +225,80 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     return inspector;
   }
 
-  /** Per agent of this process, read-only: its class, the thread it runs in and its state. */
-  protected describeAgents(): Array<MemberDescription & { id: string }> {
-    const described: Array<MemberDescription & { id: string }> = [];
-    for (const [id, member] of this.#members) if (!this.#hidden.has(id)) described.push({ id, ...member.describe() });
-    return described;
-  }
-
   /** Starts an agent where this space runs agents, and puts it into the router. */
   protected abstract spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member>;
 
   /** Releases what the space itself holds, once every agent is gone. */
   protected async release(): Promise<void> {}
 
-  /** What agents in the calling thread share: see `hostInThread`. */
-  protected threadContext(): ThreadContext {
+  /** A `message` listener came (`true`) or the last one went: subclasses with hosts in other threads tell them. */
+  protected watchChanged(_watched: boolean): void {}
+
+  /** Whether a `message` listener is on. */
+  protected get watched(): boolean {
+    return this.#watched;
+  }
+
+  /** How the hosts of this space's agents run, in any thread. */
+  protected hostSettings(): HostSettings {
+    const onBroker = this.carriesJson;
     return {
-      router: this.router,
-      pool: this.pool,
-      neighbours: this.#neighbours,
+      localDelivery: !onBroker,
+      errorsOnly: onBroker ? "always" : "unwatched",
+      dropUnwantedAnswers: !onBroker,
+      requestTimeoutMs: this.options.requestTimeoutMs,
       debug: this.options.debug,
-      leave: (id) => this.leave(id),
-      report: (error, outcome) => this.reportError(error, outcome),
+      json: this.carriesJson,
+    };
+  }
+
+  /** Starts an agent in the space's own thread (LocalSpace's agents; `trusted`: a foreground agent). */
+  protected async startHere(
+    Cls: AgentClass,
+    id: string,
+    init: unknown,
+    options: AddOptions,
+    trusted: boolean,
+  ): Promise<{ member: Member; instance: unknown }> {
+    const own = (this.#own ??= new OwnThread({
+      settings: this.hostSettings(),
+      router: () => this.router,
+      pool: this.pool,
+      watched: () => this.#watched,
+      observe: (message) => this.emit("message", message),
+      reportError: (error) => this.reportError(error instanceof Error ? error : new Error(String(error))),
+    }));
+    const placed = own.place({
+      id,
+      create: () => new Cls(id, init as never),
+      className: Cls.name,
+      init,
+      mailbox: this.mailbox(options),
+      trusted,
+    });
+    const member = await Supervisor.start({
+      id,
+      className: Cls.name,
+      router: this.router,
+      route: placed.agent,
+      held: () => 0,
+      close: placed.close,
+      place: placed.site,
+      // A foreground agent is the caller's: it is never restarted, nor reloaded.
+      restart: restartPolicy(trusted ? {} : options),
+      stopTimeoutMs: this.options.removeTimeoutMs,
+      ...(trusted ? {} : { sourceModule: ownModule(Cls) }),
+      events: this.supervisorEvents(id),
+    });
+    return { member, instance: placed.agent.instance };
+  }
+
+  /** What each agent's supervisor tells this space. */
+  protected supervisorEvents(id: string): SupervisorEvents {
+    return {
+      lifecycle: (event) => this.emit("lifecycle", event),
+      report: (error, aftermath) => this.reportError(error, aftermath),
+      leave: (cause, reason) => this.#leave(id, cause, reason),
     };
   }
 
@@ -254,18 +310,9 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     };
   }
 
-  /** What agents hosted by this space are given to talk to it. */
-  protected linkOptions(): LinkOptions {
-    return {
-      requestTimeoutMs: this.options.requestTimeoutMs,
-      debug: this.options.debug !== false,
-      json: this.carriesJson,
-      reportError: (error) => this.reportError(error instanceof Error ? error : new Error(String(error))),
-    };
-  }
-
   /** An `error` event; with nobody listening, one line on stderr instead (eventemitter3 would drop it). */
-  protected reportError(error: Error, outcome?: string): void {
+  protected reportError(error: Error, aftermath?: Aftermath): void {
+    const outcome = aftermath === undefined ? undefined : aftermathText(aftermath);
     if (this.listenerCount("error") > 0) this.emit("error", error, outcome);
     else console.error(`[agentspace] ${error.name}: ${error.message}${outcome ? `; ${outcome}` : ""}`);
   }
@@ -284,16 +331,33 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     });
   }
 
-  /** Agent `id` must go as `remove` takes it out: it called `shutdown()`, or a loop failed and its policy allows no restart. */
-  protected leave(id: string): void {
-    if (!this.#members.has(id)) return; // already on its way out
-    this.remove(id).catch((error: Error) => this.reportError(error));
+  [LISTENERS_CHANGED](): void {
+    const watched = this.listenerCount("message") > 0;
+    if (watched === this.#watched) return;
+    this.#watched = watched;
+    this.watchChanged(watched);
   }
 
-  /** An agent left without being removed (it crashed for good): forget it and say so. */
-  protected forget(id: string): void {
-    if (!this.#members.delete(id)) return;
-    if (!this.#hidden.delete(id)) this.emit("agent:removed", id);
+  async #remove(id: string, timeoutMs: number, cause: "removed" | "shutdown" | "failed", reason?: Error): Promise<void> {
+    const member = this.#members.get(id);
+    if (!member) throw new AgentNotFoundError(`no agent "${id}" in this space`);
+    this.#members.delete(id);
+    await member.stop(reason ?? new AgentNotFoundError(`agent "${id}" was removed from the space`), timeoutMs);
+    if (this.#hidden.delete(id)) return;
+    this.emit("agent:removed", id);
+    this.emit("lifecycle", { type: "removed", id, cause });
+  }
+
+  /** Agent `id` must go as `remove` takes it out: it called `shutdown()`, or it failed and its policy allows no restart. */
+  #leave(id: string, cause: "shutdown" | "failed", reason?: Error): void {
+    if (!this.#members.has(id)) return; // already on its way out
+    this.#remove(id, this.options.removeTimeoutMs, cause, reason).catch((error: Error) => this.reportError(error));
+  }
+
+  #describe(): Array<MemberDescription & { id: string }> {
+    const described: Array<MemberDescription & { id: string }> = [];
+    for (const [id, member] of this.#members) if (!this.#hidden.has(id)) described.push({ id, ...member.describe() });
+    return described;
   }
 
   async #join(id: string, start: () => Promise<Member>): Promise<void> {
@@ -333,4 +397,21 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     await this.pool.destroy();
     await this.release();
   }
+}
+
+// Hosts in other threads are told when a `message` listener comes or goes:
+// they report the messages between thread-mates only then. eventemitter3
+// has no hook for it, so the methods that add and remove listeners are
+// wrapped here, keeping their inherited types (a space stays an EventEmitter).
+for (const name of ["on", "addListener", "once", "off", "removeListener", "removeAllListeners"] as const) {
+  const inherited = EventEmitter.prototype[name] as (this: Space, ...args: unknown[]) => Space;
+  Object.defineProperty(Space.prototype, name, {
+    value(this: Space, ...args: unknown[]): Space {
+      inherited.apply(this, args);
+      this[LISTENERS_CHANGED]();
+      return this;
+    },
+    writable: true,
+    configurable: true,
+  });
 }

@@ -4,17 +4,21 @@
  * waiting on it still end at once.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { AgentRoute, type Sink } from "../src/agent-route.js";
 import { AgentNotFoundError, LocalSpace, MultiprocessSpace, type Space } from "../src/index.js";
 import type { Message } from "../src/message.js";
-import { Router } from "../src/router.js";
+import { Router, type Route } from "../src/router.js";
 import { Calculator } from "./fixtures/calculator.js";
 
-/** A route on a real Router whose agent's side records the departures it is told of. */
-async function member(router: Router, id: string, told: string[]): Promise<AgentRoute> {
-  const route = new AgentRoute(id, { size: 100, policy: "reject" }, () => {});
-  const sink: Sink = { message: () => {}, gone: (peerId) => told.push(`${id} told ${peerId} left`) };
-  route.connect(sink);
+/** A route on a real Router that records the departures it is told of; `ask(to)` is its agent sending `to` an action. */
+async function member(router: Router, id: string, told: string[]): Promise<Route & { ask(to: string): void }> {
+  const route: Route & { ask(to: string): void } = {
+    deliver: () => {},
+    peerGone: (peerId) => told.push(`${id} told ${peerId} left`),
+    ask: (to) => {
+      router.asked(route, id, to);
+      router.route(action(id, to));
+    },
+  };
   await router.add(id, route);
   return route;
 }
@@ -30,22 +34,19 @@ describe("Router departures", () => {
     const asker = await member(router, "asker", told);
     await member(router, "bystander", told);
     await member(router, "busy", told);
-    asker.sent(action("asker", "busy"));
-    router.route(action("asker", "busy"));
+    asker.ask("busy");
     await router.delete("busy", new AgentNotFoundError("busy was removed"));
     expect(told).toEqual(["asker told busy left"]);
   });
 
-  it("counts an envelope of actions as asking, and an envelope of answers not", async () => {
+  it("records an agent that asks the same one again once, and tells it once", async () => {
     const router = new Router();
     const told: string[] = [];
-    const sealer = await member(router, "sealer", told);
-    const answerer = await member(router, "answerer", told);
+    const asker = await member(router, "asker", told);
     await member(router, "target", told);
-    sealer.sentMany({ to: "target", size: 3, actions: 2, errors: 0 });
-    answerer.sentMany({ to: "target", size: 3, actions: 0, errors: 1 });
+    for (let i = 0; i < 3; i++) asker.ask("target");
     await router.delete("target", new AgentNotFoundError("target was removed"));
-    expect(told).toEqual(["sealer told target left"]);
+    expect(told).toEqual(["asker told target left"]);
   });
 
   it("tells askers of a crash, and after it only those that ask again", async () => {
@@ -53,11 +54,11 @@ describe("Router departures", () => {
     const told: string[] = [];
     const asker = await member(router, "asker", told);
     await member(router, "flaky", told);
-    asker.sent(action("asker", "flaky"));
+    asker.ask("flaky");
     router.interrupted("flaky", new Error("crashed"));
     router.interrupted("flaky", new Error("crashed again"));
     expect(told).toEqual(["asker told flaky left"]);
-    asker.sent(action("asker", "flaky")); // the same receiver as last time: must be reported again
+    asker.ask("flaky"); // the same receiver as last time: must be reported again
     await router.delete("flaky", new AgentNotFoundError("flaky was removed"));
     expect(told).toEqual(["asker told flaky left", "asker told flaky left"]);
   });
@@ -67,10 +68,10 @@ describe("Router departures", () => {
     const told: string[] = [];
     const asker = await member(router, "asker", told);
     await member(router, "reused", told);
-    asker.sent(action("asker", "reused"));
+    asker.ask("reused");
     await router.delete("reused", new AgentNotFoundError("gone"));
     await member(router, "reused", told);
-    asker.sent(action("asker", "reused"));
+    asker.ask("reused");
     await router.delete("reused", new AgentNotFoundError("gone again"));
     expect(told).toEqual(["asker told reused left", "asker told reused left"]);
   });
@@ -80,7 +81,7 @@ describe("Router departures", () => {
     const told: string[] = [];
     const asker = await member(router, "asker", told);
     await member(router, "target", told);
-    asker.sent(action("asker", "target"));
+    asker.ask("target");
     await router.delete("asker", new AgentNotFoundError("asker was removed"));
     await router.delete("target", new AgentNotFoundError("target was removed"));
     expect(told).toEqual([]);
@@ -93,31 +94,21 @@ describe("Router departures", () => {
     const second = await member(router, "second", told);
     await member(router, "server", told);
     await member(router, "other", told);
-    first.sent(action("first", "server"));
-    first.sent(action("first", "other"));
-    first.sent(action("first", "server"));
-    second.sent(action("second", "server"));
+    first.ask("server");
+    first.ask("other");
+    first.ask("server");
+    second.ask("server");
     await router.delete("server", new AgentNotFoundError("server was removed"));
     expect(told.sort()).toEqual(["first told server left", "second told server left"]);
     await router.delete("other", new AgentNotFoundError("other was removed"));
     expect(told.slice(2)).toEqual(["first told other left"]);
-  });
-
-  it("ignores broadcasts and answers: neither can leave a request waiting", async () => {
-    const router = new Router();
-    const told: string[] = [];
-    const talker = await member(router, "talker", told);
-    await member(router, "target", told);
-    talker.sent({ ...action("talker", "*"), to: "*" });
-    talker.sent({ meta: { id: "a", parent_id: "q" }, from: "talker", to: "target", action: { name: "[response]", args: { value: 1 } } });
-    await router.delete("target", new AgentNotFoundError("target was removed"));
-    expect(told).toEqual([]);
   });
 });
 
 const spaces: Array<[string, () => Space]> = [
   ["LocalSpace", () => new LocalSpace()],
   ["MultiprocessSpace, threads: \"auto\"", () => new MultiprocessSpace({ threads: "auto" })],
+  ["MultiprocessSpace, threads: 1 (all thread-mates)", () => new MultiprocessSpace({ threads: 1 })],
   ["MultiprocessSpace, a thread each", () => new MultiprocessSpace()],
 ];
 

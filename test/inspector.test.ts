@@ -363,12 +363,12 @@ describe("the inspector of a MultiprocessSpace", () => {
     } finally {
       console.error = print;
     }
-    expect(printed.join("\n")).toMatch(/\[agentspace\] AgentCrashedError: .*fragile.*; removed it from the space/);
+    expect(printed.join("\n")).toMatch(/\[agentspace\] AgentCrashedError: .*fragile.*; removing it from the space/);
     const snapshot = await getJson(at(parts, "api/snapshot"));
     expect(snapshot.agents.find((row: { id: string }) => row.id === "fragile")).toMatchObject({ state: "crashed" });
     const detail = await getJson(at(parts, "api/agent", { id: "fragile" }));
     expect(detail.lastError.error).toMatch(/^AgentCrashedError: agent "fragile" crashed/);
-    expect(detail.lastError.outcome).toMatch(/^removed it from the space/);
+    expect(detail.lastError.outcome).toMatch(/^removing it from the space/);
   });
 });
 

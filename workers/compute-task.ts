@@ -2,7 +2,7 @@
  * A thread of the CPU pool: runs a task module's default export, or an
  * `offload` action of an agent class on a bare instance (no agent state).
  */
-import type { ComputeTask } from "../src/compute.js";
+import type { ComputeTask } from "../src/compute-request.js";
 import { actionsOf } from "../src/action.js";
 import { exportedClass } from "../src/exported-class.js";
 

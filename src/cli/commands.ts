@@ -1,7 +1,7 @@
 import type { REPLServer } from "node:repl";
 import type { Space } from "../index.js";
 import { formatActions } from "./action-list.js";
-import { paint } from "./colour.js";
+import { paint } from "../colour.js";
 import { traceMessages } from "./trace.js";
 
 /** What the commands need of the session they run in. */

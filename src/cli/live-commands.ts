@@ -2,7 +2,7 @@ import { unwatchFile, watchFile } from "node:fs";
 import { basename, resolve } from "node:path";
 import type { REPLServer } from "node:repl";
 import type { AgentClass } from "../index.js";
-import { paint } from "./colour.js";
+import { paint } from "../colour.js";
 import type { CommandContext } from "./commands.js";
 import { saveHistory, type HistoryEntry } from "./history.js";
 import { agentClassesOf, loadModule } from "./load-module.js";

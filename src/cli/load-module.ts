@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { AgentClass } from "../index.js";
 import { ATTACH } from "../agent-link.js";
-import { nextVersion } from "../live/reload.js";
+import { nextVersion } from "../bundle.js";
 
 /** A module the user named that cannot be loaded; its message says why. */
 export class ModuleLoadError extends Error {

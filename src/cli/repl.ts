@@ -4,7 +4,7 @@ import { start, type REPLEval, type REPLServer } from "node:repl";
 import type { Context } from "node:vm";
 import * as agentspace from "../index.js";
 import { Agent, LocalSpace, action, loop, sleep, timer, type AgentClass, type Handle, type RequestOptions, type Space } from "../index.js";
-import { paint, wantsColour } from "./colour.js";
+import { paint, wantsColour } from "../colour.js";
 import { defineCommands, openInspector } from "./commands.js";
 import { SpaceCompleter } from "./completer.js";
 import type { HistoryEntry } from "./history.js";

@@ -1,4 +1,4 @@
-import type { AgentStats } from "../agent-route.js";
+import type { AgentStats } from "../stats.js";
 import type { InspectedSpace } from "./types.js";
 
 /** One row of the page's Agents table. */

@@ -1,4 +1,4 @@
-import { formatTrace, kindOf, type MessageKind } from "../cli/trace.js";
+import { formatTrace, kindOf, type MessageKind } from "../trace-format.js";
 import { ERROR, type Message } from "../message.js";
 import type { Space } from "../space.js";
 

@@ -9,7 +9,10 @@ import { NodesView } from "./nodes.js";
 import { loadPage, type PageFile } from "./page-files.js";
 import { MessageSampler } from "./sampler.js";
 import { newToken, tokenMatches } from "./token.js";
-import type { InspectedSpace, Inspector, InspectorOptions } from "./types.js";
+import { internalsOf, type Inspector, type InspectorOptions } from "../extension.js";
+import type { LifecycleEvent } from "../lifecycle.js";
+import type { Space } from "../space.js";
+import type { InspectedSpace } from "./types.js";
 
 type Handler = (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void> | void;
 
@@ -37,6 +40,12 @@ const securityHeaders = {
 
 const MAX_BODY_BYTES = 4096;
 
+/** `space.openInspector(options)`. */
+export function openInspector(space: object, options: InspectorOptions): Promise<Inspector> {
+  const internals = internalsOf(space);
+  return startInspector({ space: space as Space, debug: internals.debug !== false, describe: () => internals.describe() }, options);
+}
+
 /** Serves the page and its API for one space until closed. */
 export async function startInspector(inspected: InspectedSpace, options: InspectorOptions = {}): Promise<Inspector> {
   const { port = 0, host = "127.0.0.1" } = options;
@@ -50,19 +59,18 @@ export async function startInspector(inspected: InspectedSpace, options: Inspect
   const rows = new AgentRows(inspected);
   const hub = new EventHub(rows, sampler, { kind: space.constructor.name, debug: inspected.debug });
 
-  // Crashes are remembered per agent; one that removed its agent marks it "crashed" rather than "removed".
-  const crashedOut = new Set<string>();
+  // Failures are remembered per agent (with the words the error event gives); an agent its
+  // policy gave up on is shown "crashed" rather than "removed".
   const onError = (error: Error, outcome?: string): void => {
-    if (error instanceof AgentCrashedError && error.agentId) {
-      sampler.crashed(error.agentId, error, outcome);
-      if (outcome?.startsWith("removed")) crashedOut.add(error.agentId);
-    }
+    if (error instanceof AgentCrashedError && error.agentId) sampler.crashed(error.agentId, error, outcome);
     // Listening turns off the space's own printing of errors nobody hears: print as it would.
     if (space.listenerCount("error") === 1) console.error(`[agentspace] ${error.name}: ${error.message}${outcome ? `; ${outcome}` : ""}`);
   };
-  const onRemoved = (id: string): void => rows.departed(id, crashedOut.delete(id));
+  const onLifecycle = (event: LifecycleEvent): void => {
+    if (event.type === "removed") rows.departed(event.id, event.cause === "failed");
+  };
   space.on("error", onError);
-  space.on("agent:removed", onRemoved);
+  space.on("lifecycle", onLifecycle);
 
   const routes = new Map<string, Map<string, Handler>>();
   for (const [path, file] of page) routes.set(path, new Map([["GET", (_request, response) => sendFile(response, file)]]));
@@ -150,7 +158,7 @@ export async function startInspector(inspected: InspectedSpace, options: Inspect
       closing ??= (async () => {
         hub.close();
         space.off("error", onError);
-        space.off("agent:removed", onRemoved);
+        space.off("lifecycle", onLifecycle);
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await Promise.all([stopped, nodes.close()]);

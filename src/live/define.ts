@@ -1,7 +1,9 @@
 import type { ActionOptions } from "../action.js";
 import type { DebugMode } from "../debug-gate.js";
 import { PermissionDeniedError } from "../errors.js";
-import { defineActionCode, definitionProblem } from "./defined-actions.js";
+import { internalsOf } from "../extension.js";
+import type { Space } from "../space.js";
+import { defineActionCode, definitionProblem } from "../host/defined-actions.js";
 
 /**
  * `space.defineAction`: runs the definition inside agent `id` through the
@@ -26,4 +28,10 @@ export async function defineAction(
     throw new TypeError("defineAction takes the options of @action, without offload (a defined action has no module a pool thread could load)");
   }
   return (await evaluate(defineActionCode(name, source, options))) as string[];
+}
+
+/** `space.defineAction(…)`, through a handle of this process. */
+export function defineOn(space: object, id: string, name: string, source: string, options: ActionOptions): Promise<string[]> {
+  const evaluate = (code: string) => (space as Space).handle(id).eval({ code });
+  return defineAction(internalsOf(space).debug, evaluate, id, name, source, options);
 }

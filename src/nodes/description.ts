@@ -1,4 +1,4 @@
-import type { MailboxPolicy } from "../agent-route.js";
+import type { MailboxPolicy } from "../host/mailbox.js";
 
 /** What a node advertises about itself in Redis while it runs. */
 export interface NodeDescription {

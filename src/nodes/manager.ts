@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
-import type { MailboxPolicy } from "../agent-route.js";
+import type { MailboxPolicy } from "../host/mailbox.js";
 import { AgentNotFoundError, DuplicateAgentError, PlacementError, RequestTimeoutError } from "../errors.js";
 import { assertJsonValue } from "../json-value.js";
 import { agentIdProblem } from "../message.js";
 import { RedisConnection } from "../redis/connection.js";
 import { DEFAULT_NAMESPACE, resolveRedisOptions, resolveTuning } from "../redis/options.js";
 import { Keys } from "../redis/keys.js";
-import type { AgentClass, InitOf, Space } from "../space.js";
+import type { AgentClass, InitOf } from "../agent-class.js";
+import type { Space } from "../space.js";
 import { askToLaunch, askToRemove } from "./ask-node.js";
 import { nodeNameProblem, restartPolicies, type LaunchSpec, type RestartPolicy } from "./description.js";
 import { Directory, type NodeView, type PlaceRefusal } from "./directory.js";

@@ -6,7 +6,7 @@ import { agentIdProblem } from "../message.js";
 import { RedisConnection } from "../redis/connection.js";
 import { Keys, type DirectOptions, type RedisConnectionOptions, type RedisTuning } from "../redis/index.js";
 import { DEFAULT_NAMESPACE, resolveRedisOptions, resolveTuning } from "../redis/options.js";
-import type { AgentClass } from "../space.js";
+import type { AgentClass } from "../agent-class.js";
 import { RedisSpace } from "../spaces/redis.js";
 import { askToLaunch, type Launched } from "./ask-node.js";
 import { controlIdOf, nodeNameProblem, type NodeDescription } from "./description.js";

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
-import type { MailboxOptions } from "../agent-route.js";
+import type { MailboxOptions } from "../host/mailbox.js";
 import { AgentNotFoundError, DuplicateAgentError, MessageValidationError } from "../errors.js";
 import { BROADCAST, agentIdProblem, isAnswer, type Message } from "../message.js";
 import type { BrokerTransport, BrokerTransportEvents, Deliver } from "../spaces/broker-transport.js";

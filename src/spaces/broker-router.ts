@@ -89,6 +89,10 @@ export class BrokerRouter implements MessageRouter {
     this.#local.interrupted(id, reason);
   }
 
+  asked(sender: Route, from: string, to: string): void {
+    this.#local.asked(sender, from, to);
+  }
+
   closing(): void {
     this.#local.closing();
   }
@@ -105,7 +109,7 @@ export class BrokerRouter implements MessageRouter {
     return true;
   }
 
-  /** Every message goes through the broker, so an envelope is always opened. */
+  /** Every message goes through the broker, so an envelope is always opened (none comes from this space's hosts: they do not seal for a broker). */
   forward(envelope: Envelope): string | undefined {
     const messages = open(envelope);
     if (typeof messages === "string") return messages;

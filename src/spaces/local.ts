@@ -1,5 +1,6 @@
-import { hostInThread, type Member } from "../in-thread.js";
-import { Space, type AddOptions, type AgentClass } from "../space.js";
+import type { AgentClass } from "../agent-class.js";
+import { Space, type AddOptions } from "../space.js";
+import type { Member } from "../supervisor.js";
 
 /**
  * Every agent in the calling thread; messages move through in-memory
@@ -13,12 +14,6 @@ export class LocalSpace extends Space {
    * here shares the caller's thread).
    */
   protected async spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member> {
-    const make = () => new Cls(id, init as never);
-    const { member } = await hostInThread(this.threadContext(), make, this.linkOptions(), this.mailbox(options), {
-      restart: options,
-      stopTimeoutMs: this.options.removeTimeoutMs,
-      ...(Object.hasOwn(Cls, "module") && typeof Cls.module === "string" ? { source: { module: Cls.module, init } } : {}),
-    });
-    return member;
+    return (await this.startHere(Cls, id, init, options, false)).member;
   }
 }

@@ -1,14 +1,16 @@
-import { workerHostUrl } from "../bundle.js";
-import { nextVersion } from "../live/reload.js";
-import { routeFor, type Member } from "../in-thread.js";
-import { assertCloneable } from "../message.js";
-import { Space, type AddOptions, type AgentClass, type SpaceOptions } from "../space.js";
 import { availableParallelism } from "node:os";
+import { moduleOf, type AgentClass } from "../agent-class.js";
+import { nextVersion, workerHostUrl } from "../bundle.js";
+import { assertCloneable } from "../message.js";
+import { restartPolicy } from "../restart-policy.js";
+import { Space, type AddOptions, type SpaceOptions } from "../space.js";
+import { Supervisor, type Member } from "../supervisor.js";
 import { BrokerRouter } from "./broker-router.js";
 import type { BrokerTransport } from "./broker-transport.js";
+import { ThreadRoute } from "./thread-route.js";
+import { ThreadSite } from "./thread-site.js";
 import { WarmPlacement } from "./warm-placement.js";
-import { restartPolicy } from "./restart-budget.js";
-import { Supervisor } from "./supervisor.js";
+import { answerTo } from "../answer.js";
 
 export interface MultiprocessSpaceOptions extends SpaceOptions {
   /**
@@ -20,13 +22,16 @@ export interface MultiprocessSpaceOptions extends SpaceOptions {
 }
 
 /**
- * Each agent in its own worker thread, connected only by an inbound and an
- * outbound MessagePort; the router in the main thread moves every message.
- * A crashing worker is reported (`error` event), restarted as its
- * `restart` policy says, and never takes the space down.
+ * Each agent in a worker thread (its own, or one of `threads` shared ones),
+ * connected only by an inbound and an outbound MessagePort per thread; the
+ * router in the main thread moves every message between threads, and
+ * thread-mates hand theirs to each other inside their thread. A crashing
+ * worker is reported (`error` event), restarted as its `restart` policy
+ * says, and never takes the space down.
  */
 export class MultiprocessSpace extends Space {
-  #placement: WarmPlacement;
+  #placement: WarmPlacement | undefined;
+  #threads: number | undefined;
   #ending = false;
 
   constructor(options: MultiprocessSpaceOptions = {}) {
@@ -35,12 +40,7 @@ export class MultiprocessSpace extends Space {
     if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) {
       throw new RangeError(`threads must be a positive whole number or "auto", not ${String(options.threads)}`);
     }
-    this.#placement = new WarmPlacement(threads, () => this.router, {
-      pool: this.pool,
-      debug: this.options.debug,
-      onError: (error) => this.reportError(error),
-      onDropped: (why, senders) => this.dropped(why, senders),
-    });
+    this.#threads = threads;
   }
 
   /**
@@ -68,14 +68,18 @@ export class MultiprocessSpace extends Space {
   async prewarm(count: number): Promise<void> {
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`prewarm needs a positive whole number of threads, not ${String(count)}`);
     if (this.#ending) throw new Error("this space has been destroyed");
-    await this.#placement.prewarm(await workerHostUrl(), count);
+    await this.#threadPlacement().prewarm(await workerHostUrl(), count);
     // destroy() began meanwhile: it has ended the warm threads it saw, maybe not these.
-    if (this.#ending) await this.#placement.endWarm();
+    if (this.#ending) await this.#placement?.endWarm();
   }
 
   override destroy(): Promise<void> {
     this.#ending = true;
-    return super.destroy().finally(() => this.#placement.endWarm());
+    return super.destroy().finally(() => this.#placement?.endWarm());
+  }
+
+  protected override watchChanged(watched: boolean): void {
+    for (const thread of this.#placement?.threads ?? []) thread.watch(watched);
   }
 
   protected async spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member> {
@@ -83,35 +87,36 @@ export class MultiprocessSpace extends Space {
     assertCloneable(init, "init");
     // Named by its build: a shared thread that loaded an older build (before a reload or an edit) loads this one anew.
     const [{ bundleUrl }, hostUrl] = await Promise.all([nextVersion(moduleUrl), workerHostUrl()]);
-    const { requestTimeoutMs, debug } = this.options;
+    const placement = this.#threadPlacement();
+    const mailbox = this.mailbox(options);
+    const route = new ThreadRoute(id, mailbox, (message, error) => this.router.route(answerTo(message, id, false, error)));
     const { isolate, resourceLimits } = options;
+    const start = { moduleUrl: bundleUrl, className: Cls.name, id, init, mailbox };
     return Supervisor.start({
-      hostUrl,
-      start: { moduleUrl: bundleUrl, className: Cls.name, id, init, requestTimeoutMs, debug, json: this.carriesJson },
+      id,
+      className: Cls.name,
       router: this.router,
-      route: routeFor(this.router, id, this.mailbox(options)),
-      placement: this.#placement,
-      where: { isolate, resourceLimits },
+      route,
+      held: () => route.held,
+      close: (reason) => route.close(reason),
+      place: (events) => new ThreadSite(placement.threadFor(hostUrl, { isolate, resourceLimits }), start, route, events, placement),
       restart: restartPolicy(options),
       stopTimeoutMs: this.options.removeTimeoutMs,
       sourceModule: moduleUrl,
-      events: {
-        crashed: (error, outcome) => this.reportError(error, outcome),
-        gaveUp: () => this.forget(id),
-        leave: () => this.leave(id),
-        error: (error) => this.reportError(error),
-      },
+      events: this.supervisorEvents(id),
     });
   }
-}
 
-/** The module a worker imports `Cls` from, or a clear error saying how to declare it. */
-function moduleOf(Cls: AgentClass): string {
-  if (!Object.hasOwn(Cls, "module") || typeof Cls.module !== "string") {
-    throw new TypeError(
-      `${Cls.name} has no static module of its own, so a worker cannot load it: ` +
-        `add \`static module = import.meta.url;\` to class ${Cls.name}`,
-    );
+  /** Made on first use: by then a broker space has put its own router in place, and its settings are known. */
+  #threadPlacement(): WarmPlacement {
+    this.#placement ??= new WarmPlacement(this.#threads, () => this.router, {
+      settings: this.hostSettings(),
+      pool: this.pool,
+      onError: (error) => this.reportError(error),
+      onDropped: (why, senders) => this.dropped(why, senders),
+      observe: (message) => this.emit("message", message),
+      watching: () => this.watched,
+    });
+    return this.#placement;
   }
-  return Cls.module;
 }

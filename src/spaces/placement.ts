@@ -1,17 +1,10 @@
 import type { ResourceLimits } from "node:worker_threads";
 import type { MessageRouter } from "../router.js";
+import type { PlacementOptions } from "../space.js";
 import { WorkerThread, type WorkerThreadOptions } from "./worker-thread.js";
 
 /** What every thread of a space is started with. */
 export type ThreadOptions = Omit<WorkerThreadOptions, "resourceLimits">;
-
-/** Where an agent may be placed. */
-export interface PlacementOptions {
-  /** A worker thread of its own, whatever the space's `threads`. */
-  isolate?: boolean;
-  /** Memory limits of its thread (implies `isolate`: the limits are the agent's alone). */
-  resourceLimits?: ResourceLimits;
-}
 
 /**
  * Decides which worker thread runs each agent: a thread of its own (the
@@ -21,6 +14,8 @@ export interface PlacementOptions {
  */
 export class Placement {
   #shared: WorkerThread[] = [];
+  /** Every thread started and still alive (own, shared and warm): each is told when the space is watched. */
+  #all = new Set<WorkerThread>();
   #threads: number | undefined;
   #router: () => MessageRouter;
   #options: ThreadOptions;
@@ -55,6 +50,14 @@ export class Placement {
   }
 
   protected startThread(hostUrl: string, resourceLimits?: ResourceLimits): WorkerThread {
-    return new WorkerThread(hostUrl, this.#router(), { ...this.#options, ...(resourceLimits ? { resourceLimits } : {}) });
+    const thread = new WorkerThread(hostUrl, this.#router(), { ...this.#options, ...(resourceLimits ? { resourceLimits } : {}) });
+    this.#all.add(thread);
+    void thread.exited.then(() => this.#all.delete(thread));
+    return thread;
+  }
+
+  /** The threads alive now. */
+  get threads(): Iterable<WorkerThread> {
+    return this.#all;
   }
 }

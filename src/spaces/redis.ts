@@ -1,7 +1,9 @@
-import type { AgentStats, MailboxOptions } from "../agent-route.js";
-import type { Member } from "../in-thread.js";
+import type { AgentClass } from "../agent-class.js";
+import type { MailboxOptions } from "../host/mailbox.js";
+import type { AgentStats } from "../stats.js";
+import type { Member } from "../supervisor.js";
 import { RedisTransport, type DirectOptions, type RedisConnectionOptions, type RedisTuning } from "../redis/index.js";
-import type { AddOptions, AgentClass, RemoveOptions } from "../space.js";
+import type { AddOptions, RemoveOptions } from "../space.js";
 import { Manager, type ManagerOptions } from "../nodes/manager.js";
 import { spaceLinks } from "../nodes/space-link.js";
 import { MultiprocessSpace, type MultiprocessSpaceOptions } from "./multiprocess.js";

@@ -1,31 +1,33 @@
 import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from "node:worker_threads";
-import type { AgentRoute, Sink } from "../agent-route.js";
 import { answerTo } from "../answer.js";
 import { BatchingPort } from "../batching-port.js";
-import { ControlClient, type HostEvent } from "../control.js";
 import type { ComputePool } from "../compute.js";
-import { debugRefusal, type DebugMode } from "../debug-gate.js";
-import { AgentCrashedError, LoopFailedError, MessageValidationError, errorFromWire, errorToWire } from "../errors.js";
+import { ControlClient, type HostEvent } from "../control.js";
+import { debugRefusal } from "../debug-gate.js";
+import { AgentCrashedError, LoopFailedError, MessageValidationError, errorFromWire, errorToWire, type WireError } from "../errors.js";
+import { CountSlots } from "../host/counters.js";
 import { BROADCAST, agentIdProblem, isAnswer, messageProblem, type Message } from "../message.js";
 import {
   outboundProblem,
-  peerGone,
   type ComputeItem,
   type Envelope,
   type HostControl,
   type HostData,
   type HostReload,
+  type HostSettings,
   type HostStart,
   type OutboundItem,
   type PortItem,
 } from "../protocol.js";
 import type { MessageRouter } from "../router.js";
 import { startTimeout, stopTimeout, type Timeout } from "../timeout.js";
+import type { ThreadRoute, ThreadSink } from "./thread-route.js";
 import { startWorker } from "./worker-exec-argv.js";
 
-/** An agent placed in a thread: its route, and who to tell if the thread dies under it or it fails or leaves. */
-export interface HostedAgent {
-  route: AgentRoute;
+/** An agent placed in a thread, seen from the main thread: its route, and who to tell of what happens to it there. */
+export interface ThreadAgent {
+  route: ThreadRoute;
+  /** Its thread died under it. */
   crashed(error: AgentCrashedError, code: number): void;
   /** A loop or timer of the agent threw: the agent failed, its thread runs on. */
   failed(error: LoopFailedError): void;
@@ -35,6 +37,8 @@ export interface HostedAgent {
 
 export interface WorkerThreadOptions {
   resourceLimits?: ResourceLimits;
+  /** How the thread's host runs (see HostSettings). */
+  settings: HostSettings;
   /** A callback in an agent failed with nobody to answer. */
   onError(error: Error): void;
   /**
@@ -43,10 +47,12 @@ export interface WorkerThreadOptions {
    * names none of them).
    */
   onDropped(why: string, senders: string[]): void;
+  /** Sees the messages the thread's agents handed each other directly, while watched. */
+  observe(message: Message): void;
+  /** Whether a `message` listener watches the space. */
+  watching(): boolean;
   /** The space's CPU pool. */
   pool: ComputePool;
-  /** Who may call the debug actions (agents in threads are never foreground). */
-  debug: DebugMode;
 }
 
 // Ids of agents that left a thread, remembered a while: what they sent just
@@ -54,13 +60,14 @@ export interface WorkerThreadOptions {
 const REMEMBER_LEFT = 1024;
 
 /**
- * One worker thread and the agents it hosts, seen from the main thread: its
- * two data ports (wired to the agents' routes and to the router), its
- * control channel, and what happens when it dies.
+ * One worker thread and the agents its host holds, seen from the main
+ * thread: its two data ports (wired to the agents' routes and to the
+ * router), its control channel, the counts its host keeps, and what
+ * happens when it dies.
  */
 export class WorkerThread {
   #router: MessageRouter;
-  #agents = new Map<string, HostedAgent>();
+  #agents = new Map<string, ThreadAgent & { slot: number }>();
   /** Recently left (see REMEMBER_LEFT), oldest first. */
   #left = new Set<string>();
   #toWorker: BatchingPort;
@@ -68,11 +75,13 @@ export class WorkerThread {
   #outbound: MessagePort;
   #worker: Worker;
   #control: ControlClient<HostControl>;
-  /** Reasons already sent in as peer-gone notices: the router tells each agent, the thread needs it once. */
-  #goneSent = new WeakSet<Error>();
+  #counts = new CountSlots(true);
   #streamEnds = new Map<string, () => void>();
   /** Where each agent's class comes from, for its `offload` actions. */
   #classes = new Map<string, { moduleUrl: string; className: string; bundled: true }>();
+  /** Reasons sent in as peer-gone notices, in wire form: one object for many notices clones once per batch. */
+  #reasons = new WeakMap<Error, WireError>();
+  #sink: ThreadSink;
   #options: WorkerThreadOptions;
   #lastError: Error | undefined;
   #alive = true;
@@ -87,7 +96,19 @@ export class WorkerThread {
     this.#inbound = inbound.port1;
     this.#outbound = outbound.port1;
     this.#toWorker = new BatchingPort(this.#inbound, { onUncloneable: (item, error) => this.#uncloneable(item, error) });
-    const workerData: HostData = { inbound: inbound.port2, outbound: outbound.port2 };
+    this.#sink = {
+      message: (to, message) =>
+        message.to === BROADCAST ? this.#toWorker.push({ kind: "broadcast", deliverTo: to, message }) : this.#toWorker.pushMessage(message),
+      envelope: (envelope) => this.#toWorker.push(envelope),
+      gone: (to, peerId, reason) => this.#toWorker.push({ kind: "peer-gone", deliverTo: to, gone: peerId, reason: this.#wire(reason) }),
+    };
+    const workerData: HostData = {
+      inbound: inbound.port2,
+      outbound: outbound.port2,
+      counts: this.#counts.buffer as SharedArrayBuffer,
+      settings: options.settings,
+      watching: options.watching(),
+    };
     this.#worker = startWorker(new URL(hostUrl), {
       workerData,
       transferList: [inbound.port2, outbound.port2],
@@ -128,13 +149,31 @@ export class WorkerThread {
     return this.#alive;
   }
 
+  /** Settles once the thread has exited. */
+  get exited(): Promise<void> {
+    return this.#exited;
+  }
+
   /**
-   * Places an agent here. Its route keeps holding messages until the thread
-   * reports the agent constructed: a message that came sooner would find nobody.
+   * Places an agent here and gives it a slot in the thread's counts. Its
+   * route keeps holding messages until the thread reports it placed: a
+   * message that came sooner would find nobody.
    */
-  host(agent: HostedAgent): void {
-    this.#left.delete(agent.route.id);
-    this.#agents.set(agent.route.id, agent);
+  host(id: string, agent: ThreadAgent): number {
+    this.#left.delete(id);
+    const slot = this.#counts.take();
+    this.#agents.set(id, { ...agent, slot });
+    return slot;
+  }
+
+  /** What the thread's host counted in `slot` (see counters.ts): still readable once the thread died. */
+  count(slot: number, what: number): number {
+    return this.#counts.read(slot, what);
+  }
+
+  /** Whether a `message` listener watches the space: the thread reports its agents' direct messages while one does. */
+  watch(on: boolean): void {
+    if (this.#alive) this.#toWorker.push({ kind: "watch", on });
   }
 
   /** Constructs the agent in the thread and runs its `afterAdd`. */
@@ -144,32 +183,32 @@ export class WorkerThread {
   }
 
   /**
+   * Stops the agent's failed instance and keeps its mailbox for the next
+   * one. Resolves false when its loops did not stop within `timeoutMs`:
+   * the thread was ended (its thread-mates, if any, crash with it).
+   */
+  async retire(id: string, timeoutMs: number): Promise<boolean> {
+    return this.#bounded(id, this.#control.remote.retire(id), timeoutMs);
+  }
+
+  /**
    * Runs the agent's `beforeRemove`, waits for what it sent meanwhile, and
    * takes it out, whatever happens: a `beforeRemove` that throws is reported
    * by the thread, and an agent that does not finish within `timeoutMs` (a
-   * busy loop) ends the thread: its thread-mates, if any, crash with it.
+   * busy loop) ends the thread: its thread-mates, if any, crash with it, and
+   * this resolves false.
    */
-  async stop(id: string, timeoutMs: number): Promise<void> {
-    let timer: Timeout;
-    const timedOut = new Promise<"timeout">((resolve) => (timer = startTimeout(() => resolve("timeout"), timeoutMs)));
+  async stop(id: string, reason: Error, timeoutMs: number): Promise<boolean> {
     const ended = new Promise<void>((resolve) => this.#streamEnds.set(id, resolve));
-    const goodbye = this.#control.remote.stop(id).then(
+    const goodbye = this.#control.remote.stop(id, errorToWire(reason)).then(
       () => ended,
       () => ended, // the thread is dying or died: its exit ends the stream
     );
-    let outcome: "timeout" | void;
     try {
-      outcome = await Promise.race([goodbye, timedOut, this.#exited]);
+      return await this.#bounded(id, goodbye, timeoutMs);
     } finally {
-      stopTimeout(timer);
       this.#streamEnds.delete(id);
       this.#forget(id);
-    }
-    // Taken out first: ending the thread must not report this agent as crashed.
-    if (outcome === "timeout") {
-      const why = `agent "${id}" did not stop within ${timeoutMs} ms (a loop that ignores its signal, or a beforeRemove that does not end)`;
-      this.#options.onError(new AgentCrashedError(id, `${why}: its worker thread was ended`));
-      await this.kill();
     }
   }
 
@@ -179,36 +218,43 @@ export class WorkerThread {
     if (this.#agents.has(spec.id)) this.#classes.set(spec.id, { moduleUrl: spec.moduleUrl, className: spec.className, bundled: true });
   }
 
-  /** Forgets an agent that failed to start. */
-  unhost(id: string): void {
-    this.#agents.get(id)?.route.disconnect();
-    this.#forget(id);
-  }
-
   /** Ends the thread now; agents still placed here crash. */
   async kill(): Promise<void> {
     await this.#worker.terminate();
     await this.#exited;
   }
 
+  /** Waits for `work` on agent `id` (or the thread's death), at most `timeoutMs`: past it, the thread is ended and this resolves false. */
+  async #bounded(id: string, work: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+    let timer: Timeout;
+    const timedOut = new Promise<"timeout">((resolve) => (timer = startTimeout(() => resolve("timeout"), timeoutMs)));
+    let outcome: unknown;
+    try {
+      outcome = await Promise.race([work.catch(() => undefined), timedOut, this.#exited]);
+    } finally {
+      stopTimeout(timer);
+    }
+    if (outcome !== "timeout") return true;
+    // Taken out first: ending the thread must not report this agent as crashed.
+    this.#forget(id);
+    await this.kill();
+    return false;
+  }
+
   #forget(id: string): void {
-    if (!this.#agents.delete(id)) return;
+    const agent = this.#agents.get(id);
+    if (!agent) return;
+    this.#agents.delete(id);
+    this.#counts.give(agent.slot);
     this.#classes.delete(id);
     this.#left.add(id);
     if (this.#left.size > REMEMBER_LEFT) this.#left.delete(this.#left.values().next().value as string);
   }
 
-  #sink(id: string): Sink {
-    return {
-      message: (message) =>
-        message.to === BROADCAST ? this.#toWorker.push({ kind: "broadcast", deliverTo: id, message }) : this.#toWorker.pushMessage(message),
-      envelope: (envelope) => this.#toWorker.push(envelope),
-      gone: (peerId, reason) => {
-        if (this.#goneSent.has(reason)) return;
-        this.#goneSent.add(reason);
-        this.#toWorker.push(peerGone(peerId, reason));
-      },
-    };
+  #wire(reason: Error): WireError {
+    let wire = this.#reasons.get(reason);
+    if (!wire) this.#reasons.set(reason, (wire = errorToWire(reason)));
+    return wire;
   }
 
   // The boundary: agent code can reach this port, so every item is checked
@@ -223,26 +269,30 @@ export class WorkerThread {
   }
 
   #take(item: OutboundItem): void {
-    if (item.kind === "messages") {
-      for (const message of item.messages as unknown[]) this.#fromAgent(message);
-      return;
+    switch (item.kind) {
+      case "messages":
+        for (const message of item.messages as unknown[]) this.#fromAgent(message);
+        return;
+      case "seen":
+        for (const message of item.messages as unknown[]) this.#seen(message);
+        return;
+      case "envelope":
+        return this.#envelopeFromAgent(item);
     }
-    if (item.kind === "envelope") return this.#envelopeFromAgent(item);
     const agent = this.#sender(item.agent);
     if (!agent) return;
     switch (item.kind) {
-      case "taken":
-        return agent.route.taken(item.count);
       case "ready":
-        return agent.route.connect(this.#sink(item.agent));
+        agent.route.connect(this.#sink);
+        // After everything routed to it so far: its thread-mates may now deliver to it directly.
+        return this.#toWorker.push({ kind: "connected", agent: item.agent });
+      case "local":
+        agent.route.localIn = this;
+        return;
       case "ended":
         return this.#streamEnds.get(item.agent)?.();
       case "compute":
         return this.#compute(item);
-      case "activity":
-        agent.route.stats.loops = item.loops;
-        agent.route.stats.timers = item.timers;
-        return;
       case "failed":
         return agent.failed(new LoopFailedError(item.agent, item.loop, item.of, errorFromWire({ ...item.error })));
       case "shutdown":
@@ -258,10 +308,10 @@ export class WorkerThread {
     if (!sender) return;
     const badTo = to === BROADCAST ? undefined : agentIdProblem(to);
     if (badTo) return this.#drop(`"to": ${badTo}`, from);
-    sender.route.sent(message as Message);
-    const refusal = debugRefusal(message as Message, false, this.#options.debug);
-    if (refusal) this.#router.route(answerTo(message as Message, to, false, refusal));
-    else this.#router.route(message as Message);
+    const refusal = debugRefusal(message as Message, false, this.#options.settings.debug);
+    if (refusal) return this.#router.route(answerTo(message as Message, to, false, refusal));
+    if (to !== BROADCAST && !isAnswer(message as Message)) this.#router.asked(sender.route, from, to);
+    this.#router.route(message as Message, this);
   }
 
   #envelopeFromAgent(envelope: Envelope): void {
@@ -269,9 +319,19 @@ export class WorkerThread {
     if (!sender) return;
     const badTo = agentIdProblem(envelope.to);
     if (badTo) return this.#drop(`an envelope's "to": ${badTo}`, envelope.from);
-    sender.route.sentMany(envelope);
-    const dropped = this.#router.forward(envelope);
+    if (envelope.actions > 0) this.#router.asked(sender.route, envelope.from, envelope.to);
+    const dropped = this.#router.forward(envelope, this);
     if (dropped) this.#drop(`an envelope was dropped: ${dropped}`, envelope.from);
+  }
+
+  /** A message two agents of this thread exchanged there: shown to the space's listeners, if both are indeed here. */
+  #seen(message: unknown): void {
+    const problem = messageProblem(message);
+    if (problem) return this.#drop(problem, undefined);
+    const { from, to } = message as Message;
+    if (!this.#sender(from)) return;
+    if (!this.#agents.has(to)) return this.#drop(`it reported a message to "${to.slice(0, 60)}" as handed over in its thread`, from);
+    this.#options.observe(message as Message);
   }
 
   /**
@@ -279,7 +339,7 @@ export class WorkerThread {
    * `from`: an id this thread does not host is a forgery (dropped and
    * counted), unless its agent just left (its last words, dropped quietly).
    */
-  #sender(from: string): HostedAgent | undefined {
+  #sender(from: string): ThreadAgent | undefined {
     const sender = this.#agents.get(from);
     if (!sender && !this.#left.has(from)) this.#drop(`it spoke for "${from.slice(0, 60)}", an agent that is not in its thread`, undefined);
     return sender;
@@ -323,11 +383,11 @@ export class WorkerThread {
     const cause = this.#lastError;
     const why = cause ? `${cause.name}: ${cause.message}` : `its worker exited with code ${code}`;
     this.#control.fail(new AgentCrashedError("", `the worker thread died: ${why}`, { cause }));
-    const placed = [...this.#agents.values()];
+    const placed = [...this.#agents];
     this.#agents.clear();
-    for (const { route, crashed } of placed) {
+    for (const [id, { route, crashed }] of placed) {
       route.disconnect();
-      crashed(new AgentCrashedError(route.id, `agent "${route.id}" crashed: ${why}`, { cause }), code);
+      crashed(new AgentCrashedError(id, `agent "${id}" crashed: ${why}`, { cause }), code);
     }
   }
 }

@@ -190,7 +190,7 @@ export function describeHardening(name: string, makeSpace: (options?: SpaceOptio
             expect(lines).toHaveLength(1);
             expect(lines[0]).toMatch(/"doomed"/);
             expect(lines[0]).toMatch(/code 3/);
-            expect(lines[0]).toMatch(/removed it from the space/);
+            expect(lines[0]).toMatch(/removing it from the space \(its restart policy allows no restart\)/);
           } finally {
             spy.mockRestore();
             await quiet.destroy();

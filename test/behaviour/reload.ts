@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Agent, PermissionDeniedError, ReloadError, type AgentClass, type Space, type SpaceOptions } from "../../src/index.js";
-import { classOf, nextVersion } from "../../src/live/reload.js";
+import { nextVersion } from "../../src/bundle.js";
+import { loadClass } from "../../src/exported-class.js";
 import { tallySource, type TallyVersion } from "../fixtures/reloadable.js";
 import { Recorder } from "../helpers/recorder.js";
 
@@ -29,7 +30,7 @@ function tallyModule(version: TallyVersion): { path: string; write(next: TallyVe
 /** The class a module file exports now, loaded in this thread (as the CLI loads modules). */
 async function load(path: string): Promise<AgentClass> {
   const { bundleUrl } = await nextVersion(pathToFileURL(path).href);
-  return classOf<AgentClass>(bundleUrl, "Tally");
+  return loadClass<AgentClass>(bundleUrl, "Tally");
 }
 
 interface Read {

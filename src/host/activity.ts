@@ -1,4 +1,4 @@
-import { activitiesOf, type ActivitySpec } from "./loops.js";
+import { activitiesOf, type ActivitySpec } from "../loops.js";
 
 /** What an agent's host hears from its activity. */
 export interface ActivityEvents {

@@ -1,4 +1,25 @@
-import { restartDefaults, type RestartOptions } from "./supervisor.js";
+/** When a failed agent is started again, as in Erlang/OTP supervisors. */
+export interface RestartOptions {
+  /**
+   * `"never"` (the default): a crash removes the agent. `"on-failure"`: a
+   * crash (an uncaught error, a non-zero exit, running out of memory, a loop
+   * or timer that throws) starts a fresh instance. `"always"`: so does a
+   * thread that exits with code 0.
+   */
+  restart?: "never" | "on-failure" | "always";
+  /** At most this many restarts within `withinMs`; one more crash removes the agent. */
+  maxRestarts?: number;
+  withinMs?: number;
+  /** Wait before a restart; doubled for each restart still within `withinMs`. */
+  backoffMs?: number;
+}
+
+export const restartDefaults: Required<RestartOptions> = {
+  restart: "never",
+  maxRestarts: 3,
+  withinMs: 60_000,
+  backoffMs: 100,
+};
 
 /** An agent's restart policy, its unset fields from the defaults. */
 export function restartPolicy(options: RestartOptions): Required<RestartOptions> {
@@ -13,8 +34,7 @@ export function restartPolicy(options: RestartOptions): Required<RestartOptions>
 /**
  * What a restart policy still allows: at most `maxRestarts` within
  * `withinMs`, each after a backoff doubled for every restart still within
- * the window. Shared by the supervisor of worker agents and by agents in the
- * space's own thread.
+ * the window.
  */
 export class RestartBudget {
   #policy: Required<RestartOptions>;

@@ -1,0 +1,29 @@
+import type { Agent } from "./agent.js";
+
+/** An agent class: constructed as `new Cls(id, init)`. */
+export type AgentClass<A extends Agent = Agent> = (new (id: string, init: never) => A) & {
+  /** Where worker-based spaces import the class from: `import.meta.url`. */
+  module?: string;
+  /** Take the next message only once the previous action has settled. */
+  serial?: boolean;
+};
+
+/** The `init` an agent class's constructor takes. */
+export type InitOf<C extends AgentClass> = C extends new (id: string, init: infer I) => Agent ? I : never;
+
+/** The class's own `static module`, or undefined (a subclass does not inherit its parent's: it lives in another file). */
+export function ownModule(Cls: AgentClass): string | undefined {
+  return Object.hasOwn(Cls, "module") && typeof Cls.module === "string" ? Cls.module : undefined;
+}
+
+/** The module a worker imports `Cls` from, or a clear error saying how to declare it. */
+export function moduleOf(Cls: AgentClass): string {
+  const module = ownModule(Cls);
+  if (module === undefined) {
+    throw new TypeError(
+      `${Cls.name} has no static module of its own, so a worker cannot load it: ` +
+        `add \`static module = import.meta.url;\` to class ${Cls.name}`,
+    );
+  }
+  return module;
+}

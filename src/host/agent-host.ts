@@ -1,0 +1,222 @@
+import { WANTS_VALUE, type AgentLink, type LinkedAgent } from "../agent-link.js";
+import { markErrorsOnly, wantsErrorsOnly } from "../answer-mark.js";
+import { answerTo } from "../answer.js";
+import { AskerIndex } from "../asker-index.js";
+import type { ComputeRequest } from "../compute-request.js";
+import { debugRefusal, type DebugMode } from "../debug-gate.js";
+import { AgentNotFoundError, type LoopFailedError, withoutStack } from "../errors.js";
+import { BROADCAST, ERROR, isAnswer, type Message } from "../message.js";
+import { ERRORS, SENT, SLOT_SIZE, type Counts } from "./counters.js";
+import { HostedAgent, type HostServices, type Placing } from "./hosted-agent.js";
+
+/** What a host is told of where it runs. */
+export interface HostOptions {
+  /**
+   * Where a message goes that is for no agent of this host (or for every
+   * agent): the router (the space's own thread), or the port to it (a
+   * worker). `from` is the sending agent (none for what the host answers itself).
+   */
+  uplink(message: Message, from?: HostedAgent): void;
+  /** Thread-mates hand messages to each other here. False on a broker, where every message goes through it. */
+  localDelivery: boolean;
+  /**
+   * Plain sends whose value the sender would not see leave the host marked
+   * errors-only (`meta.answer`), so that no `[response]` comes back for them:
+   * `"always"` on a broker, `"unwatched"` while no `message` listener would see the answer.
+   */
+  errorsOnly: "always" | "unwatched";
+  /** A `[response]` to a send marked errors-only is not sent at all. False on a broker, where the answer acknowledges the delivery. */
+  dropUnwantedAnswers: boolean;
+  debug: DebugMode;
+  /** Messages travel as JSON (a broker space): see `AgentLink.json`. */
+  json: boolean;
+  requestTimeoutMs: number;
+  counts: Counts;
+  /** Runs `request` for `agent` on the space's CPU pool. */
+  compute(agent: HostedAgent, request: ComputeRequest): Promise<unknown>;
+  /** Whether anyone watches the messages (a `message` listener on the space). */
+  watched(): boolean;
+  /** Sees, while watched, each message that went from agent to agent inside this host (the router sees the rest). */
+  observe(message: Message): void;
+  /** A loop or timer of `id` threw: its supervisor decides what follows. */
+  failed(id: string, error: LoopFailedError): void;
+  /** `id` called `shutdown()`. */
+  shutdown(id: string): void;
+  /** A callback failed with nobody to answer. */
+  reportError(error: unknown): void;
+}
+
+/**
+ * The agents of one thread, whichever thread it is: the space's own
+ * (LocalSpace, foreground agents) or a worker's. It holds each agent's
+ * mailbox and instance, and moves messages between its agents itself (never
+ * cloned, never through another thread); the rest goes up to the router.
+ *
+ * The fence: in a worker, the space learns of an agent before its host
+ * does, so a thread-mate's message to it may go round through the router.
+ * Its host delivers to it directly only once the router has passed back
+ * everything it was sent before (`connected`), so that messages from one
+ * sender never overtake each other.
+ */
+export class AgentHost {
+  #options: HostOptions;
+  #agents = new Map<string, HostedAgent>();
+  /** Who sent an action to whom inside this host: a departure is told to those askers only. */
+  #askers = new AskerIndex();
+  #services: HostServices;
+
+  constructor(options: HostOptions) {
+    this.#options = options;
+    this.#services = {
+      home: this,
+      counts: options.counts.values,
+      link: (agent, instance) => this.#link(agent, instance),
+      refuse: (message, id, error) => this.#refuse(message, id, error),
+      failed: (id, error) => {
+        // Thread-mates waiting on it learn at once; its supervisor decides what follows.
+        this.interrupted(id, error);
+        options.failed(id, error);
+      },
+      reportError: options.reportError,
+    };
+  }
+
+  get size(): number {
+    return this.#agents.size;
+  }
+
+  get(id: string): HostedAgent | undefined {
+    return this.#agents.get(id);
+  }
+
+  /** A place for agent `id`: its mailbox holds what comes until an instance starts. */
+  place(placing: Placing): HostedAgent {
+    const agent = new HostedAgent(placing, this.#services);
+    this.#agents.set(placing.id, agent);
+    return agent;
+  }
+
+  /** Stops `id` for good (see HostedAgent.stop), takes it out, and tells the agents here that asked it something. */
+  async stop(id: string, reason: Error, timeoutMs: number): Promise<string[]> {
+    const agent = this.#agents.get(id);
+    if (!agent) return [];
+    try {
+      return await agent.stop(reason, timeoutMs);
+    } finally {
+      if (this.#agents.get(id) === agent) this.#agents.delete(id);
+      this.interrupted(id, reason);
+      this.#askers.forgetAsker(id);
+    }
+  }
+
+  /** Takes out `id`, which has no instance (it never started): what waits for it is refused with `reason`. */
+  drop(id: string, reason: Error): void {
+    const agent = this.#agents.get(id);
+    if (!agent || agent.instance) return;
+    this.#agents.delete(id);
+    agent.close(reason);
+    this.interrupted(id, reason);
+    this.#askers.forgetAsker(id);
+  }
+
+  /** `id`'s instance failed or left: the agents here waiting on it are told. */
+  interrupted(id: string, reason: Error): void {
+    for (const asker of this.#askers.takeAskersOf(id)) {
+      if (asker === id) continue;
+      const agent = this.#agents.get(asker);
+      if (!agent) continue;
+      // The index forgot the ask: a later action to the same id must be recorded again.
+      if (agent.lastAskedHere === id) agent.lastAskedHere = undefined;
+      agent.peerGone(id, reason);
+    }
+  }
+
+  /** From now on thread-mates deliver to `id` here (the fence has closed, see above). */
+  connected(id: string): boolean {
+    const agent = this.#agents.get(id);
+    if (agent) agent.local = true;
+    return agent !== undefined;
+  }
+
+  /** A message from outside the host, for one of its agents. */
+  deliver(message: Message): void {
+    const agent = this.#agents.get(message.to);
+    if (agent) return agent.deliver(message);
+    // Routed here just as its agent left this thread.
+    if (isAnswer(message)) return;
+    this.#options.uplink(answerTo(message, message.to, false, withoutStack(() => new AgentNotFoundError(`agent "${message.to}" has left`))));
+  }
+
+  /** Sends what `from` posts: to a thread-mate directly, else up. */
+  post(from: HostedAgent, message: Message): void {
+    const options = this.#options;
+    const at = from.slot * SLOT_SIZE;
+    const counts = options.counts.values;
+    counts[at + SENT]++;
+    if (message.action.name === ERROR) counts[at + ERRORS]++;
+    const refusal = debugRefusal(message, from.trusted, options.debug);
+    if (refusal) return this.#toAgent(from, answerTo(message, message.to, false, refusal));
+    if (message.to === BROADCAST) {
+      if (options.localDelivery) for (const agent of this.#agents.values()) if (agent.local) agent.deliver(message);
+      return options.uplink(message, from);
+    }
+    const target = options.localDelivery ? this.#agents.get(message.to) : undefined;
+    if (target?.local) {
+      if (!isAnswer(message) && from.lastAskedHere !== message.to) {
+        from.lastAskedHere = message.to;
+        this.#askers.asked(from.id, message.to);
+      }
+      if (options.watched()) options.observe(message);
+      return target.deliver(message);
+    }
+    options.uplink(this.#marked(from, message), from);
+  }
+
+  /** `message` as it leaves the host: marked errors-only when it is a plain send whose value its sender would not see. */
+  #marked(from: HostedAgent, message: Message): Message {
+    if (isAnswer(message) || (this.#options.errorsOnly === "unwatched" && this.#options.watched())) return message;
+    const instance = from.instance;
+    if (!instance || instance[WANTS_VALUE](message.meta.id)) return message;
+    return markErrorsOnly(message);
+  }
+
+  /** An answer the host makes for `from` (a refusal), handed back to it here. */
+  #toAgent(from: HostedAgent, answer: Message): void {
+    if (this.#options.watched()) this.#options.observe(answer);
+    from.deliver(answer);
+  }
+
+  #refuse(message: Message, id: string, error: Error): void {
+    const answer = answerTo(message, id, false, error);
+    const sender = this.#options.localDelivery ? this.#agents.get(message.from) : undefined;
+    if (sender?.local) return this.#toAgent(sender, answer);
+    this.#options.uplink(answer);
+  }
+
+  #link(agent: HostedAgent, instance: LinkedAgent): AgentLink {
+    const options = this.#options;
+    const counts = options.counts.values;
+    const at = agent.slot * SLOT_SIZE;
+    return {
+      post: (message) => this.post(agent, message),
+      reportError: options.reportError,
+      requestTimeoutMs: options.requestTimeoutMs,
+      json: options.json,
+      debug: options.debug !== false,
+      compute: (request) => options.compute(agent, request),
+      // The value answering a send would only be dropped on arrival: not built.
+      valueUnseen: (request) => {
+        if (wantsErrorsOnly(request)) return options.dropUnwantedAnswers;
+        if (options.watched()) return false;
+        const sender = options.localDelivery ? this.#agents.get(request.from) : undefined;
+        return sender?.local === true && sender.instance?.[WANTS_VALUE](request.meta.id) === false;
+      },
+      unsent: () => {
+        counts[at + SENT]++;
+      },
+      shutdown: () => {
+        if (agent.instance === instance) options.shutdown(agent.id);
+      },
+    };
+  }
+}

@@ -1,0 +1,233 @@
+import { MailboxFullError } from "../errors.js";
+import { isAnswer, type Message } from "../message.js";
+import { DEPTH, RECEIVED } from "./counters.js";
+
+/**
+ * What happens to a message that finds its receiver's mailbox full:
+ * `"reject"` answers it with MailboxFullError at once; `"wait"` keeps it, in
+ * order, until the receiver takes one (a request's promise then resolves
+ * later instead of rejecting). The waiting room holds another `mailboxSize`
+ * messages at most; past that, `"wait"` refuses too.
+ */
+export type MailboxPolicy = "reject" | "wait";
+
+/** An agent's mailbox bound, and what a message past it meets. */
+export interface MailboxOptions {
+  size: number;
+  policy: MailboxPolicy;
+}
+
+/** The instance that takes a mailbox's messages. */
+export interface MailboxConsumer {
+  /** Sees each message as it arrives: true to queue it for `process`, false when it was dealt with at once. */
+  receive(message: Message): boolean;
+  /** Takes one queued message; a promise holds the mailbox until it settles (a serial agent's action). */
+  process(message: Message): void | Promise<void>;
+}
+
+// Past this many taken messages the queue is compacted, so that a mailbox
+// that never fully drains does not keep what it has already handed out.
+const COMPACT_AT = 4096;
+
+/**
+ * One agent's mailbox, where its agent lives: bounded, in order, and kept
+ * across its instances (a restart, a reload) while the agent stays in this thread.
+ *
+ * The bound: the depth counts the actions accepted and not yet taken (held
+ * for a next instance, or queued for this one); answers never count, since
+ * they never wait. This is the one place that counts it. Every accepted
+ * action leaves the count once: taken by the consumer, dealt with on arrival
+ * (`receive` said false), or dropped with a failed instance. A message that
+ * finds the mailbox full waits or is refused (the policy), so a producer
+ * that outruns its consumer is slowed or told, and memory stays bounded.
+ */
+export class Mailbox {
+  #size: number;
+  #policy: MailboxPolicy;
+  #counts: Float64Array;
+  #at: number;
+  #refuse: (message: Message, error: Error) => void;
+  #onHoldError: (error: unknown) => void;
+  #consumer: MailboxConsumer | undefined;
+  /** Arrived while no instance could see them, in order; received once one is attached. */
+  #held: Message[] = [];
+  /** Received by the consumer, waiting to be processed. */
+  #queue: Message[] = [];
+  #head = 0;
+  /** With the "wait" policy: actions past the bound, in arrival order. */
+  #waiting: Message[] = [];
+  #scheduled = false;
+  /** A promise (serial action) holds the queue, or a swap paused it. */
+  #holds = 0;
+  /** Counts the instances detached: a hold of one that is gone must not release the next one's queue. */
+  #generation = 0;
+  #admitting = false;
+  /** Made once: a flooded mailbox refuses many messages, and an error's stack is costly. */
+  #full: MailboxFullError | undefined;
+  /** Why it closed (its agent left for good): what still comes is refused with it. */
+  #closed: Error | undefined;
+  #id: string;
+
+  /** `counts` and `at`: the agent's slot (see counters.ts), whose depth and received counts this keeps. */
+  constructor(
+    id: string,
+    options: MailboxOptions,
+    counts: Float64Array,
+    at: number,
+    refuse: (message: Message, error: Error) => void,
+    onHoldError: (error: unknown) => void,
+  ) {
+    this.#id = id;
+    this.#size = options.size;
+    this.#policy = options.policy;
+    this.#counts = counts;
+    this.#at = at;
+    this.#refuse = refuse;
+    this.#onHoldError = onHoldError;
+  }
+
+  get depth(): number {
+    return this.#counts[this.#at + DEPTH]!;
+  }
+
+  deliver(message: Message): void {
+    if (this.#closed) {
+      if (!isAnswer(message)) this.#refuse(message, this.#closed);
+      return;
+    }
+    if (isAnswer(message)) return this.#pass(message);
+    // Once some wait, every later message waits behind them: per-sender order holds.
+    if (this.depth < this.#size && this.#waiting.length === 0) return this.#accept(message);
+    if (this.#policy === "wait" && this.#waiting.length < this.#size) {
+      this.#waiting.push(message);
+      return;
+    }
+    this.#full ??= new MailboxFullError(`the mailbox of "${this.#id}" is full (${this.#size} messages)`);
+    this.#refuse(message, this.#full);
+  }
+
+  /** From now on messages go to `consumer`; those held meanwhile are received first, in order. */
+  attach(consumer: MailboxConsumer): void {
+    this.#consumer = consumer;
+    const held = this.#held;
+    this.#held = [];
+    for (const message of held) this.#give(consumer, message);
+  }
+
+  /**
+   * The instance is gone: what it had queued goes with it (its requesters
+   * are told it failed), and arrivals are held for the next one.
+   */
+  detach(): void {
+    this.#consumer = undefined;
+    let dropped = 0;
+    for (let i = this.#head; i < this.#queue.length; i++) if (!isAnswer(this.#queue[i]!)) dropped++;
+    this.#queue = [];
+    this.#head = 0;
+    this.#holds = 0;
+    this.#generation++;
+    this.#taken(dropped);
+  }
+
+  /** Stops handing out queued messages (a swap); arrivals still reach the consumer's `receive`. */
+  pause(): void {
+    this.#holds++;
+  }
+
+  /** Hands out again, to `consumer` from now on. */
+  resume(consumer: MailboxConsumer): void {
+    this.#consumer = consumer;
+    this.#release();
+  }
+
+  /** The agent has left for good: what was held or waiting for it is refused with `reason`; what was queued goes with it. */
+  close(reason: Error): void {
+    this.#closed = reason;
+    const unanswered = [...this.#held, ...this.#waiting];
+    this.#held = [];
+    this.#waiting = [];
+    this.detach();
+    this.#counts[this.#at + DEPTH] = 0;
+    for (const message of unanswered) if (!isAnswer(message)) this.#refuse(message, reason);
+  }
+
+  #accept(message: Message): void {
+    this.#counts[this.#at + DEPTH]++;
+    this.#counts[this.#at + RECEIVED]++;
+    this.#pass(message);
+  }
+
+  #pass(message: Message): void {
+    const consumer = this.#consumer;
+    if (consumer) this.#give(consumer, message);
+    else this.#held.push(message);
+  }
+
+  #give(consumer: MailboxConsumer, message: Message): void {
+    if (!consumer.receive(message)) {
+      if (!isAnswer(message)) this.#taken(1);
+      return;
+    }
+    this.#queue.push(message);
+    if (!this.#scheduled && this.#holds === 0) {
+      // One microtask drains everything queued by then: far cheaper than a task per message.
+      this.#scheduled = true;
+      queueMicrotask(this.#drain);
+    }
+  }
+
+  #drain = (): void => {
+    this.#scheduled = false;
+    const queue = this.#queue;
+    while (this.#head < queue.length && this.#holds === 0 && this.#queue === queue) {
+      const message = queue[this.#head++]!;
+      // Taken as its action starts: room for one more before the action sends anything.
+      if (!isAnswer(message)) this.#taken(1);
+      const hold = this.#consumer!.process(message);
+      if (hold) this.#hold(hold);
+    }
+    if (this.#queue !== queue) return; // detached meanwhile
+    if (this.#head === queue.length) {
+      queue.length = 0;
+      this.#head = 0;
+    } else if (this.#head > COMPACT_AT) {
+      this.#queue = queue.slice(this.#head);
+      this.#head = 0;
+    }
+  };
+
+  #hold(until: Promise<void>): void {
+    this.#holds++;
+    const generation = this.#generation;
+    until.catch(this.#onHoldError).finally(() => {
+      if (this.#generation === generation) this.#release(); // else its instance was dropped, and the hold with it
+    });
+  }
+
+  #release(): void {
+    if (--this.#holds > 0 || !this.#consumer) return;
+    if (this.#head < this.#queue.length) this.#drain();
+  }
+
+  /** `count` actions left the mailbox: room for as many waiting ones. */
+  #taken(count: number): void {
+    if (count === 0) return;
+    this.#counts[this.#at + DEPTH] = Math.max(0, this.depth - count);
+    this.#admitWaiting();
+  }
+
+  #admitWaiting(): void {
+    // Admitting may take (or skip) a message at once, which calls back here:
+    // the loop already running admits the next one, so calls never nest deeper than one.
+    if (this.#admitting || this.#waiting.length === 0) return;
+    this.#admitting = true;
+    const waiting = this.#waiting;
+    let admitted = 0;
+    try {
+      while (admitted < waiting.length && this.depth < this.#size && this.#waiting === waiting) this.#accept(waiting[admitted++]!);
+    } finally {
+      this.#admitting = false;
+      if (admitted > 0 && this.#waiting === waiting) waiting.splice(0, admitted);
+    }
+  }
+}
