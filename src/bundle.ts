@@ -4,7 +4,8 @@ import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { Plugin } from "esbuild";
+import type { BuildResult, Plugin } from "esbuild";
+import { libraryFiles, type LibraryFiles } from "./library-files.js";
 
 /**
  * Agent modules are bundled for their workers with esbuild: a worker then
@@ -13,35 +14,17 @@ import type { Plugin } from "esbuild";
  * rebuilt when any file that went into them changes.
  */
 
-// Running from source (`.ts`, under vitest or tsx) or from the built package.
-const fromSource = import.meta.url.endsWith(".ts");
-const libraryEntry = new URL(fromSource ? "./index.ts" : "./index.js", import.meta.url);
 /** Part of every cache key: raise it when what goes into a bundle changes. */
-const bundleFormat = 2;
+const bundleFormat = 3;
 
-/** The worker entry that hosts agents: built with the package, or bundled on first use when running from source. */
-export function workerHostUrl(): Promise<string> {
-  return workerEntry("agent-host");
+/** The worker entry that hosts agents: built with the package, or on first use when running from source. */
+export async function workerHostUrl(): Promise<string> {
+  return (await libraryFiles()).agentHost;
 }
 
 /** The entry of the CPU pool's threads, as a path (piscina's `filename`). */
 export async function computeWorkerUrl(): Promise<string> {
-  return fileURLToPath(await workerEntry("compute-task"));
-}
-
-// One version of each entry per process: a host rebuilt from newer source
-// would speak another protocol than the router this process already runs.
-const entries = new Map<string, Promise<string>>();
-
-function workerEntry(name: string): Promise<string> {
-  if (!fromSource) return Promise.resolve(new URL(`./workers/${name}.js`, import.meta.url).href);
-  let entry = entries.get(name);
-  if (!entry) {
-    entry = bundleModule(new URL(`../workers/${name}.ts`, import.meta.url).href);
-    entries.set(name, entry);
-    entry.catch(() => entries.delete(name));
-  }
-  return entry;
+  return fileURLToPath((await libraryFiles()).computeTask);
 }
 
 interface CacheRecord {
@@ -77,18 +60,15 @@ export function bundleModule(moduleUrl: string, { recheck = false }: { recheck?:
   return check.bundle;
 }
 
-/**
- * esbuild, loaded on first use: every agent's worker imports this library,
- * and a worker never bundles (loading esbuild there costs time and memory per agent).
- */
+/** esbuild, loaded on first use: only a process that bundles pays for it (never a worker thread). */
 function esbuild(): Promise<typeof import("esbuild")> {
   return import("esbuild");
 }
 
 async function cachedOrBuilt(modulePath: string): Promise<string> {
-  const { version } = await esbuild();
+  const [{ version }, library] = await Promise.all([esbuild(), libraryFiles()]);
   const key = createHash("sha256")
-    .update(`${modulePath}\0${version}\0${libraryEntry.href}\0${bundleFormat}`)
+    .update(`${modulePath}\0${version}\0${library.runtime}\0${library.index.path}\0${bundleFormat}`)
     .digest("hex")
     .slice(0, 16);
   const outfile = join(cacheDir(modulePath), `${basename(modulePath).replace(/\.[^.]+$/, "")}-${key}.mjs`);
@@ -119,48 +99,108 @@ async function isFresh(outfile: string): Promise<boolean> {
 
 async function buildBundle(modulePath: string, outfile: string): Promise<void> {
   await mkdir(dirname(outfile), { recursive: true });
+  const library = await libraryFiles();
+  // The runtime first; a module that imports more of the library than that gets all of it.
+  let result: Bundled;
+  try {
+    result = await bundleWith(modulePath, outfile, await runtimeOnly(library));
+  } catch (error) {
+    if (!importsBeyondRuntime(error)) throw error;
+    result = await bundleWith(modulePath, outfile, wholeLibrary(library));
+  }
+  const inputs: Record<string, number> = {};
+  await Promise.all(
+    Object.keys(result.metafile.inputs)
+      .filter((input) => !input.startsWith(`${LIBRARY}:`))
+      .map(async (input) => {
+        const file = resolve(input);
+        inputs[file] = (await stat(file)).mtimeMs;
+      }),
+  );
+  const code = result.outputFiles.find((file) => !file.path.endsWith(".map"))!;
+  const map = result.outputFiles.find((file) => file.path.endsWith(".map"))!;
   const temporary = `${outfile}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(`${outfile}.map`, map.contents);
+  await writeFile(`${outfile}.json`, JSON.stringify({ inputs } satisfies CacheRecord));
+  await writeFile(temporary, `${code.text}//# sourceMappingURL=${basename(outfile)}.map\n`);
+  // Rename is atomic: a concurrent process never loads a half-written bundle.
+  await rename(temporary, outfile);
+}
+
+type Bundled = BuildResult<{ metafile: true; write: false }>;
+
+async function bundleWith(modulePath: string, outfile: string, library: Plugin): Promise<Bundled> {
   const { build } = await esbuild();
-  const result = await build({
+  return build({
     entryPoints: [modulePath],
-    outfile: temporary,
+    outfile,
+    write: false,
     bundle: true,
     platform: "node",
     format: "esm",
     target: "node20",
     // npm packages stay imports, resolved at run time from the cache folder like from the module.
     packages: "external",
-    // Stack traces map to the source files, which are on disk: no need to carry their text.
-    sourcemap: "inline",
+    // Stack traces map to the source files, which are on disk: no need to carry their text. The
+    // map is a file of its own, read only when a stack is (a worker thread maps stacks lazily).
+    sourcemap: "external",
     sourcesContent: false,
     metafile: true,
     logLevel: "silent",
-    plugins: [sameAgentspace, ownImportMetaUrl],
+    plugins: [library, ownImportMetaUrl],
   });
-  const inputs: Record<string, number> = {};
-  await Promise.all(
-    Object.keys(result.metafile.inputs).map(async (input) => {
-      const file = resolve(input);
-      inputs[file] = (await stat(file)).mtimeMs;
-    }),
-  );
-  await writeFile(`${outfile}.json`, JSON.stringify({ inputs } satisfies CacheRecord));
-  // Rename is atomic: a concurrent process never loads a half-written bundle.
-  await rename(temporary, outfile);
 }
 
+/** The namespace of the stand-in for the library inside a bundle. */
+const LIBRARY = "agentspace-library";
+
+/** Whether `error` is esbuild saying the module imports a name the runtime does not export. */
+function importsBeyondRuntime(error: unknown): boolean {
+  const errors = (error as { errors?: Array<{ text?: string }> }).errors ?? [];
+  return errors.some((item) => item.text?.includes("No matching export") && item.text.includes(`${LIBRARY}:`));
+}
+
+/** What the runtime exports, by name: read from the very runtime this process runs. */
+let runtimeNames: Promise<string[]> | undefined;
+
 /**
- * `import … from "agentspace"` in an agent module loads the very library the
- * space runs, whether that is the built package or its source.
+ * `import … from "agentspace"` in an agent module (or an import of the
+ * library's entry by path, as this repo's own agents write it) becomes an
+ * import of the lean runtime, the very one the worker host loads: a worker
+ * never loads the spaces, brokers, inspector or CLI. The stand-in names each
+ * export, so that esbuild says so when the module imports more than that.
  */
-const sameAgentspace: Plugin = {
-  name: "agentspace-self",
-  setup(builder) {
-    builder.onResolve({ filter: /^agentspace$/ }, () =>
-      fromSource ? { path: fileURLToPath(libraryEntry) } : { path: libraryEntry.href, external: true },
-    );
-  },
-};
+async function runtimeOnly(library: LibraryFiles): Promise<Plugin> {
+  runtimeNames ??= import("./runtime.js").then((runtime) => Object.keys(runtime));
+  const names = await runtimeNames;
+  return libraryStandIn(library, `export { ${names.join(", ")} } from ${JSON.stringify(library.runtime)};`);
+}
+
+/** The whole library, for a module that imports more than the runtime: the package's own, or its source bundled in. */
+function wholeLibrary(library: LibraryFiles): Plugin {
+  return libraryStandIn(library, `export * from ${JSON.stringify(library.index.path)};`);
+}
+
+/** Resolves the library, by name or by the path of its entry, to a module made of `contents`. */
+function libraryStandIn(library: LibraryFiles, contents: string): Plugin {
+  const { index } = library;
+  const entry = (index.external ? fileURLToPath(index.path) : index.path).replace(/\.[cm]?[jt]s$/, "");
+  const isEntry = (path: string) => path.replace(/\.[cm]?[jt]s$/, "") === entry;
+  return {
+    name: "agentspace-library",
+    setup(builder) {
+      builder.onResolve({ filter: /^agentspace$|\/index(\.[cm]?[jt]s)?$/ }, (args) => {
+        if (args.namespace === LIBRARY || (args.path !== "agentspace" && !isEntry(resolve(args.resolveDir, args.path)))) return undefined;
+        return { path: "agentspace", namespace: LIBRARY };
+      });
+      builder.onLoad({ filter: /.*/, namespace: LIBRARY }, () => ({ contents, loader: "js", resolveDir: dirname(entry) }));
+      // What the stand-in imports: by URL where the bundle runs (the runtime, the package), or the source bundled in.
+      builder.onResolve({ filter: /.*/, namespace: LIBRARY }, (args) =>
+        args.path.startsWith("file:") ? { path: args.path, external: true } : { path: args.path },
+      );
+    },
+  };
+}
 
 /** What `import.meta.url` reads as in a bundle: a constant each file declares for itself. */
 const moduleUrlName = "__agentspace_module_url";

@@ -298,4 +298,6 @@ export interface HostData {
   settings: HostSettings;
   /** Whether a `message` listener watches the space as the thread starts (later changes come as WatchItems). */
   watching: boolean;
+  /** The prefix of the thread's message ids (see useIdPrefix). */
+  idPrefix: string;
 }

@@ -15,12 +15,12 @@ import { loadClass } from "../src/exported-class.js";
 import { AgentHost } from "../src/host/agent-host.js";
 import { Counts } from "../src/host/counters.js";
 import { mapStacksLazily } from "../src/host/stack-map.js";
-import { isAnswer } from "../src/message.js";
+import { isAnswer, useIdPrefix } from "../src/message.js";
 import { open, peerGoneReason, type ComputedItem, type Envelope, type HostControl, type HostData, type HostStart, type InboundItem, type PortBatch } from "../src/protocol.js";
 
+const { inbound, outbound, counts, settings, watching, idPrefix } = workerData as HostData;
+useIdPrefix(idPrefix);
 mapStacksLazily();
-
-const { inbound, outbound, counts, settings, watching } = workerData as HostData;
 let watched = watching;
 
 const outbox = new BatchingPort(outbound, {

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * The `agentspace` command: which subcommand, with which options.
  *

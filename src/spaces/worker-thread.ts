@@ -6,7 +6,7 @@ import { ControlClient, type HostEvent } from "../control.js";
 import { debugRefusal } from "../debug-gate.js";
 import { AgentCrashedError, LoopFailedError, MessageValidationError, errorFromWire, errorToWire, type WireError } from "../errors.js";
 import { CountSlots } from "../host/counters.js";
-import { BROADCAST, agentIdProblem, isAnswer, messageProblem, type Message } from "../message.js";
+import { BROADCAST, agentIdProblem, idPrefixFor, isAnswer, messageProblem, type Message } from "../message.js";
 import {
   outboundProblem,
   type ComputeItem,
@@ -108,6 +108,7 @@ export class WorkerThread {
       counts: this.#counts.buffer as SharedArrayBuffer,
       settings: options.settings,
       watching: options.watching(),
+      idPrefix: idPrefixFor(),
     };
     this.#worker = startWorker(new URL(hostUrl), {
       workerData,
