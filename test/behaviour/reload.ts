@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Agent, PermissionDeniedError, ReloadError, type AgentClass, type Space, type SpaceOptions } from "../../src/index.js";
 import { nextVersion } from "../../src/bundle.js";
 import { loadClass } from "../../src/exported-class.js";
@@ -16,7 +16,8 @@ import { Recorder } from "../helpers/recorder.js";
 // Inside this package (not the system's temp folder): the npm packages a bundle leaves as imports resolve from here.
 const scratch = fileURLToPath(new URL("../../node_modules/.cache/agentspace-tests/", import.meta.url));
 mkdirSync(scratch, { recursive: true });
-const folder = mkdtempSync(join(scratch, "reload-"));
+/** A fresh folder for each run of the suite (a file may run it for several spaces). */
+let folder = "";
 let modules = 0;
 
 /** A fresh module file holding `version` of Tally; `write` rewrites it as another version. */
@@ -63,6 +64,9 @@ export function describeReload(name: string, makeSpace: (options?: SpaceOptions)
       await space.destroy();
     });
 
+    beforeAll(() => {
+      folder = mkdtempSync(join(scratch, "reload-"));
+    });
     afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
     const read = (id: string): Promise<Read> => space.handle<TallyActions>(id).read() as Promise<Read>;

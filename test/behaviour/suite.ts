@@ -446,7 +446,7 @@ export function describeSpace(name: string, makeSpace: (options?: SpaceOptions) 
         });
 
         it("reports a worker that exits, rejects requests waiting on it, and keeps the others serving", async () => {
-          await space.add(Calculator, "doomed");
+          await space.add(Calculator, "doomed", undefined, { isolate: true }); // a thread of its own: its crash is its alone
           const errors: Error[] = [];
           space.on("error", (error) => errors.push(error));
           const removed = new Promise((resolve) => space.once("agent:removed", resolve));
@@ -464,7 +464,7 @@ export function describeSpace(name: string, makeSpace: (options?: SpaceOptions) 
         });
 
         it("reports an uncaught error inside an agent as a crash with its cause", async () => {
-          await space.add(Calculator, "doomed");
+          await space.add(Calculator, "doomed", undefined, { isolate: true }); // a thread of its own: its crash is its alone
           const crashed = new Promise<Error>((resolve) => space.once("error", resolve));
           await expect(me.request({ to: "doomed", action: { name: "throwUncaught" } })).resolves.toBe("scheduled");
           const error = await crashed;
