@@ -41,6 +41,7 @@ export interface OwnAgentSpec {
 export class OwnThread {
   readonly host: AgentHost;
   #counts = new CountSlots(false);
+  #slots = new Map<HostedAgent, number>();
   #events = new Map<string, SiteEvents>();
 
   constructor(options: OwnThreadOptions) {
@@ -52,7 +53,6 @@ export class OwnThread {
         if (from && message.to !== BROADCAST && !isAnswer(message)) router.asked(from, message.from, message.to);
         router.route(message, this.host);
       },
-      counts: this.#counts,
       compute: (agent, request) => {
         // The pool thread imports the class from its source module (an unbundled one: the pool bundles it).
         const Cls = agent.instance?.constructor as AgentClass | undefined;
@@ -73,7 +73,8 @@ export class OwnThread {
    */
   place(spec: OwnAgentSpec): { agent: HostedAgent; site: (events: SiteEvents) => Site; close: (reason: Error) => void } {
     const slot = this.#counts.take();
-    const agent = this.host.place({ id: spec.id, mailbox: spec.mailbox, slot, trusted: spec.trusted, local: true });
+    const agent = this.host.place({ id: spec.id, mailbox: spec.mailbox, counts: this.#counts.slot(slot), trusted: spec.trusted, local: true });
+    this.#slots.set(agent, slot);
     const close = (reason: Error): void => {
       if (this.host.get(spec.id) !== agent) return; // stopped by its site already
       this.host.drop(spec.id, reason);
@@ -85,11 +86,12 @@ export class OwnThread {
   /** `agent` left the host: its slot and events are free. */
   forget(agent: HostedAgent): void {
     this.#events.delete(agent.id);
-    this.#counts.give(agent.slot);
+    this.#counts.give(this.#slots.get(agent)!);
+    this.#slots.delete(agent);
   }
 
   count(agent: HostedAgent, what: number): number {
-    return this.#counts.read(agent.slot, what);
+    return agent.counts[agent.at + what]!;
   }
 
   listen(id: string, events: SiteEvents): void {

@@ -254,8 +254,8 @@ export interface HostStart {
   id: string;
   init: unknown;
   mailbox: MailboxOptions;
-  /** Its slot in the thread's counts (see counters.ts). */
-  slot: number;
+  /** Where it keeps its counts (see counters.ts): a chunk of the thread's (its buffer, the first time the thread is given that chunk), and its index there. */
+  counts: { chunk: number; buffer?: SharedArrayBuffer; at: number };
 }
 
 /** The worker host's control surface, called over the worker's own channel. */
@@ -293,8 +293,6 @@ export interface HostReload {
 export interface HostData {
   inbound: MessagePort;
   outbound: MessagePort;
-  /** The thread's counts, shared with the main thread (see counters.ts). */
-  counts: SharedArrayBuffer;
   settings: HostSettings;
   /** Whether a `message` listener watches the space as the thread starts (later changes come as WatchItems). */
   watching: boolean;

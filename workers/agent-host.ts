@@ -13,12 +13,11 @@ import { serveControl } from "../src/control.js";
 import { AgentNotFoundError, MessageValidationError, errorFromWire, errorToWire, type WireError } from "../src/errors.js";
 import { loadClass } from "../src/exported-class.js";
 import { AgentHost } from "../src/host/agent-host.js";
-import { Counts } from "../src/host/counters.js";
 import { mapStacksLazily } from "../src/host/stack-map.js";
 import { isAnswer, useIdPrefix } from "../src/message.js";
 import { open, peerGoneReason, type ComputedItem, type Envelope, type HostControl, type HostData, type HostStart, type InboundItem, type PortBatch } from "../src/protocol.js";
 
-const { inbound, outbound, counts, settings, watching, idPrefix } = workerData as HostData;
+const { inbound, outbound, settings, watching, idPrefix } = workerData as HostData;
 useIdPrefix(idPrefix);
 mapStacksLazily();
 let watched = watching;
@@ -39,7 +38,6 @@ const outbox = new BatchingPort(outbound, {
 const host = new AgentHost({
   ...settings,
   uplink: (message) => outbox.pushMessage(message),
-  counts: new Counts(counts),
   compute: (agent, request) => compute(agent.id, request),
   watched: () => watched,
   observe: (message) => outbox.pushSeen(message),
@@ -48,6 +46,14 @@ const host = new AgentHost({
   shutdown: (id) => outbox.push({ kind: "shutdown", agent: id }),
   reportError: (error) => report({ event: "error", error: errorToWire(error) }),
 });
+
+/** The chunks of counts the main thread has handed this thread (see counters.ts). */
+const chunks: Float64Array[] = [];
+
+function countsOf({ counts: { chunk, buffer, at } }: HostStart): { values: Float64Array; at: number } {
+  if (buffer) chunks[chunk] = new Float64Array(buffer);
+  return { values: chunks[chunk]!, at };
+}
 
 /** What each agent was started with: a reload makes its next instance from the same init. */
 const starts = new Map<string, HostStart>();
@@ -123,7 +129,7 @@ const control: HostControl = {
     starts.set(spec.id, spec);
     let agent = host.get(spec.id);
     if (!agent) {
-      agent = host.place({ id: spec.id, mailbox: spec.mailbox, slot: spec.slot, trusted: false, local: false });
+      agent = host.place({ id: spec.id, mailbox: spec.mailbox, counts: countsOf(spec), trusted: false, local: false });
       // Before anything afterAdd sends: the router holds what comes for it until now, and passes it on from here.
       outbox.push({ kind: "ready", agent: spec.id });
     }

@@ -6,7 +6,7 @@ import type { ComputeRequest } from "../compute-request.js";
 import { debugRefusal, type DebugMode } from "../debug-gate.js";
 import { AgentNotFoundError, type LoopFailedError, withoutStack } from "../errors.js";
 import { BROADCAST, ERROR, isAnswer, type Message } from "../message.js";
-import { ERRORS, SENT, SLOT_SIZE, type Counts } from "./counters.js";
+import { ERRORS, SENT } from "./counters.js";
 import { HostedAgent, type HostServices, type Placing } from "./hosted-agent.js";
 
 /** What a host is told of where it runs. */
@@ -31,7 +31,6 @@ export interface HostOptions {
   /** Messages travel as JSON (a broker space): see `AgentLink.json`. */
   json: boolean;
   requestTimeoutMs: number;
-  counts: Counts;
   /** Runs `request` for `agent` on the space's CPU pool. */
   compute(agent: HostedAgent, request: ComputeRequest): Promise<unknown>;
   /** Whether anyone watches the messages (a `message` listener on the space). */
@@ -69,7 +68,6 @@ export class AgentHost {
     this.#options = options;
     this.#services = {
       home: this,
-      counts: options.counts.values,
       link: (agent, instance) => this.#link(agent, instance),
       refuse: (message, id, error) => this.#refuse(message, id, error),
       failed: (id, error) => {
@@ -150,10 +148,8 @@ export class AgentHost {
   /** Sends what `from` posts: to a thread-mate directly, else up. */
   post(from: HostedAgent, message: Message): void {
     const options = this.#options;
-    const at = from.slot * SLOT_SIZE;
-    const counts = options.counts.values;
-    counts[at + SENT]++;
-    if (message.action.name === ERROR) counts[at + ERRORS]++;
+    from.counts[from.at + SENT]++;
+    if (message.action.name === ERROR) from.counts[from.at + ERRORS]++;
     const refusal = debugRefusal(message, from.trusted, options.debug);
     if (refusal) return this.#toAgent(from, answerTo(message, message.to, false, refusal));
     if (message.to === BROADCAST) {
@@ -195,8 +191,6 @@ export class AgentHost {
 
   #link(agent: HostedAgent, instance: LinkedAgent): AgentLink {
     const options = this.#options;
-    const counts = options.counts.values;
-    const at = agent.slot * SLOT_SIZE;
     return {
       post: (message) => this.post(agent, message),
       reportError: options.reportError,
@@ -212,7 +206,7 @@ export class AgentHost {
         return sender?.local === true && sender.instance?.[WANTS_VALUE](request.meta.id) === false;
       },
       unsent: () => {
-        counts[at + SENT]++;
+        agent.counts[agent.at + SENT]++;
       },
       shutdown: () => {
         if (agent.instance === instance) options.shutdown(agent.id);

@@ -2,7 +2,7 @@ import { ATTACH, DETACH, PEER_GONE, PROCESS, RECEIVE, type AgentLink, type Linke
 import { AgentCrashedError, LoopFailedError } from "../errors.js";
 import type { Message } from "../message.js";
 import { AgentActivity } from "./activity.js";
-import { LOOPS, SLOT_SIZE, TIMERS } from "./counters.js";
+import { LOOPS, TIMERS, type CountsSlot } from "./counters.js";
 import { Mailbox, type MailboxConsumer, type MailboxOptions } from "./mailbox.js";
 import { swapInstance } from "./swap.js";
 
@@ -10,7 +10,6 @@ import { swapInstance } from "./swap.js";
 export interface HostServices {
   /** The host itself, as the router knows it. */
   readonly home: object;
-  readonly counts: Float64Array;
   /** A link for `agent`'s current instance (post, compute, shutdown…). */
   link(agent: HostedAgent, instance: LinkedAgent): AgentLink;
   /** Answers `message` with `error` on the agent's behalf (a full mailbox, a departure). */
@@ -25,8 +24,8 @@ export interface HostServices {
 export interface Placing {
   id: string;
   mailbox: MailboxOptions;
-  /** Its slot in the host's counts (see counters.ts). */
-  slot: number;
+  /** Where the host keeps its counts (see counters.ts). */
+  counts: CountsSlot;
   /** A foreground agent (or a handle's): held by the caller, trusted with the debug actions. */
   trusted: boolean;
   /** Thread-mates deliver to it in the host from the start (the space's own thread); else once the space says so. */
@@ -41,7 +40,9 @@ export interface Placing {
 export class HostedAgent {
   readonly id: string;
   readonly trusted: boolean;
-  readonly slot: number;
+  /** Its counts (see counters.ts): `values[at + SENT]`… */
+  readonly counts: Float64Array;
+  readonly at: number;
   /** Thread-mates hand messages to it in the host (see AgentHost: the fence). */
   local: boolean;
   /** The thread-mate it last sent an action to, as the host's index recorded: a sender mostly asks the same one again. */
@@ -60,14 +61,15 @@ export class HostedAgent {
   constructor(placing: Placing, services: HostServices) {
     this.id = placing.id;
     this.trusted = placing.trusted;
-    this.slot = placing.slot;
+    this.counts = placing.counts.values;
+    this.at = placing.counts.at;
     this.local = placing.local;
     this.#services = services;
     this.#mailbox = new Mailbox(
       placing.id,
       placing.mailbox,
-      services.counts,
-      placing.slot * SLOT_SIZE,
+      placing.counts.values,
+      placing.counts.at,
       (message, error) => services.refuse(message, placing.id, error),
       (error) => services.reportError(error),
     );
@@ -212,9 +214,8 @@ export class HostedAgent {
   }
 
   #setActivity(loops: number, timers: number): void {
-    const at = this.slot * SLOT_SIZE;
-    this.#services.counts[at + LOOPS] = loops;
-    this.#services.counts[at + TIMERS] = timers;
+    this.counts[this.at + LOOPS] = loops;
+    this.counts[this.at + TIMERS] = timers;
   }
 }
 

@@ -12,17 +12,23 @@ export class ThreadSite implements Site {
   #events: SiteEvents;
   #placement: Placement;
 
-  constructor(thread: WorkerThread, start: Omit<HostStart, "slot">, route: ThreadRoute, events: SiteEvents, placement: Placement) {
+  #slot: number;
+
+  constructor(thread: WorkerThread, start: Omit<HostStart, "counts">, route: ThreadRoute, events: SiteEvents, placement: Placement) {
     this.thread = thread;
     this.#events = events;
     this.#placement = placement;
-    const slot = thread.host(start.id, { route, crashed: events.crashed, failed: events.failed, shutdown: events.shutdown });
-    this.#start = { ...start, slot };
+    const { slot, counts } = thread.host(start.id, { route, crashed: events.crashed, failed: events.failed, shutdown: events.shutdown });
+    this.#slot = slot;
+    this.#start = { ...start, counts };
   }
 
   async start(version: NextVersion | undefined): Promise<void> {
     if (version) this.#start = { ...this.#start, moduleUrl: version.bundleUrl };
     await this.thread.start(this.#start);
+    // A chunk's buffer is handed over once: a restart here does not need it again.
+    const { chunk, at } = this.#start.counts;
+    this.#start = { ...this.#start, counts: { chunk, at } };
   }
 
   async retire(timeoutMs: number): Promise<boolean> {
@@ -43,6 +49,6 @@ export class ThreadSite implements Site {
   }
 
   count(what: number): number {
-    return this.thread.count(this.#start.slot, what);
+    return this.thread.count(this.#slot, what);
   }
 }

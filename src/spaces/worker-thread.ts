@@ -76,6 +76,8 @@ export class WorkerThread {
   #worker: Worker;
   #control: ControlClient<HostControl>;
   #counts = new CountSlots(true);
+  /** Chunks of counts the thread has been handed (each goes with the first start that uses it: control calls keep their order). */
+  #chunksGiven = 0;
   #streamEnds = new Map<string, () => void>();
   /** Where each agent's class comes from, for its `offload` actions. */
   #classes = new Map<string, { moduleUrl: string; className: string; bundled: true }>();
@@ -105,7 +107,6 @@ export class WorkerThread {
     const workerData: HostData = {
       inbound: inbound.port2,
       outbound: outbound.port2,
-      counts: this.#counts.buffer as SharedArrayBuffer,
       settings: options.settings,
       watching: options.watching(),
       idPrefix: idPrefixFor(),
@@ -156,15 +157,19 @@ export class WorkerThread {
   }
 
   /**
-   * Places an agent here and gives it a slot in the thread's counts. Its
-   * route keeps holding messages until the thread reports it placed: a
-   * message that came sooner would find nobody.
+   * Places an agent here and gives it a slot in the thread's counts, as the
+   * thread is to be told of it (see HostStart). Its route keeps holding
+   * messages until the thread reports it placed: a message that came sooner
+   * would find nobody.
    */
-  host(id: string, agent: ThreadAgent): number {
+  host(id: string, agent: ThreadAgent): { slot: number; counts: HostStart["counts"] } {
     this.#left.delete(id);
     const slot = this.#counts.take();
     this.#agents.set(id, { ...agent, slot });
-    return slot;
+    const { chunk, at } = this.#counts.slot(slot);
+    if (chunk < this.#chunksGiven) return { slot, counts: { chunk, at } };
+    this.#chunksGiven = chunk + 1;
+    return { slot, counts: { chunk, at, buffer: this.#counts.buffer(chunk) as SharedArrayBuffer } };
   }
 
   /** What the thread's host counted in `slot` (see counters.ts): still readable once the thread died. */
