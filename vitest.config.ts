@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { transform } from "esbuild";
 import { defineConfig, type Plugin } from "vitest/config";
 
@@ -18,6 +19,12 @@ const lowerForNode20: Plugin = {
 
 export default defineConfig({
   plugins: [lowerForNode20],
+  resolve: {
+    // What tsconfig's "paths" says for tsc and tsx: in this repo "agentspace"
+    // is the source. Without it the package resolves to itself, a possibly
+    // stale dist/. The bare name only: "agentspace/package.json" stays as is.
+    alias: [{ find: /^agentspace$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) }],
+  },
   test: {
     include: ["test/**/*.test.ts"],
     // Worker and broker tests start real threads and connections: give them

@@ -3,11 +3,14 @@
  * npm run bench -- ports comlink      those scenarios (or groups, e.g. baselines)
  * npm run bench -- --quick            a smoke run, well under a minute
  * npm run bench -- curves             cost against agents and message size (--max-agents N caps it)
+ * npm run bench -- add --packed       against the packed npm package instead of the source tree
  * npm run bench -- --report           rewrite bench/results/report.html from the results there
  * npm run bench -- --list             what there is
  */
 import { parseArgs, USAGE } from "./lib/args.js";
 import { writeHtmlReport } from "./lib/html-report.js";
+import { packedEntry } from "./lib/library.js";
+import { runPacked } from "./lib/packed.js";
 import { RUN_DEFAULTS, runScenarios } from "./lib/runner.js";
 import { scenarios } from "./scenarios/index.js";
 
@@ -29,6 +32,8 @@ async function main(): Promise<number> {
     console.log(await writeHtmlReport(dir, scenarios.map((scenario) => scenario.name)));
     return 0;
   }
+  // The same command line again, in a process whose "agentspace" is the installed package.
+  if (args.packed && packedEntry() === undefined) return runPacked(process.argv.slice(2));
   const results = await runScenarios({
     scenarios,
     names: args.names,

@@ -1,5 +1,5 @@
 /** A loop that keeps its thread busy: slices of CPU work, yielding between them as a well-behaved loop does. */
-import { Agent, loop } from "../../src/index.js";
+import { Agent, loop } from "agentspace";
 
 /** Milliseconds of work per slice, between two yields to the thread's other work. */
 const SLICE_MS = 1;

@@ -1,5 +1,5 @@
 /** Request latency: an agent that answers at once, and one that times sequential requests. */
-import { Agent, action } from "../../src/index.js";
+import { Agent, action } from "agentspace";
 
 export class Echo extends Agent {
   static module = import.meta.url;

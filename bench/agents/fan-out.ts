@@ -3,7 +3,7 @@
  * Timing runs in the hub's own thread; the listeners report when a broadcast
  * reached them on the same clock (one process, `process.hrtime`).
  */
-import { Agent, action } from "../../src/index.js";
+import { Agent, action } from "agentspace";
 
 const clock = (): number => Number(process.hrtime.bigint());
 

@@ -1,5 +1,5 @@
 /** Throughput: one agent pipelines small messages to another. */
-import { Agent, action } from "../../src/index.js";
+import { Agent, action } from "agentspace";
 
 /** Takes messages and counts them. */
 export class Sink extends Agent {

@@ -1,9 +1,9 @@
 /**
  * The demo's CPU-heavy job (examples/primes.ts), in agents that import the
- * library from source like every bench agent: a coordinator farms ranges out
+ * library as "agentspace" like every bench agent: a coordinator farms ranges out
  * to prime counters with `request`, a few in flight per counter.
  */
-import { Agent, action } from "../../src/index.js";
+import { Agent, action } from "agentspace";
 
 function isPrime(n: number): boolean {
   if (n % 2 === 0) return n === 2;

@@ -1,4 +1,4 @@
-import { Agent, action } from "../../src/index.js";
+import { Agent, action } from "agentspace";
 
 /** One node of a ring: passes each token on to the next node until its hops are spent. */
 export class RingNode extends Agent {

@@ -1,5 +1,5 @@
 /** Throughput against message size: a sender of payloads of a given size. */
-import { Agent, action } from "../../src/index.js";
+import { Agent, action } from "agentspace";
 
 /** Sends `n` messages of `bytes` characters each to `to`'s `take`, then asks it how many it took. */
 export class SizedSender extends Agent {

@@ -1,5 +1,6 @@
 /** What the figures were measured on: kept with every result, since figures from different machines or days do not compare. */
 import os from "node:os";
+import { libraryInfo, type LibraryInfo } from "./library.js";
 
 export interface MachineInfo {
   cpuModel: string;
@@ -11,6 +12,8 @@ export interface MachineInfo {
   /** 1-minute load average when the scenario started: a hint of how noisy the machine was. */
   loadAverage1m: number;
   date: string;
+  /** The agentspace measured: the source tree, or the packed package (--packed). */
+  library: LibraryInfo;
 }
 
 export function machineInfo(): MachineInfo {
@@ -24,9 +27,11 @@ export function machineInfo(): MachineInfo {
     arch: os.arch(),
     loadAverage1m: Math.round(os.loadavg()[0]! * 100) / 100,
     date: new Date().toISOString(),
+    library: libraryInfo(),
   };
 }
 
 export function describeMachine(info: MachineInfo): string {
-  return `${info.cpuModel}, ${info.cores} cores, ${info.memoryGiB} GiB, node ${info.node}, load ${info.loadAverage1m}, ${info.date}`;
+  const library = info.library.packed ? `agentspace ${info.library.version} packed (${info.library.entry})` : "agentspace from source";
+  return `${info.cpuModel}, ${info.cores} cores, ${info.memoryGiB} GiB, node ${info.node}, load ${info.loadAverage1m}, ${info.date}; ${library}`;
 }

@@ -177,7 +177,7 @@
     root.appendChild(section);
     section.appendChild(el("h2", {}, `${result.scenario}: ${result.description}`));
     const m = result.machine || {};
-    section.appendChild(el("p", { class: "meta" }, `${result.runsPerFigure} run(s) per figure${result.quick ? ", quick" : ""}; ${(result.durationMs / 1000).toFixed(1)} s` + (m.cpus ? `; ${m.cpus} CPU(s)` : "")));
+    section.appendChild(el("p", { class: "meta" }, `${result.runsPerFigure} run(s) per figure${result.quick ? ", quick" : ""}; ${(result.durationMs / 1000).toFixed(1)} s` + (m.cpus ? `; ${m.cpus} CPU(s)` : "") + (m.library?.packed ? `; agentspace ${m.library.version}, the packed package` : "")));
     const byName = (ref) => all.get(ref.includes("/") ? ref : `${result.scenario}/${ref}`);
     const curves = new Map();
     const plain = new Map();

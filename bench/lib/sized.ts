@@ -1,6 +1,6 @@
 /** Throughput against message size: ours (agent → agent in MultiprocessSpace) and a raw direct port. */
 import { MessageChannel } from "node:worker_threads";
-import { Agent, MultiprocessSpace } from "../../src/index.js";
+import { Agent, MultiprocessSpace } from "agentspace";
 import { SizedSender } from "../agents/sized.js";
 import { Sink } from "../agents/pipeline.js";
 import { now, nsSince } from "./clock.js";

@@ -1,6 +1,6 @@
 /** Setting up a space for a figure: its agents added once, outside the timed runs, and always destroyed. */
-import { Agent } from "../../src/index.js";
-import type { Space } from "../../src/index.js";
+import { Agent } from "agentspace";
+import type { Space } from "agentspace";
 import type { Rig } from "./rig.js";
 import { idMaker, type SpaceKind } from "./spaces.js";
 
@@ -12,12 +12,15 @@ export interface SpaceSetup {
   id(name: string): string;
 }
 
+/** What a rig needs of a space kind: how to make one, and how to name its agents. */
+export type SpaceMaker = Pick<SpaceKind, "create" | "sharedIds">;
+
 /**
  * Creates a space of `kind` with a foreground agent, lets `populate` add the
  * other agents and return one timed run; destroys the space if that fails,
  * and when the rig closes.
  */
-export async function spaceRig<T>(kind: SpaceKind, populate: (setup: SpaceSetup) => Promise<() => Promise<T>>): Promise<Rig<T>> {
+export async function spaceRig<T>(kind: SpaceMaker, populate: (setup: SpaceSetup) => Promise<() => Promise<T>>): Promise<Rig<T>> {
   const { space, close } = kind.create();
   try {
     const id = idMaker(kind);

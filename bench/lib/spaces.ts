@@ -1,15 +1,15 @@
 /**
  * The spaces every space scenario measures, each with the baselines its
- * figures are divided by. A space that `src/index.js` does not export (yet),
- * or whose broker does not answer, is left out with a note saying so.
+ * figures are divided by. A space that "agentspace" does not export (yet), or
+ * whose broker does not answer, is left out with a note saying so.
  *
  * Each entry is looked up by its class name among the exports of
- * `src/index.js`, so a space joins every space scenario by being exported and
+ * "agentspace", so a space joins every space scenario by being exported and
  * listed here (AMQPSpace also needs its broker to answer).
  */
 import { nanoid } from "nanoid";
-import * as agentspace from "../../src/index.js";
-import type { Space } from "../../src/index.js";
+import * as agentspace from "agentspace";
+import type { Space } from "agentspace";
 import { brokerSettings, connectBroker } from "./broker.js";
 import { rawStreamOneWay, rawStreamRoundTrip, redisProblem } from "./redis.js";
 import { mailboxRun } from "../scenarios/in-thread.js";
@@ -165,7 +165,7 @@ function kindOf(entry: Entry, Cls: SpaceConstructor): SpaceKind {
 }
 
 /** Makes agent names into ids for one space of `kind`: unique ones where ids are seen beyond this process. */
-export function idMaker(kind: SpaceKind): (name: string) => string {
+export function idMaker(kind: Pick<SpaceKind, "sharedIds">): (name: string) => string {
   if (!kind.sharedIds) return (name) => name;
   const tag = nanoid(8).replace(/[^A-Za-z0-9]/g, "x");
   return (name) => `bench-${tag}-${name}`;
@@ -180,7 +180,7 @@ function check(): Promise<{ kinds: SpaceKind[]; missing: string[] }> {
     const missing: string[] = [];
     for (const entry of ENTRIES) {
       const Cls = constructorOf(entry.name);
-      const problem = Cls === undefined ? "src/index.js does not export it" : await entry.unavailable?.();
+      const problem = Cls === undefined ? "agentspace does not export it" : await entry.unavailable?.();
       if (problem === undefined) kinds.push(kindOf(entry, Cls!));
       else missing.push(`${entry.name}: not available (${problem})`);
     }

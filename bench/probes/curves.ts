@@ -5,7 +5,7 @@
  * removing one more agent, router throughput (one agent pipelining to
  * another) and sequential request round trips. Prints the figures as JSON.
  */
-import { Agent, MultiprocessSpace } from "../../src/index.js";
+import { Agent, MultiprocessSpace } from "agentspace";
 import { Echo, Pinger } from "../agents/echo.js";
 import { Sender, Sink } from "../agents/pipeline.js";
 import { OWN_THREADS_UP_TO, type CurvePoint } from "../lib/curve-point.js";

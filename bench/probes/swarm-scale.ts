@@ -4,41 +4,23 @@
  * threads ("auto": one per core), sends `tokens` tokens round the ring of all
  * of them, `hops` hops each, then broadcasts to all; prints the figures as JSON.
  */
-import { Agent, MultiprocessSpace, action } from "../../src/index.js";
+import { MultiprocessSpace } from "agentspace";
+import { Finish } from "../agents/finish.js";
 import { RingNode } from "../agents/ring.js";
 
 const [threadsArg = "auto", agentsArg = "1000", tokensArg = "16", hopsArg = "10000"] = process.argv.slice(2);
 const threads = threadsArg === "auto" ? "auto" : Number(threadsArg);
 const [agents, tokens, hops] = [agentsArg, tokensArg, hopsArg].map(Number) as [number, number, number];
 
-/** Lives in the main thread: counts finished tokens and broadcast answers. */
-class Finish extends Agent {
-  tokensHome = 0;
-  answers = 0;
-  #wake: (() => void) | undefined;
-  #until = 0;
-
-  @action({ help: "a token has gone all its hops" })
-  finished(): void {
-    this.#check(++this.tokensHome);
-  }
-
+/** Counts finished tokens, then the broadcast's answers (each agent's `hello`: 1). */
+class TokensThenAnswers extends Finish {
   override handleActionValue(value: unknown): void {
-    if (value === 1) this.#check(++this.answers);
-  }
-
-  wait(count: number): Promise<void> {
-    this.#until = count;
-    return new Promise((resolve) => (this.#wake = resolve));
-  }
-
-  #check(count: number): void {
-    if (count === this.#until) this.#wake?.();
+    if (value === 1) this.finished();
   }
 }
 
 const space = new MultiprocessSpace({ threads });
-const finish = await space.addForeground(Finish, "finish");
+const finish = await space.addForeground(TokensThenAnswers, "finish");
 const rssBefore = process.memoryUsage.rss();
 let start = performance.now();
 for (let i = 0; i < agents; i += 1_000) {

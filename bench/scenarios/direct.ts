@@ -10,9 +10,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { connect, createServer, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { Agent, RedisSpace, action } from "../../src/index.js";
+import { Agent, RedisSpace, action } from "agentspace";
 import { now, nsSince } from "../lib/clock.js";
 import { withDeadline } from "../lib/deadline.js";
+import { loaderFlags } from "../lib/library.js";
 import { redisProblem } from "../lib/redis.js";
 import { withRig, type Rig } from "../lib/rig.js";
 import type { Count, Scenario } from "../lib/scenario.js";
@@ -92,7 +93,7 @@ async function child(role: string, namespace: string): Promise<void> {
 /** Starts the child in `role`; resolves with it and the port it printed. */
 async function startChild(role: string, namespace = ""): Promise<{ child: ChildProcess; port: number }> {
   const script = fileURLToPath(import.meta.url);
-  const started = spawn(process.execPath, ["--import", "tsx", script, namespace], { env: { ...process.env, [ROLE_VAR]: role }, stdio: ["pipe", "pipe", "inherit"] });
+  const started = spawn(process.execPath, [...loaderFlags(), script, namespace], { env: { ...process.env, [ROLE_VAR]: role }, stdio: ["pipe", "pipe", "inherit"] });
   const port = await withDeadline(
     new Promise<number>((resolve, reject) => {
       let output = "";

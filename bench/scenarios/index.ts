@@ -14,6 +14,7 @@ import { piscina } from "./piscina.js";
 import { redisRaw } from "./redis.js";
 import { ports } from "./ports.js";
 import { roundTrip } from "./round-trip.js";
+import { savina } from "./savina.js";
 import { spaceAdd } from "./space-add.js";
 import { spaceFanOut } from "./space-fan-out.js";
 import { spaceLatency } from "./space-latency.js";
@@ -40,6 +41,7 @@ export const scenarios: readonly Scenario[] = [
   direct,
   swarmScenario,
   swarmScale,
+  savina,
   loops,
   nodes,
   // How cost grows: last, the longest.

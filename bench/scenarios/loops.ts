@@ -2,7 +2,7 @@
  * What a busy `@loop` in one agent costs the router's throughput for other
  * agents: in the same worker thread (`threads: 1`), and in a thread of its own.
  */
-import { Agent, MultiprocessSpace } from "../../src/index.js";
+import { Agent, MultiprocessSpace } from "agentspace";
 import { Spinner } from "../agents/busy.js";
 import { Sender, Sink } from "../agents/pipeline.js";
 import { now, nsSince } from "../lib/clock.js";

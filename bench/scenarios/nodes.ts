@@ -6,20 +6,20 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createClient } from "redis";
-import { RedisSpace, type Manager } from "../../src/index.js";
+import { RedisSpace, type Manager } from "agentspace";
 import { Echo } from "../agents/echo.js";
 import { now, nsSince } from "../lib/clock.js";
+import { cliCommand } from "../lib/library.js";
 import { redisProblem, redisUrl } from "../lib/redis.js";
 import type { Context, Count, Scenario } from "../lib/scenario.js";
 
-const cli = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 const agents = fileURLToPath(new URL("../agents/echo.ts", import.meta.url));
 const LEASE_MS = 1_000;
 const READY_TIMEOUT_MS = 60_000;
 
 /** A real `agentspace node` process; resolves once it says it is ready. */
 async function startNode(namespace: string, name: string, capacity: number): Promise<ChildProcess> {
-  const args = ["--import", "tsx", cli, "node", agents, "--namespace", namespace, "--name", name, "--capacity", String(capacity), "--lease-ms", String(LEASE_MS)];
+  const args = [...cliCommand(), "node", agents, "--namespace", namespace, "--name", name, "--capacity", String(capacity), "--lease-ms", String(LEASE_MS)];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   await new Promise<void>((resolve, reject) => {
