@@ -1,10 +1,13 @@
-import { deserialize, serialize } from "node:v8";
 import type { MessagePort } from "node:worker_threads";
 import { namesDebugAction, type DebugMode } from "./debug-gate.js";
 import { AgentCrashedError, errorFromWire, type WireError } from "./errors.js";
 import type { ComputeRequest } from "./compute-request.js";
 import type { MailboxOptions } from "./host/mailbox.js";
 import { isAnswer, messageProblem, type Message } from "./message.js";
+import { lazily } from "./node-builtin.js";
+
+/** Loaded with the first envelope: most threads seal none. */
+const v8 = lazily<typeof import("node:v8")>("node:v8");
 
 /**
  * What crosses a worker thread's two data ports, tagged by `kind` (control,
@@ -148,7 +151,7 @@ export type PortBatch<Item extends PortItem = PortItem> = Item[];
 export function seal(from: string, to: string, messages: Message[]): Envelope {
   let actions = 0;
   for (const message of messages) if (!isAnswer(message)) actions++;
-  const { buffer } = serialize(messages);
+  const { buffer } = v8().serialize(messages);
   return { kind: "envelope", to, from, size: messages.length, actions, bytes: buffer as ArrayBuffer };
 }
 
@@ -160,7 +163,7 @@ export function seal(from: string, to: string, messages: Message[]): Envelope {
 export function open(envelope: Envelope): Message[] | string {
   let messages: unknown;
   try {
-    messages = deserialize(new Uint8Array(envelope.bytes));
+    messages = v8().deserialize(new Uint8Array(envelope.bytes));
   } catch (error) {
     return `its bytes do not deserialize (${String(error)})`;
   }

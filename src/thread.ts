@@ -25,6 +25,7 @@ export * from "./json-value.js";
 export * from "./loops.js";
 export * from "./message.js";
 export * from "./message-stream.js";
+export * from "./node-builtin.js";
 export * from "./pending.js";
 export * from "./protocol.js";
 export * from "./timeout.js";

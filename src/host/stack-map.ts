@@ -1,6 +1,9 @@
-import { readFileSync } from "node:fs";
 import { SourceMap, type SourceMapPayload } from "node:module";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { lazily } from "../node-builtin.js";
+
+// Needed once a stack is read, not before.
+const fs = lazily<typeof import("node:fs")>("node:fs");
+const url = lazily<typeof import("node:url")>("node:url");
 
 /**
  * Stack traces that name the source files (TypeScript, the library's own
@@ -50,7 +53,7 @@ function mapFrame(frame: NodeJS.CallSite): string {
   if (!map) return text;
   const entry = map.findEntry(line - 1, column - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number };
   if (entry.originalSource === undefined || entry.originalLine === undefined || entry.originalColumn === undefined) return text;
-  const source = entry.originalSource.startsWith("file:") ? fileURLToPath(entry.originalSource) : entry.originalSource;
+  const source = entry.originalSource.startsWith("file:") ? url().fileURLToPath(entry.originalSource) : entry.originalSource;
   return text.replace(`${file}:${line}:${column}`, `${source}:${entry.originalLine + 1}:${entry.originalColumn + 1}`);
 }
 
@@ -66,19 +69,19 @@ function mapOf(file: string): SourceMap | null {
 function load(file: string): SourceMap | null {
   if (!file.startsWith("file:") && !file.startsWith("/")) return null; // node: internals, eval code
   try {
-    const url = file.startsWith("file:") ? new URL(file) : pathToFileURL(file);
-    url.search = ""; // a build-named bundle (`?build=…`) is the same file
-    const source = readFileSync(url, "utf8");
+    const location = file.startsWith("file:") ? new URL(file) : url().pathToFileURL(file);
+    location.search = ""; // a build-named bundle (`?build=…`) is the same file
+    const source = fs().readFileSync(location, "utf8");
     const comment = MAP_COMMENT.exec(source.slice(-4096))?.[1];
     if (!comment) return null;
-    const mapUrl = new URL(comment, url);
+    const mapUrl = new URL(comment, location);
     const json =
       mapUrl.protocol === "data:"
         ? Buffer.from(comment.slice(comment.indexOf(",") + 1), comment.includes(";base64,") ? "base64" : "utf8").toString("utf8")
-        : readFileSync(mapUrl, "utf8");
+        : fs().readFileSync(mapUrl, "utf8");
     const payload = JSON.parse(json) as SourceMapPayload;
     // Sources are named relative to the map: made absolute, so that frames name real files.
-    payload.sources = payload.sources.map((name) => new URL(name, mapUrl.protocol === "data:" ? url : mapUrl).href);
+    payload.sources = payload.sources.map((name) => new URL(name, mapUrl.protocol === "data:" ? location : mapUrl).href);
     return new SourceMap(payload);
   } catch {
     return null;

@@ -79,6 +79,8 @@ export class WorkerThread {
   /** Chunks of counts the thread has been handed (each goes with the first start that uses it: control calls keep their order). */
   #chunksGiven = 0;
   #streamEnds = new Map<string, () => void>();
+  /** Per agent placed and not yet connected: resolves once its thread-mates deliver to it directly (the fence has closed). */
+  #fences = new Map<string, { closed: Promise<void>; close(): void }>();
   /** Where each agent's class comes from, for its `offload` actions. */
   #classes = new Map<string, { moduleUrl: string; className: string; bundled: true }>();
   /** Reasons sent in as peer-gone notices, in wire form: one object for many notices clones once per batch. */
@@ -166,6 +168,9 @@ export class WorkerThread {
     this.#left.delete(id);
     const slot = this.#counts.take();
     this.#agents.set(id, { ...agent, slot });
+    let close!: () => void;
+    const closed = new Promise<void>((resolve) => (close = resolve));
+    this.#fences.set(id, { closed, close });
     const { chunk, at } = this.#counts.slot(slot);
     if (chunk < this.#chunksGiven) return { slot, counts: { chunk, at } };
     this.#chunksGiven = chunk + 1;
@@ -182,10 +187,15 @@ export class WorkerThread {
     if (this.#alive) this.#toWorker.push({ kind: "watch", on });
   }
 
-  /** Constructs the agent in the thread and runs its `afterAdd`. */
-  start(spec: HostStart): Promise<void> {
+  /**
+   * Constructs the agent in the thread and runs its `afterAdd`; the first
+   * time, resolves only once its thread-mates hand messages to it directly,
+   * so that from then on they do.
+   */
+  async start(spec: HostStart): Promise<void> {
     this.#classes.set(spec.id, { moduleUrl: spec.moduleUrl, className: spec.className, bundled: true });
-    return this.#control.remote.start(spec);
+    await this.#control.remote.start(spec);
+    await this.#fences.get(spec.id)?.closed;
   }
 
   /**
@@ -247,7 +257,13 @@ export class WorkerThread {
     return false;
   }
 
+  #closeFence(id: string): void {
+    this.#fences.get(id)?.close();
+    this.#fences.delete(id);
+  }
+
   #forget(id: string): void {
+    this.#closeFence(id);
     const agent = this.#agents.get(id);
     if (!agent) return;
     this.#agents.delete(id);
@@ -294,7 +310,7 @@ export class WorkerThread {
         return this.#toWorker.push({ kind: "connected", agent: item.agent });
       case "local":
         agent.route.localIn = this;
-        return;
+        return this.#closeFence(item.agent);
       case "ended":
         return this.#streamEnds.get(item.agent)?.();
       case "compute":
@@ -386,6 +402,7 @@ export class WorkerThread {
     this.#inbound.close();
     this.#outbound.close();
     for (const end of this.#streamEnds.values()) end();
+    for (const id of [...this.#fences.keys()]) this.#closeFence(id);
     const cause = this.#lastError;
     const why = cause ? `${cause.name}: ${cause.message}` : `its worker exited with code ${code}`;
     this.#control.fail(new AgentCrashedError("", `the worker thread died: ${why}`, { cause }));
