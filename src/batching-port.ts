@@ -66,9 +66,11 @@ export class BatchingPort {
   flush = (): void => {
     this.#scheduled = false;
     this.#run = undefined;
+    // Fewer messages than a run needs: nothing to seal, and nothing to look through.
+    const mightSeal = this.#options.seal === true && this.#count >= SEAL_AT_LEAST;
     this.#count = 0;
     if (this.#batch.length === 0) return;
-    const batch = this.#options.seal ? sealRuns(this.#batch) : this.#batch;
+    const batch = mightSeal ? sealRuns(this.#batch) : this.#batch;
     this.#batch = [];
     try {
       this.#port.postMessage(batch, transfers(batch));

@@ -16,6 +16,11 @@ export function namesDebugAction(message: Message): boolean {
   return DEBUG_ACTIONS.has(message.action.name);
 }
 
+/** Whether `message` may reach its action as far as the debug gate goes (see `debugRefusal`, which says why not). */
+export function mayCall(message: Message, trusted: boolean, mode: DebugMode): boolean {
+  return trusted || mode === "remote" || !namesDebugAction(message);
+}
+
 /**
  * Why `message` may not reach its debug action, or undefined when it may (or
  * names none). Checked where a message enters the router, the one place that
@@ -23,7 +28,7 @@ export function namesDebugAction(message: Message): boolean {
  * of this process. An agent's own check (`debug` off) comes on top.
  */
 export function debugRefusal(message: Message, trusted: boolean, mode: DebugMode): PermissionDeniedError | undefined {
-  if (trusted || mode === "remote" || !namesDebugAction(message)) return undefined;
+  if (mayCall(message, trusted, mode)) return undefined;
   return withoutStack(
     () =>
       new PermissionDeniedError(

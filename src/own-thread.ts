@@ -8,6 +8,8 @@ import { AgentHost, type HostOptions } from "./host/agent-host.js";
 import { CountSlots } from "./host/counters.js";
 import type { HostedAgent } from "./host/hosted-agent.js";
 import type { MailboxOptions } from "./host/mailbox.js";
+import { answerTo } from "./answer.js";
+import { debugRefusal } from "./debug-gate.js";
 import { BROADCAST, isAnswer, type Message } from "./message.js";
 import type { HostSettings } from "./protocol.js";
 import type { MessageRouter } from "./router.js";
@@ -48,8 +50,11 @@ export class OwnThread {
     const { settings } = options;
     const hostOptions: HostOptions = {
       ...settings,
+      // Where this thread's messages leave its host, checked as a worker's are where they leave its port.
       uplink: (message, from) => {
         const router = options.router();
+        const refusal = from && debugRefusal(message, from.trusted, settings.debug);
+        if (refusal) return router.route(answerTo(message, message.to, false, refusal));
         if (from && message.to !== BROADCAST && !isAnswer(message)) router.asked(from, message.from, message.to);
         router.route(message, this.host);
       },

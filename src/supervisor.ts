@@ -134,6 +134,9 @@ export class Supervisor implements Member {
     } catch (error) {
       // An error that crossed from a worker thread is named after its agent here.
       const thread = supervisor.#site?.thread;
+      // A crash of its thread meanwhile may have scheduled a restart: there is to be none.
+      supervisor.#state = "stopping";
+      supervisor.#cancelWait?.();
       await supervisor.#leave(error as Error, spec.stopTimeoutMs);
       if (!thread) throw error;
       throw new Error(`agent "${spec.id}" (${spec.className}) failed to start: ${(error as Error).message}`, { cause: error });

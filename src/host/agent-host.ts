@@ -1,9 +1,9 @@
 import { WANTS_VALUE, type AgentLink, type LinkedAgent } from "../agent-link.js";
-import { markErrorsOnly, wantsErrorsOnly } from "../answer-mark.js";
+import { markedFor, wantsErrorsOnly } from "../answer-mark.js";
 import { answerTo } from "../answer.js";
 import { AskerIndex } from "../asker-index.js";
 import type { ComputeRequest } from "../compute-request.js";
-import { debugRefusal, type DebugMode } from "../debug-gate.js";
+import { mayCall, type DebugMode } from "../debug-gate.js";
 import { AgentNotFoundError, type LoopFailedError, withoutStack } from "../errors.js";
 import { BROADCAST, ERROR, isAnswer, type Message } from "../message.js";
 import { ERRORS, SENT } from "./counters.js";
@@ -150,13 +150,13 @@ export class AgentHost {
     const options = this.#options;
     from.counts[from.at + SENT]++;
     if (message.action.name === ERROR) from.counts[from.at + ERRORS]++;
-    const refusal = debugRefusal(message, from.trusted, options.debug);
-    if (refusal) return this.#toAgent(from, answerTo(message, message.to, false, refusal));
+    // What the debug gate refuses goes up, to be refused where every message leaving a thread is checked.
+    const local = options.localDelivery && mayCall(message, from.trusted, options.debug);
     if (message.to === BROADCAST) {
-      if (options.localDelivery) for (const agent of this.#agents.values()) if (agent.local) agent.deliver(message);
+      if (local) for (const agent of this.#agents.values()) if (agent.local) agent.deliver(message);
       return options.uplink(message, from);
     }
-    const target = options.localDelivery ? this.#agents.get(message.to) : undefined;
+    const target = local ? this.#agents.get(message.to) : undefined;
     if (target?.local) {
       if (!isAnswer(message) && from.lastAskedHere !== message.to) {
         from.lastAskedHere = message.to;
@@ -170,23 +170,17 @@ export class AgentHost {
 
   /** `message` as it leaves the host: marked errors-only when it is a plain send whose value its sender would not see. */
   #marked(from: HostedAgent, message: Message): Message {
-    if (isAnswer(message) || (this.#options.errorsOnly === "unwatched" && this.#options.watched())) return message;
-    const instance = from.instance;
-    if (!instance || instance[WANTS_VALUE](message.meta.id)) return message;
-    return markErrorsOnly(message);
+    if (this.#options.errorsOnly === "unwatched" && this.#options.watched()) return message;
+    return from.instance ? markedFor(message, from.instance) : message;
   }
 
-  /** An answer the host makes for `from` (a refusal), handed back to it here. */
-  #toAgent(from: HostedAgent, answer: Message): void {
-    if (this.#options.watched()) this.#options.observe(answer);
-    from.deliver(answer);
-  }
-
+  /** Agent `id` of this host refuses `message` (a full mailbox, a departure): the answer goes back as any of its answers would. */
   #refuse(message: Message, id: string, error: Error): void {
     const answer = answerTo(message, id, false, error);
     const sender = this.#options.localDelivery ? this.#agents.get(message.from) : undefined;
-    if (sender?.local) return this.#toAgent(sender, answer);
-    this.#options.uplink(answer);
+    if (!sender?.local) return this.#options.uplink(answer);
+    if (this.#options.watched()) this.#options.observe(answer);
+    sender.deliver(answer);
   }
 
   #link(agent: HostedAgent, instance: LinkedAgent): AgentLink {

@@ -4,7 +4,7 @@ import type { Message } from "../message.js";
 import { AgentActivity } from "./activity.js";
 import { LOOPS, TIMERS, type CountsSlot } from "./counters.js";
 import { Mailbox, type MailboxConsumer, type MailboxOptions } from "./mailbox.js";
-import { swapInstance } from "./swap.js";
+import { SETTLE_MS, swapInstance } from "./swap.js";
 
 /** What a host gives each of its agents. */
 export interface HostServices {
@@ -173,7 +173,8 @@ export class HostedAgent {
       pause: () => this.#mailbox.pause(),
       resume: (agent) => this.#mailbox.resume(consumerOf(agent)),
       stopActivity: async () => {
-        await this.#activity?.stop(Infinity);
+        // Bounded as the wait for its actions is: a loop that ignores its signal must not hang the reload.
+        await this.#activity?.stop(SETTLE_MS);
         this.#activity = undefined;
         this.#setActivity(0, 0);
       },

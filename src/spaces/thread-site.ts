@@ -11,7 +11,7 @@ export class ThreadSite implements Site {
   #start: HostStart;
   #events: SiteEvents;
   #placement: Placement;
-
+  /** Its slot in the thread's counts. */
   #slot: number;
 
   constructor(thread: WorkerThread, start: Omit<HostStart, "counts">, route: ThreadRoute, events: SiteEvents, placement: Placement) {

@@ -55,6 +55,8 @@ describeWithRedis("a node that is stopped (SIGTERM)", probe, () => {
     await expect(c.manager.launch(Echo, "after", undefined, { node: "n1" })).resolves.toEqual({ id: "after", node: "n1" });
     await expect(c.space.handle<Echo>("after").where()).resolves.toBe(second!.pid);
     await expect(c.space.handle<Echo>("before", { timeoutMs: 20_000 }).where()).resolves.toBe(second!.pid);
+    // The dead run's record goes once its recovery has ended, just after its agents run again elsewhere.
+    await until("the dead run's recovery has ended", async () => (await c.manager.nodes()).length === 1);
     expect((await c.manager.nodes()).map((node) => [node.name, node.live, node.pid])).toEqual([["n1", true, second!.pid]]);
   });
 });
