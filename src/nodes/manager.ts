@@ -124,7 +124,9 @@ export class Manager {
     if (!node) throw new AgentNotFoundError(`no agent "${id}" is placed on a node in namespace "${this.#namespace}"`);
     if (node.live) return askToRemove(this.#space, node, id, options.timeoutMs ?? this.#options.launchTimeoutMs);
     // Its node died and it waits to be re-placed: nobody runs it, so it is ended here.
-    if (await directory.unplace(id, node.token)) await endMailbox(connection.commands, new Keys(this.#namespace).prefix, id, "removed by a manager");
+    if (await directory.unplace(id, node.token)) {
+      await endMailbox(connection.commands, new Keys(this.#namespace).prefix, id, "removed by a manager", resolveTuning(this.#link.tuning).leaseMs);
+    }
   }
 
   /** Every node (live ones first; a dead one while its agents are re-placed) with its agents. */
@@ -159,7 +161,7 @@ export class Manager {
         directory,
         claimer: `manager.${process.pid}.${randomBytes(6).toString("hex")}`,
         launch: async (spot, id) => void (await askToLaunch(this.#space, spot, id, this.#options.launchTimeoutMs)),
-        endMailbox: (id, why) => endMailbox(connection.commands, prefix, id, why),
+        endMailbox: (id, why) => endMailbox(connection.commands, prefix, id, why, leaseMs),
         log: () => {}, // kept in Redis: manager.events()
       },
       4 * leaseMs + 10_000,

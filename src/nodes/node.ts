@@ -93,7 +93,7 @@ export class AgentNode {
         directory: this.#directory,
         claimer: this.token,
         launch: (spot, id) => this.#launchElsewhere(spot, id),
-        endMailbox: (id, why) => endMailbox(connection.commands, this.#prefix, id, why),
+        endMailbox: (id, why) => endMailbox(connection.commands, this.#prefix, id, why, this.#leaseMs),
         log: (line) => this.#log(line),
       },
       4 * this.#leaseMs + 10_000,
