@@ -100,18 +100,28 @@ export function messageProblem(value: unknown): string | undefined {
 
 /** An object literal or `Object.create(null)`, from this realm or another (a REPL's vm context). */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  if (typeof value !== "object" || value === null) return false;
   const proto = Object.getPrototypeOf(value);
+  // This realm's literals first: three of these run on every send.
+  if (proto === Object.prototype) return true;
+  if (Array.isArray(value)) return false;
   return proto === null || (Object.getPrototypeOf(proto) === null && Object.hasOwn(proto, "hasOwnProperty"));
 }
+
+// Recipients that passed agentIdProblem: most sends go to ids sent to before, and a
+// lookup is cheaper than its five scans. Forgotten at a bound, so a swarm costs no more.
+const validRecipients = new Set<string>();
+const MAX_VALID_RECIPIENTS = 4096;
 
 /** Checks what an agent asks to send; throws MessageValidationError naming the fault. */
 export function validateOutgoing(message: unknown): asserts message is OutgoingMessage {
   if (!isPlainObject(message)) throw new MessageValidationError("a message must be an object");
   const { to, action, meta } = message;
-  if (to !== BROADCAST) {
+  if (to !== BROADCAST && !validRecipients.has(to as string)) {
     const problem = agentIdProblem(to);
     if (problem) throw new MessageValidationError(`"to": ${problem}`);
+    if (validRecipients.size >= MAX_VALID_RECIPIENTS) validRecipients.clear();
+    validRecipients.add(to as string);
   }
   if (!isPlainObject(action)) throw new MessageValidationError(`"action" must be an object with a "name"`);
   if (typeof action.name !== "string" || action.name.length === 0) {
@@ -181,6 +191,8 @@ function visit(value: unknown): Uncloneable | undefined {
   if (type !== "object" || value === null) return undefined;
   const object = value as object;
   if (isProxy(object)) return { path: "", what: "Proxy" };
+  // Most arguments are object literals: none of the checks below can match one.
+  if (Object.getPrototypeOf(object) === Object.prototype) return visitFields(object as Record<string, unknown>);
   if (object instanceof Promise || object instanceof WeakMap || object instanceof WeakSet || object instanceof WeakRef) {
     return { path: "", what: object.constructor.name };
   }
@@ -201,11 +213,17 @@ function visit(value: unknown): Uncloneable | undefined {
       if (problem) return within(problem, `[${i}]`);
     }
   } else {
-    // Own keys only: structured clone copies no inherited property.
-    for (const key of Object.keys(object)) {
-      const problem = child(object, (object as Record<string, unknown>)[key]);
-      if (problem) return within(problem, `.${key}`);
-    }
+    return visitFields(object as Record<string, unknown>);
+  }
+  return undefined;
+}
+
+function visitFields(object: Record<string, unknown>): Uncloneable | undefined {
+  // Own keys only: structured clone copies no inherited property.
+  for (const key in object) {
+    if (!Object.hasOwn(object, key)) continue;
+    const problem = child(object, object[key]);
+    if (problem) return within(problem, `.${key}`);
   }
   return undefined;
 }

@@ -30,6 +30,8 @@ export class PendingRequests {
 
   /** Whether a request (waiting, or given up on) has id `id`. */
   has(id: string): boolean {
+    // Asked for every message an agent answers: an agent with no request out hashes no id.
+    if (this.#byId.size === 0 && this.#abandoned.size === 0) return false;
     return this.#byId.has(id) || this.#abandoned.has(id);
   }
 

@@ -51,15 +51,25 @@ export interface ReadyItem {
   agent: string;
 }
 
-/** Into the thread: the router passes `agent`'s messages on from now on; its thread-mates may deliver to it directly. */
+/** Into the thread: the router passes `agent`'s messages on from now on; its thread-mates hold theirs for it from here (the second leg). */
 export interface ConnectedItem {
   kind: "connected";
   agent: string;
 }
 
-/** From the thread: its thread-mates' broadcasts reach `agent` there, from this point in the stream on (the router leaves it out of theirs). */
+/**
+ * From the thread: its thread-mates' messages and broadcasts to `agent` stay
+ * there from this point in the stream on (the router leaves it out of their
+ * broadcasts); the router answers with DirectItem behind those it still passes back.
+ */
 export interface LocalItem {
   kind: "local";
+  agent: string;
+}
+
+/** Into the thread: everything thread-mates sent `agent` through the router has come back; what they held for it is delivered, and they deliver directly from now on. */
+export interface DirectItem {
+  kind: "direct";
   agent: string;
 }
 
@@ -131,7 +141,7 @@ export interface ShutdownItem {
   agent: string;
 }
 
-export type InboundItem = MessagesItem | BroadcastItem | PeerGoneItem | ComputedItem | Envelope | ConnectedItem | WatchItem;
+export type InboundItem = MessagesItem | BroadcastItem | PeerGoneItem | ComputedItem | Envelope | ConnectedItem | DirectItem | WatchItem;
 export type OutboundItem =
   | MessagesItem
   | ReadyItem

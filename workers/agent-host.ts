@@ -96,8 +96,11 @@ function take(batch: PortBatch<InboundItem>): void {
         computed(item);
         break;
       case "connected":
-        // The fence closes: from here on in the stream, its thread-mates' broadcasts reach it here.
+        // From here on in the stream its thread-mates' messages stay in this thread, held until "direct".
         if (host.connected(item.agent)) outbox.push({ kind: "local", agent: item.agent });
+        break;
+      case "direct":
+        host.direct(item.agent);
         break;
       case "watch":
         watched = item.on;

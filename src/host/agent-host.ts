@@ -53,9 +53,12 @@ export interface HostOptions {
  *
  * The fence: in a worker, the space learns of an agent before its host
  * does, so a thread-mate's message to it may go round through the router.
- * Its host delivers to it directly only once the router has passed back
- * everything it was sent before (`connected`), so that messages from one
- * sender never overtake each other.
+ * Messages from one sender must never overtake each other, so the switch
+ * to direct delivery takes two legs. `connected` (the router now passes its
+ * messages on): from here thread-mates hold what they send it, in its
+ * mailbox's fence, and say so up the same stream (`local`). `direct` (the
+ * router has passed back everything they sent up before that): what was
+ * held is delivered behind it, and thread-mates deliver directly from then on.
  */
 export class AgentHost {
   #options: HostOptions;
@@ -129,11 +132,16 @@ export class AgentHost {
     }
   }
 
-  /** From now on thread-mates deliver to `id` here (the fence has closed, see above). */
+  /** From now on thread-mates' messages to `id` stay here, held until `direct` (the fence, see above). */
   connected(id: string): boolean {
     const agent = this.#agents.get(id);
-    if (agent) agent.local = true;
+    agent?.fence();
     return agent !== undefined;
+  }
+
+  /** Thread-mates' messages to `id` that went up have all come back: it takes what was held, and thread-mates deliver directly. */
+  direct(id: string): void {
+    this.#agents.get(id)?.openFence();
   }
 
   /** A message from outside the host, for one of its agents. */
@@ -153,17 +161,17 @@ export class AgentHost {
     // What the debug gate refuses goes up, to be refused where every message leaving a thread is checked.
     const local = options.localDelivery && mayCall(message, from.trusted, options.debug);
     if (message.to === BROADCAST) {
-      if (local) for (const agent of this.#agents.values()) if (agent.local) agent.deliver(message);
+      if (local) for (const agent of this.#agents.values()) if (agent.local || agent.fencing) agent.fromMate(message);
       return options.uplink(message, from);
     }
     const target = local ? this.#agents.get(message.to) : undefined;
-    if (target?.local) {
+    if (target?.local || target?.fencing) {
       if (!isAnswer(message) && from.lastAskedHere !== message.to) {
         from.lastAskedHere = message.to;
         this.#askers.asked(from.id, message.to);
       }
       if (options.watched()) options.observe(message);
-      return target.deliver(message);
+      return target.fromMate(message);
     }
     options.uplink(this.#marked(from, message), from);
   }
@@ -178,9 +186,9 @@ export class AgentHost {
   #refuse(message: Message, id: string, error: Error): void {
     const answer = answerTo(message, id, false, error);
     const sender = this.#options.localDelivery ? this.#agents.get(message.from) : undefined;
-    if (!sender?.local) return this.#options.uplink(answer);
+    if (!sender?.local && !sender?.fencing) return this.#options.uplink(answer);
     if (this.#options.watched()) this.#options.observe(answer);
-    sender.deliver(answer);
+    sender.fromMate(answer);
   }
 
   #link(agent: HostedAgent, instance: LinkedAgent): AgentLink {

@@ -84,6 +84,27 @@ export class HostedAgent {
     this.#mailbox.deliver(message);
   }
 
+  /** From a thread-mate, in this host: held while the fence closes (see AgentHost), else delivered. */
+  fromMate(message: Message): void {
+    this.#mailbox.deliverFromMate(message);
+  }
+
+  /** Thread-mates' messages to it are held here from now on, until `openFence`. */
+  fence(): void {
+    this.#mailbox.fence();
+  }
+
+  /** What was held is delivered, and thread-mates deliver directly from now on. */
+  openFence(): void {
+    this.local = true;
+    this.#mailbox.openFence();
+  }
+
+  /** Between `fence` and `openFence`. */
+  get fencing(): boolean {
+    return this.#mailbox.fencing;
+  }
+
   /** Where thread-mates' broadcasts reach it directly: the router leaves it out of broadcasts from there. */
   get localIn(): object | undefined {
     return this.local ? this.#services.home : undefined;

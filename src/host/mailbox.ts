@@ -1,6 +1,7 @@
 import { MailboxFullError } from "../errors.js";
 import { isAnswer, type Message } from "../message.js";
 import { DEPTH, RECEIVED } from "./counters.js";
+import { runQueue, type Runnable } from "./run-queue.js";
 
 /**
  * What happens to a message that finds its receiver's mailbox full:
@@ -41,7 +42,7 @@ const COMPACT_AT = 4096;
  * finds the mailbox full waits or is refused (the policy), so a producer
  * that outruns its consumer is slowed or told, and memory stays bounded.
  */
-export class Mailbox {
+export class Mailbox implements Runnable {
   #size: number;
   #policy: MailboxPolicy;
   #counts: Float64Array;
@@ -64,6 +65,12 @@ export class Mailbox {
   #admitting = false;
   /** Made once: a flooded mailbox refuses many messages, and an error's stack is costly. */
   #full: MailboxFullError | undefined;
+  /**
+   * Thread-mates' messages while the fence closes (see AgentHost), in order:
+   * delivered behind those still coming back through the router. For one
+   * round trip to the main thread; the bound applies as they are delivered.
+   */
+  #fenced: Message[] | undefined;
   /** Why it closed (its agent left for good): what still comes is refused with it. */
   #closed: Error | undefined;
   #id: string;
@@ -106,6 +113,26 @@ export class Mailbox {
     this.#refuse(message, this.#full);
   }
 
+  /** A thread-mate's message: held while fenced, else delivered. */
+  deliverFromMate(message: Message): void {
+    if (this.#fenced) this.#fenced.push(message);
+    else this.deliver(message);
+  }
+
+  fence(): void {
+    this.#fenced ??= [];
+  }
+
+  get fencing(): boolean {
+    return this.#fenced !== undefined;
+  }
+
+  openFence(): void {
+    const fenced = this.#fenced ?? [];
+    this.#fenced = undefined;
+    for (const message of fenced) this.deliver(message);
+  }
+
   /** From now on messages go to `consumer`; those held meanwhile are received first, in order. */
   attach(consumer: MailboxConsumer): void {
     this.#consumer = consumer;
@@ -143,9 +170,10 @@ export class Mailbox {
   /** The agent has left for good: what was held or waiting for it is refused with `reason`; what was queued goes with it. */
   close(reason: Error): void {
     this.#closed = reason;
-    const unanswered = [...this.#held, ...this.#waiting];
+    const unanswered = [...this.#held, ...this.#waiting, ...(this.#fenced ?? [])];
     this.#held = [];
     this.#waiting = [];
+    this.#fenced = undefined;
     this.detach();
     this.#counts[this.#at + DEPTH] = 0;
     for (const message of unanswered) if (!isAnswer(message)) this.#refuse(message, reason);
@@ -169,32 +197,43 @@ export class Mailbox {
       return;
     }
     this.#queue.push(message);
-    if (!this.#scheduled && this.#holds === 0) {
-      // One microtask drains everything queued by then: far cheaper than a task per message.
-      this.#scheduled = true;
-      queueMicrotask(this.#drain);
-    }
+    this.#schedule();
   }
 
-  #drain = (): void => {
+  /** Takes its turn in the thread's run queue once, while it has messages to hand out. */
+  #schedule(): void {
+    if (this.#scheduled || this.#holds > 0) return;
+    this.#scheduled = true;
+    runQueue.ready(this);
+  }
+
+  /** Its turn in the run queue: hands out up to `turn` queued messages. */
+  run(turn: number): number {
     this.#scheduled = false;
     const queue = this.#queue;
-    while (this.#head < queue.length && this.#holds === 0 && this.#queue === queue) {
+    const end = Math.min(queue.length, this.#head + turn);
+    const start = this.#head;
+    while (this.#head < end && this.#holds === 0 && this.#queue === queue && this.#consumer) {
       const message = queue[this.#head++]!;
       // Taken as its action starts: room for one more before the action sends anything.
       if (!isAnswer(message)) this.#taken(1);
-      const hold = this.#consumer!.process(message);
+      const hold = this.#consumer.process(message);
       if (hold) this.#hold(hold);
     }
-    if (this.#queue !== queue) return; // detached meanwhile
+    const handedOut = this.#queue === queue ? this.#head - start : end - start;
+    if (this.#queue !== queue) return handedOut; // detached meanwhile
     if (this.#head === queue.length) {
       queue.length = 0;
       this.#head = 0;
-    } else if (this.#head > COMPACT_AT) {
-      this.#queue = queue.slice(this.#head);
-      this.#head = 0;
+    } else {
+      if (this.#head > COMPACT_AT) {
+        this.#queue = queue.slice(this.#head);
+        this.#head = 0;
+      }
+      if (this.#consumer) this.#schedule(); // more: the back of the line
     }
-  };
+    return handedOut;
+  }
 
   #hold(until: Promise<void>): void {
     this.#holds++;
@@ -206,7 +245,7 @@ export class Mailbox {
 
   #release(): void {
     if (--this.#holds > 0 || !this.#consumer) return;
-    if (this.#head < this.#queue.length) this.#drain();
+    if (this.#head < this.#queue.length) this.#schedule();
   }
 
   /** `count` actions left the mailbox: room for as many waiting ones. */

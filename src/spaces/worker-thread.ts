@@ -310,7 +310,9 @@ export class WorkerThread {
         return this.#toWorker.push({ kind: "connected", agent: item.agent });
       case "local":
         agent.route.localIn = this;
-        return this.#closeFence(item.agent);
+        this.#closeFence(item.agent);
+        // Behind every message of its thread-mates that came up before it.
+        return this.#toWorker.push({ kind: "direct", agent: item.agent });
       case "ended":
         return this.#streamEnds.get(item.agent)?.();
       case "compute":
