@@ -10,7 +10,17 @@ export function exportedClass<T>(module: Record<string, unknown>, className: str
   return found as T;
 }
 
+/** Classes found, by module URL and name: a thread that starts thousands of agents of one class imports its module once. */
+const loaded = new Map<string, Promise<unknown>>();
+
 /** Imports `moduleUrl` and finds its class `className` (see exportedClass). */
-export async function loadClass<T>(moduleUrl: string, className: string): Promise<T> {
-  return exportedClass<T>((await import(moduleUrl)) as Record<string, unknown>, className, moduleUrl);
+export function loadClass<T>(moduleUrl: string, className: string): Promise<T> {
+  const key = `${className}@${moduleUrl}`;
+  let found = loaded.get(key);
+  if (!found) {
+    found = import(moduleUrl).then((module: Record<string, unknown>) => exportedClass<T>(module, className, moduleUrl));
+    loaded.set(key, found);
+    found.catch(() => loaded.delete(key)); // a failure is not remembered: the next start tries again
+  }
+  return found as Promise<T>;
 }

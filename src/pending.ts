@@ -19,20 +19,23 @@ interface Pending {
 // handleActionValue as if they answered a plain send. Remember that many.
 const MAX_ABANDONED = 10_000;
 
-/** Requests awaiting their answer, keyed by the request's message id. */
+/**
+ * Requests awaiting their answer, keyed by the request's message id. Every
+ * agent has one, and most never request: the maps are made on first use.
+ */
 export class PendingRequests {
-  #byId = new Map<string, Pending>();
-  #abandoned = new Set<string>();
+  #byId: Map<string, Pending> | undefined;
+  #abandoned: Set<string> | undefined;
 
   get size(): number {
-    return this.#byId.size;
+    return this.#byId?.size ?? 0;
   }
 
   /** Whether a request (waiting, or given up on) has id `id`. */
   has(id: string): boolean {
     // Asked for every message an agent answers: an agent with no request out hashes no id.
-    if (this.#byId.size === 0 && this.#abandoned.size === 0) return false;
-    return this.#byId.has(id) || this.#abandoned.has(id);
+    if (!this.#byId?.size && !this.#abandoned?.size) return false;
+    return this.#byId?.has(id) === true || this.#abandoned?.has(id) === true;
   }
 
   /** Registers a request before it is sent, so that even a synchronous answer finds it. */
@@ -50,7 +53,7 @@ export class PendingRequests {
         stopTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
       };
-      this.#byId.set(id, { to, resolve, reject, cleanup });
+      (this.#byId ??= new Map()).set(id, { to, resolve, reject, cleanup });
       signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
@@ -61,11 +64,11 @@ export class PendingRequests {
    */
   settle(id: string | undefined, from: string, ok: boolean, outcome: unknown): boolean {
     // Most answers reach agents that wait for none (a pipelined sender): skip the lookups.
-    if (id === undefined || (this.#byId.size === 0 && this.#abandoned.size === 0)) return false;
-    const pending = this.#byId.get(id);
-    if (!pending) return this.#abandoned.delete(id);
+    if (id === undefined || (!this.#byId?.size && !this.#abandoned?.size)) return false;
+    const pending = this.#byId?.get(id);
+    if (!pending) return this.#abandoned?.delete(id) ?? false;
     if (pending.to !== from) return false;
-    this.#byId.delete(id);
+    this.#byId!.delete(id);
     pending.cleanup();
     if (ok) pending.resolve(outcome);
     else pending.reject(outcome);
@@ -74,6 +77,7 @@ export class PendingRequests {
 
   /** Rejects every request sent to `to` (it crashed or left the space); a late answer is then dropped. */
   rejectTo(to: string, error: unknown): void {
+    if (!this.#byId) return;
     for (const [id, pending] of this.#byId) {
       if (pending.to === to) this.#giveUp(id, to, error);
     }
@@ -81,14 +85,14 @@ export class PendingRequests {
 
   /** Rejects every request (the agent is leaving the space). */
   rejectAll(error: unknown): void {
+    if (!this.#byId) return;
     for (const [id, pending] of [...this.#byId]) this.settle(id, pending.to, false, error);
   }
 
   #giveUp(id: string, to: string, error: unknown): void {
     if (!this.settle(id, to, false, error)) return;
-    this.#abandoned.add(id);
-    if (this.#abandoned.size > MAX_ABANDONED) {
-      this.#abandoned.delete(this.#abandoned.values().next().value as string);
-    }
+    const abandoned = (this.#abandoned ??= new Set());
+    abandoned.add(id);
+    if (abandoned.size > MAX_ABANDONED) abandoned.delete(abandoned.values().next().value as string);
   }
 }

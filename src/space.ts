@@ -6,7 +6,7 @@ import { ownModule, type AgentClass, type InitOf } from "./agent-class.js";
 import { Agent } from "./agent.js";
 import { ComputePool } from "./compute.js";
 import type { DebugMode } from "./debug-gate.js";
-import { AgentNotFoundError, DuplicateAgentError } from "./errors.js";
+import { AgentNotFoundError, DuplicateAgentError, withoutStack } from "./errors.js";
 import { expose, features, type Inspector, type InspectorOptions, type ReloadReport, type ReloadTarget } from "./extension.js";
 import { createHandle, type Handle } from "./handle.js";
 import type { MailboxOptions, MailboxPolicy } from "./host/mailbox.js";
@@ -342,7 +342,8 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     const member = this.#members.get(id);
     if (!member) throw new AgentNotFoundError(`no agent "${id}" in this space`);
     this.#members.delete(id);
-    await member.stop(reason ?? new AgentNotFoundError(`agent "${id}" was removed from the space`), timeoutMs);
+    // No stack: it is a reason handed to whoever still waits on the agent, and a swarm's teardown makes one per agent.
+    await member.stop(reason ?? withoutStack(() => new AgentNotFoundError(`agent "${id}" was removed from the space`)), timeoutMs);
     if (this.#hidden.delete(id)) return;
     this.emit("agent:removed", id);
     this.emit("lifecycle", { type: "removed", id, cause });

@@ -192,27 +192,70 @@ export class AgentHost {
   }
 
   #link(agent: HostedAgent, instance: LinkedAgent): AgentLink {
+    return new HostLink(this, this.#options, agent, instance);
+  }
+
+  /** Whether the value answering `request` would reach nobody (see AgentLink.valueUnseen). */
+  valueUnseen(request: Message): boolean {
     const options = this.#options;
-    return {
-      post: (message) => this.post(agent, message),
-      reportError: options.reportError,
-      requestTimeoutMs: options.requestTimeoutMs,
-      json: options.json,
-      debug: options.debug !== false,
-      compute: (request) => options.compute(agent, request),
-      // The value answering a send would only be dropped on arrival: not built.
-      valueUnseen: (request) => {
-        if (wantsErrorsOnly(request)) return options.dropUnwantedAnswers;
-        if (options.watched()) return false;
-        const sender = options.localDelivery ? this.#agents.get(request.from) : undefined;
-        return sender?.local === true && sender.instance?.[WANTS_VALUE](request.meta.id) === false;
-      },
-      unsent: () => {
-        agent.counts[agent.at + SENT]++;
-      },
-      shutdown: () => {
-        if (agent.instance === instance) options.shutdown(agent.id);
-      },
-    };
+    if (wantsErrorsOnly(request)) return options.dropUnwantedAnswers;
+    if (options.watched()) return false;
+    const sender = options.localDelivery ? this.#agents.get(request.from) : undefined;
+    return sender?.local === true && sender.instance?.[WANTS_VALUE](request.meta.id) === false;
+  }
+}
+
+/**
+ * One instance's link to its host: an object of its own per agent, holding
+ * three references rather than a closure per method (a swarm has a million).
+ */
+class HostLink implements AgentLink {
+  readonly #host: AgentHost;
+  readonly #options: HostOptions;
+  readonly #agent: HostedAgent;
+  readonly #instance: LinkedAgent;
+
+  constructor(host: AgentHost, options: HostOptions, agent: HostedAgent, instance: LinkedAgent) {
+    this.#host = host;
+    this.#options = options;
+    this.#agent = agent;
+    this.#instance = instance;
+  }
+
+  get requestTimeoutMs(): number {
+    return this.#options.requestTimeoutMs;
+  }
+
+  get json(): boolean {
+    return this.#options.json;
+  }
+
+  get debug(): boolean {
+    return this.#options.debug !== false;
+  }
+
+  post(message: Message): void {
+    this.#host.post(this.#agent, message);
+  }
+
+  reportError(error: unknown): void {
+    this.#options.reportError(error);
+  }
+
+  compute(request: ComputeRequest): Promise<unknown> {
+    return this.#options.compute(this.#agent, request);
+  }
+
+  // The value answering a send would only be dropped on arrival: not built.
+  valueUnseen(request: Message): boolean {
+    return this.#host.valueUnseen(request);
+  }
+
+  unsent(): void {
+    this.#agent.counts[this.#agent.at + SENT]++;
+  }
+
+  shutdown(): void {
+    if (this.#agent.instance === this.#instance) this.#options.shutdown(this.#agent.id);
   }
 }

@@ -26,11 +26,14 @@ export class ThreadRoute implements Route {
   /** The thread whose host hands its thread-mates' broadcasts to it directly (see AgentHost: the fence). */
   localIn: object | undefined;
   #sink: ThreadSink | undefined;
-  #held: Held[] = [];
+  /** Made on first use: most routes hold nothing for long, and a swarm has many. */
+  #held: Held[] | undefined;
   #heldActions = 0;
+  #mailboxSize: number;
   /** Actions held at most: the mailbox's size, and with "wait" its waiting room too. */
   #limit: number;
-  #full: MailboxFullError;
+  /** Made once, when first needed: an error's stack is costly, and most routes never refuse. */
+  #full: MailboxFullError | undefined;
   #refuse: (message: Message, error: Error) => void;
   /** Why it closed (its agent left for good): what still comes is refused with it. */
   #closed: Error | undefined;
@@ -41,7 +44,7 @@ export class ThreadRoute implements Route {
     refuse: (message: Message, error: Error) => void,
   ) {
     this.#limit = mailbox.policy === "wait" ? mailbox.size * 2 : mailbox.size;
-    this.#full = new MailboxFullError(`the mailbox of "${id}" is full (${mailbox.size} messages)`);
+    this.#mailboxSize = mailbox.size;
     this.#refuse = refuse;
   }
 
@@ -57,10 +60,13 @@ export class ThreadRoute implements Route {
       return;
     }
     if (!isAnswer(message)) {
-      if (this.#heldActions >= this.#limit) return this.#refuse(message, this.#full);
+      if (this.#heldActions >= this.#limit) {
+        this.#full ??= new MailboxFullError(`the mailbox of "${this.id}" is full (${this.#mailboxSize} messages)`);
+        return this.#refuse(message, this.#full);
+      }
       this.#heldActions++;
     }
-    this.#held.push(message);
+    (this.#held ??= []).push(message);
   }
 
   deliverSealed(envelope: Envelope): boolean {
@@ -71,14 +77,14 @@ export class ThreadRoute implements Route {
 
   peerGone(peerId: string, reason: Error): void {
     if (this.#sink) this.#sink.gone(this.id, peerId, reason);
-    else if (!this.#closed) this.#held.push({ peerId, reason });
+    else if (!this.#closed) (this.#held ??= []).push({ peerId, reason });
   }
 
   /** From now on what comes goes to `sink`; what was held meanwhile goes first, in order. */
   connect(sink: ThreadSink): void {
     this.#sink = sink;
-    const held = this.#held;
-    this.#held = [];
+    const held = this.#held ?? [];
+    this.#held = undefined;
     this.#heldActions = 0;
     for (const item of held) {
       if ("peerId" in item) sink.gone(this.id, item.peerId, item.reason);
@@ -96,8 +102,8 @@ export class ThreadRoute implements Route {
   close(reason: Error): void {
     this.disconnect();
     this.#closed = reason;
-    const held = this.#held;
-    this.#held = [];
+    const held = this.#held ?? [];
+    this.#held = undefined;
     this.#heldActions = 0;
     for (const item of held) if (!("peerId" in item) && !isAnswer(item)) this.#refuse(item, reason);
   }

@@ -81,6 +81,8 @@ export class WorkerThread {
   #streamEnds = new Map<string, () => void>();
   /** Per agent placed and not yet connected: resolves once its thread-mates deliver to it directly (the fence has closed). */
   #fences = new Map<string, { closed: Promise<void>; close(): void }>();
+  /** Its end, once asked for. */
+  #killed: Promise<void> | undefined;
   /** Where each agent's class comes from, for its `offload` actions. */
   #classes = new Map<string, { moduleUrl: string; className: string; bundled: true }>();
   /** Reasons sent in as peer-gone notices, in wire form: one object for many notices clones once per batch. */
@@ -234,11 +236,12 @@ export class WorkerThread {
     if (this.#agents.has(spec.id)) this.#classes.set(spec.id, { moduleUrl: spec.moduleUrl, className: spec.className, bundled: true });
   }
 
-  /** Ends the thread now; agents still placed here crash. */
-  async kill(): Promise<void> {
-    await this.#worker.terminate();
-    await this.#exited;
+  /** Ends the thread now; agents still placed here crash. Every caller shares one end (the last agents of a thread may leave at once). */
+  kill(): Promise<void> {
+    this.#killed ??= this.#worker.terminate().then(() => this.#exited);
+    return this.#killed;
   }
+
 
   /** Waits for `work` on agent `id` (or the thread's death), at most `timeoutMs`: past it, the thread is ended and this resolves false. */
   async #bounded(id: string, work: Promise<unknown>, timeoutMs: number): Promise<boolean> {
