@@ -1,5 +1,7 @@
 #!/usr/bin/env escript
 %% -*- erlang -*-
+%%! +P 4194304
+%% (+P: room for the million scenario's processes; the VM's default limit is 262,144.)
 %%
 %% The Savina shapes of scenarios/savina.ts in Erlang, for reading our figures
 %% against BEAM processes on the same machine in the same run:
@@ -21,9 +23,47 @@ main([PingPongN, RingProcesses, RingHops, CountingN, ForkJoinN]) ->
                {"fork-join", F, timed(fun() -> fork_join(F) end)}],
     Fields = [io_lib:format("\"~s\":{\"count\":~b,\"ns\":~b}", [Name, Count, Ns]) || {Name, Count, Ns} <- Figures],
     io:format("{\"otp\":\"~s\",~s}~n", [erlang:system_info(otp_release), lists:join(",", Fields)]);
+main(["million", N]) ->
+    million(list_to_integer(N));
 main(_) ->
-    io:format(standard_error, "usage: escript savina.erl PingPongN RingProcesses RingHops CountingN ForkJoinN~n", []),
+    io:format(standard_error, "usage: escript savina.erl PingPongN RingProcesses RingHops CountingN ForkJoinN~n"
+                              "       escript savina.erl million N~n", []),
     halt(2).
+
+%% A million live processes (the bench's million scenario): N spawned, each
+%% waiting in receive; then a ping to each, answered; then each ended. Prints
+%% each phase's nanoseconds and the process memory per process (the VM's own
+%% count, erlang:memory(processes), before and after the spawns).
+million(N) ->
+    Caller = self(),
+    erlang:garbage_collect(),
+    Before = erlang:memory(processes),
+    Start = erlang:monotonic_time(nanosecond),
+    Pids = [spawn(fun() -> resident(Caller) end) || _ <- lists:seq(1, N)],
+    Spawned = erlang:monotonic_time(nanosecond),
+    After = erlang:memory(processes),
+    [Pid ! ping || Pid <- Pids],
+    ok = await_pongs(N),
+    Pinged = erlang:monotonic_time(nanosecond),
+    [exit(Pid, kill) || Pid <- Pids],
+    ok = await_gone(Pids),
+    Ended = erlang:monotonic_time(nanosecond),
+    io:format("{\"otp\":\"~s\",\"spawnNs\":~b,\"pingNs\":~b,\"endNs\":~b,\"bytesEach\":~.1f}~n",
+              [erlang:system_info(otp_release), Spawned - Start, Pinged - Spawned, Ended - Pinged, (After - Before) / N]).
+
+resident(Caller) ->
+    receive ping -> Caller ! pong, resident(Caller) end.
+
+await_pongs(0) -> ok;
+await_pongs(N) -> receive pong -> await_pongs(N - 1) end.
+
+%% exit/2 is asynchronous: each process is gone once is_process_alive says so.
+await_gone([]) -> ok;
+await_gone([Pid | Rest] = Pids) ->
+    case is_process_alive(Pid) of
+        true -> erlang:yield(), await_gone(Pids);
+        false -> await_gone(Rest)
+    end.
 
 timed(Run) ->
     Start = erlang:monotonic_time(nanosecond),

@@ -314,7 +314,7 @@ export class Agent {
       const args = message.action.args ?? {};
       result = spec.offload
         ? this.#linked().compute({ kind: "action", action: spec.name, args })
-        : current.run(message, () => spec.method.call(this, args));
+        : current.run(message, callAction, spec, this, args);
     } catch (error) {
       return this.#complete(message, false, error);
     }
@@ -349,7 +349,7 @@ export class Agent {
     const outcome = ok ? message.action.args?.value : errorFromWire(message.action.args);
     const report = (error: unknown) => this.#link?.reportError(error);
     try {
-      const handled = current.run(message, () => (ok ? this.handleActionValue(outcome) : this.handleActionError(outcome)));
+      const handled = current.run(message, handleOutcome, this, ok, outcome);
       if (isPromise(handled)) {
         const done = handled.then(() => undefined, report);
         return (this.constructor as { serial?: boolean }).serial ? done : undefined;
@@ -421,6 +421,15 @@ export class Agent {
       action: args === undefined ? { name } : { name, args },
     });
   }
+}
+
+// Called by AsyncLocalStorage.run with their arguments: no closure made per message.
+function callAction(spec: ActionSpec, agent: Agent, args: Record<string, unknown>): unknown {
+  return spec.method.call(agent, args);
+}
+
+function handleOutcome(agent: Agent, ok: boolean, outcome: unknown): unknown {
+  return ok ? agent.handleActionValue(outcome) : agent.handleActionError(outcome);
 }
 
 function checkOutgoing(message: OutgoingMessage): void {

@@ -9,6 +9,7 @@ import type { DebugMode } from "./debug-gate.js";
 import { AgentNotFoundError, DuplicateAgentError, withoutStack } from "./errors.js";
 import { expose, features, type Inspector, type InspectorOptions, type ReloadReport, type ReloadTarget } from "./extension.js";
 import { createHandle, type Handle } from "./handle.js";
+import { checkHeapRoom } from "./heap-room.js";
 import type { MailboxOptions, MailboxPolicy } from "./host/mailbox.js";
 import { aftermathText, type Aftermath, type LifecycleEvent } from "./lifecycle.js";
 import { agentIdProblem, type Message } from "./message.js";
@@ -368,6 +369,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     if (this.#members.has(id) || this.#joining.has(id) || this.router.has(id)) {
       throw new DuplicateAgentError(`an agent "${id}" is already in this space`);
     }
+    checkHeapRoom("the main thread", this.#members.size + this.#joining.size);
     const starting = start();
     this.#joining.set(id, starting);
     try {
@@ -393,11 +395,27 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     // Each join awaited its start before this did, so a started agent is a member by the time this resumes.
     await Promise.allSettled(this.#joining.values());
     this.router.closing();
-    await Promise.allSettled([...this.#members.keys()].map((id) => this.remove(id)));
+    await removeAll([...this.#members.keys()], (id) => this.remove(id));
     this.#handleCaller = undefined;
     await this.pool.destroy();
     await this.release();
   }
+}
+
+/**
+ * Removes at most this many agents at once when a space is destroyed: every
+ * removal holds a timer, a control call and its promises until it ends, and
+ * a million at once would need the memory of a second million agents.
+ */
+const REMOVING_AT_ONCE = 4_096;
+
+/** `remove` of each id, REMOVING_AT_ONCE at a time; one that fails or hangs (up to its timeout) holds up no other. */
+async function removeAll(ids: string[], remove: (id: string) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < ids.length) await remove(ids[next++]!).catch(() => undefined);
+  };
+  await Promise.all(Array.from({ length: Math.min(REMOVING_AT_ONCE, ids.length) }, lane));
 }
 
 // Hosts in other threads are told when a `message` listener comes or goes:

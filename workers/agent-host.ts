@@ -12,6 +12,7 @@ import type { ComputeRequest } from "../src/compute-request.js";
 import { serveControl } from "../src/control.js";
 import { AgentNotFoundError, MessageValidationError, errorFromWire, errorToWire, type WireError } from "../src/errors.js";
 import { loadClass } from "../src/exported-class.js";
+import { checkHeapRoom } from "../src/heap-room.js";
 import { AgentHost } from "../src/host/agent-host.js";
 import { mapStacksLazily } from "../src/host/stack-map.js";
 import { isAnswer, useIdPrefix } from "../src/message.js";
@@ -129,6 +130,7 @@ async function construct(id: string, moduleUrl: string, className: string): Prom
 
 const control: HostControl = {
   async start(spec: HostStart) {
+    if (!starts.has(spec.id)) checkHeapRoom("its worker thread", starts.size);
     starts.set(spec.id, spec);
     let agent = host.get(spec.id);
     if (!agent) {

@@ -14,12 +14,19 @@ const run = promisify(execFile);
 /** Seconds on a quiet machine; two minutes on a loaded one means something is wrong. */
 const PROBE_DEADLINE_MS = 120_000;
 
+export interface ProbeOptions {
+  /** Node flags before the loader's, e.g. --expose-gc. */
+  nodeFlags?: string[];
+  /** For a probe that is long by design (a million agents). */
+  deadlineMs?: number;
+}
+
 /** Runs probe `name` with `args` and parses its last line. */
-export async function runProbe<T>(name: string, args: string[], what: string): Promise<T> {
+export async function runProbe<T>(name: string, args: string[], what: string, options: ProbeOptions = {}): Promise<T> {
   const script = fileURLToPath(new URL(`../probes/${name}.ts`, import.meta.url));
   const { stdout } = await withDeadline(
-    run(process.execPath, [...loaderFlags(), script, ...args], { maxBuffer: 1 << 20 }),
-    PROBE_DEADLINE_MS,
+    run(process.execPath, [...(options.nodeFlags ?? []), ...loaderFlags(), script, ...args], { maxBuffer: 1 << 20 }),
+    options.deadlineMs ?? PROBE_DEADLINE_MS,
     what,
   );
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as T;

@@ -4,7 +4,7 @@
  * `bench/scenarios/index.ts`.
  */
 
-export type Unit = "msg/s" | "calls/s" | "tasks/s" | "ids/s" | "round trips/s" | "hops/s" | "actors/s" | "µs" | "ms" | "MB" | "×";
+export type Unit = "msg/s" | "calls/s" | "tasks/s" | "ids/s" | "round trips/s" | "hops/s" | "actors/s" | "µs" | "ms" | "MB" | "B" | "×";
 
 /** What a figure is, before it is measured. */
 export interface FigureSpec {

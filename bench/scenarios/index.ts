@@ -9,6 +9,7 @@ import { curves } from "./curves.js";
 import { direct } from "./direct.js";
 import { inThread } from "./in-thread.js";
 import { loops } from "./loops.js";
+import { million } from "./million.js";
 import { nodes } from "./nodes.js";
 import { piscina } from "./piscina.js";
 import { redisRaw } from "./redis.js";
@@ -42,6 +43,7 @@ export const scenarios: readonly Scenario[] = [
   swarmScenario,
   swarmScale,
   savina,
+  million,
   loops,
   nodes,
   // How cost grows: last, the longest.

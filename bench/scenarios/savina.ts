@@ -5,12 +5,7 @@
  * per core, and with a thread per agent; beside the same shapes in Erlang
  * (bench/savina.erl), run in the same run when `escript` is on PATH.
  */
-import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { LocalSpace, MultiprocessSpace, type Space, type SpaceOptions } from "agentspace";
 import { Finish } from "../agents/finish.js";
 import { Sender, Sink } from "../agents/pipeline.js";
@@ -18,12 +13,11 @@ import { RingNode } from "../agents/ring.js";
 import { Forked, Ping, Pong } from "../agents/savina.js";
 import { now, nsSince } from "../lib/clock.js";
 import { withDeadline } from "../lib/deadline.js";
+import { hasErlang, NO_ERLANG, runErlang } from "../lib/erlang.js";
 import { withRig, type Rig } from "../lib/rig.js";
 import type { Context, Count, FigureSpec, Scenario, Unit } from "../lib/scenario.js";
 import { RUN_TIMEOUT_MS, spaceRig, type SpaceMaker } from "../lib/space-rig.js";
 import type { MadeSpace } from "../lib/spaces.js";
-
-const run = promisify(execFile);
 
 /** Where the agents run. */
 interface Placement extends SpaceMaker {
@@ -162,21 +156,14 @@ async function forkJoin(where: Placement, n: number): Promise<Count> {
   }
 }
 
-const ERLANG_SCRIPT = fileURLToPath(new URL("../savina.erl", import.meta.url));
 /** BEAM starts in well under a second; the shapes at full size take about one more. */
 const ERLANG_DEADLINE_MS = 60_000;
 
 type ErlangRun = Record<Shape, Count> & { otp: string };
 
-function onPath(command: string): boolean {
-  return (process.env.PATH ?? "").split(path.delimiter).some((dir) => dir !== "" && existsSync(path.join(dir, command)));
-}
-
 /** One run of bench/savina.erl at our sizes, in a fresh VM. */
-async function erlangRun(sizes: Sizes): Promise<ErlangRun> {
-  const args = [sizes.pingPong, sizes.ringAgents, sizes.ringHops, sizes.counting, sizes.forkJoin].map(String);
-  const { stdout } = await withDeadline(run("escript", [ERLANG_SCRIPT, ...args]), ERLANG_DEADLINE_MS, "escript bench/savina.erl");
-  return JSON.parse(stdout.trim().split("\n").at(-1)!) as ErlangRun;
+function erlangRun(sizes: Sizes): Promise<ErlangRun> {
+  return runErlang<ErlangRun>([sizes.pingPong, sizes.ringAgents, sizes.ringHops, sizes.counting, sizes.forkJoin], ERLANG_DEADLINE_MS);
 }
 
 /** What each shape is, as its figures' labels and unit say it; no `where`: in Erlang. */
@@ -242,6 +229,10 @@ export const savina: Scenario = {
     // Declared first, so that a run that fails part-way still prints each verdict (or "not measured").
     ctx.target({ figure: "ping-pong-threads-1", of: "ratio", atLeast: 0.5, text: "ping-pong, threads: 1 ≥ 0.5× LocalSpace's" });
     ctx.target({ figure: "thread-ring-threads-1", of: "ratio", atLeast: 0.5, text: "thread ring, threads: 1 ≥ 0.5× LocalSpace's" });
+    ctx.target({ figure: "ping-pong-local", of: "ratio", atLeast: 0.5, text: "ping-pong, LocalSpace ≥ 0.5× Erlang's" });
+    ctx.target({ figure: "thread-ring-local", of: "ratio", atLeast: 0.5, text: "thread ring, LocalSpace ≥ 0.5× Erlang's" });
+    ctx.target({ figure: "counting-local", of: "ratio", atLeast: 0.4, text: "counting, LocalSpace ≥ 0.4× Erlang's" });
+    ctx.target({ figure: "fork-join-local", of: "ratio", atLeast: 0.25, text: "fork-join create, LocalSpace ≥ 0.25× Erlang's" });
     ctx.target({ figure: "ping-pong-latency", of: "ratio", atMost: 1.3,
       text: "cross-thread ping-pong round trip p50 ≤ 1.3× the raw worker → main → worker → main → worker round trip" });
     const sizes: Sizes = {
@@ -254,9 +245,9 @@ export const savina: Scenario = {
       latency: ctx.size(5_000, 300),
     };
 
-    const erlang = onPath("escript") ? await ctx.repeat("Erlang (escript bench/savina.erl)", () => erlangRun(sizes)) : undefined;
+    const erlang = hasErlang() ? await ctx.repeat("Erlang (escript bench/savina.erl)", () => erlangRun(sizes)) : undefined;
     if (erlang === undefined) {
-      ctx.note("Erlang: skipped, no escript on PATH (install Erlang/OTP, e.g. apt-get install erlang-nox, or see https://www.erlang.org/downloads)");
+      ctx.note(NO_ERLANG);
     }
     for (const shape of SHAPES) {
       if (erlang !== undefined) {
