@@ -58,8 +58,8 @@ export interface LinkedAgent {
   /** Takes one message from the mailbox; a promise holds the mailbox until it settles (all of a serial agent's action). */
   [PROCESS](message: Message): void | Promise<void>;
   [PEER_GONE](peerId: string, reason: Error): void;
-  /** Whether a value answering the message `id` would be seen: a request awaits it, a handler or listener takes it. */
-  [WANTS_VALUE](id: string): boolean;
+  /** Whether a value answering `sent` (a message it sent: that very object) would be seen: a request awaits it, a handler or listener takes it. */
+  [WANTS_VALUE](sent: Message): boolean;
   /** Settles once every action it started (and its answer) is done: a reload waits for it. */
   [SETTLED](): Promise<void>;
   afterAdd(): unknown;

@@ -53,6 +53,13 @@ export class Agent {
   receiveOwnBroadcasts = true;
 
   #link: AgentLink | undefined;
+  /**
+   * The messages it sent as requests, by identity: whether an answer is
+   * wanted is asked of the very message sent (in its own thread), and an
+   * identity lookup costs less than hashing every sent id. Weak: a message
+   * nobody holds any more is gone from it too.
+   */
+  #requests: WeakSet<Message> | undefined;
   #pending = new PendingRequests();
   /** Messages answered early by respondWith/raiseWith: their action's outcome is not sent again. */
   #answeredEarly: WeakSet<Message> | undefined;
@@ -99,7 +106,10 @@ export class Agent {
       const id = newMessageId();
       const answer = this.#pending.add(id, message.to, options.timeoutMs ?? link.requestTimeoutMs, options.signal);
       try {
-        this.#post(message, id);
+        const sent = this.#built(message, id, link);
+        // Before it is posted: the host asks at once whether its answer is wanted.
+        (this.#requests ??= new WeakSet()).add(sent);
+        link.post(sent);
       } catch (error) {
         this.#pending.settle(id, message.to, false, error);
       }
@@ -252,11 +262,11 @@ export class Agent {
     this.#pending.rejectTo(peerId, reason);
   }
 
-  [WANTS_VALUE](id: string): boolean {
+  [WANTS_VALUE](sent: Message): boolean {
     return (
       (this.#listeners !== undefined && this.#listeners.size > 0) ||
       this.handleActionValue !== Agent.prototype.handleActionValue ||
-      this.#pending.has(id)
+      this.#requests?.has(sent) === true
     );
   }
 
@@ -411,15 +421,20 @@ export class Agent {
 
   #post(message: OutgoingMessage, id: string): void {
     const link = this.#linked();
+    link.post(this.#built(message, id, link));
+  }
+
+  /** The message as it leaves: its id and sender set, nothing but its own fields. */
+  #built(message: OutgoingMessage, id: string, link: AgentLink): Message {
     const parentId = message.meta?.parent_id;
     const { name, args } = message.action;
     if (link.json && args !== undefined) assertJsonValue(args, "args");
-    link.post({
+    return {
       meta: parentId === undefined ? { id } : { id, parent_id: parentId },
       from: this.id,
       to: message.to,
       action: args === undefined ? { name } : { name, args },
-    });
+    };
   }
 }
 

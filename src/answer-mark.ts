@@ -20,7 +20,7 @@ export function markErrorsOnly(message: Message): Message {
 
 /** `message` as `sender` sends it: marked errors-only when it is a plain send whose value `sender` would not see. */
 export function markedFor(message: Message, sender: LinkedAgent): Message {
-  if (isAnswer(message) || message.to === BROADCAST || sender[WANTS_VALUE](message.meta.id)) return message;
+  if (isAnswer(message) || message.to === BROADCAST || sender[WANTS_VALUE](message)) return message;
   return markErrorsOnly(message);
 }
 

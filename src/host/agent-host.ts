@@ -201,7 +201,7 @@ export class AgentHost {
     if (wantsErrorsOnly(request)) return options.dropUnwantedAnswers;
     if (options.watched()) return false;
     const sender = options.localDelivery ? this.#agents.get(request.from) : undefined;
-    return sender?.local === true && sender.instance?.[WANTS_VALUE](request.meta.id) === false;
+    return sender?.local === true && sender.instance?.[WANTS_VALUE](request) === false;
   }
 }
 

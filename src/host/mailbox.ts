@@ -226,7 +226,8 @@ export class Mailbox implements Runnable {
       queue.length = 0;
       this.#head = 0;
     } else {
-      if (this.#head > COMPACT_AT) {
+      // Only once the taken part is the larger: a mailbox a million deep is not copied every turn.
+      if (this.#head > COMPACT_AT && this.#head * 2 > queue.length) {
         this.#queue = queue.slice(this.#head);
         this.#head = 0;
       }
