@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
@@ -72,8 +72,49 @@ async function cachedOrBuilt(modulePath: string): Promise<string> {
     .digest("hex")
     .slice(0, 16);
   const outfile = join(cacheDir(modulePath), `${basename(modulePath).replace(/\.[^.]+$/, "")}-${key}.mjs`);
-  if (!(await isFresh(outfile))) await buildBundle(modulePath, outfile);
+  const inputs = (await freshInputs(outfile)) ?? (await buildBundle(modulePath, outfile));
+  refuseProgramScript(modulePath, Object.keys(inputs));
   return pathToFileURL(outfile).href;
+}
+
+/** The script this process was started with (`node main.ts`, `tsx main.ts`), if any. */
+function programScript(): string | undefined {
+  const script = process.argv[1];
+  if (!script) return undefined;
+  try {
+    return realpathSync(resolve(script));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A worker thread imports an agent's module to load its class. If that module
+ * is the program's own script, or imports it, the worker would run the whole
+ * program again (which adds the agent again, which starts another worker…):
+ * refused here, before any thread starts, naming the fix.
+ */
+function refuseProgramScript(modulePath: string, inputs: string[]): void {
+  const script = programScript();
+  if (script === undefined) return;
+  const real = (path: string) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return path;
+    }
+  };
+  if (!inputs.some((input) => real(input) === script)) return;
+  const name = basename(script);
+  throw new Error(
+    real(modulePath) === script
+      ? `an agent class is defined in ${name}, the script this program was started with: a worker thread would run ${name} ` +
+          `again to load it, starting the whole program once more. Move the class to a module of its own (agents.ts, say) ` +
+          `and import it in ${name}`
+      : `${basename(modulePath)}, an agent module, imports ${name}, the script this program was started with: a worker thread ` +
+          `would run ${name} again to load the agent, starting the whole program once more. Move what ${basename(modulePath)} ` +
+          `takes from ${name} to a module of its own`,
+  );
 }
 
 /**
@@ -87,17 +128,19 @@ function cacheDir(modulePath: string): string {
   }
 }
 
-async function isFresh(outfile: string): Promise<boolean> {
+/** The inputs of the cached bundle at `outfile` when none has changed since it was built; undefined: build it. */
+async function freshInputs(outfile: string): Promise<Record<string, number> | undefined> {
   try {
     const record = JSON.parse(await readFile(`${outfile}.json`, "utf8")) as CacheRecord;
     const checks = Object.entries(record.inputs).map(async ([file, mtime]) => (await stat(file)).mtimeMs === mtime);
-    return existsSync(outfile) && (await Promise.all(checks)).every(Boolean);
+    return existsSync(outfile) && (await Promise.all(checks)).every(Boolean) ? record.inputs : undefined;
   } catch {
-    return false; // no record, or an input is gone
+    return undefined; // no record, or an input is gone
   }
 }
 
-async function buildBundle(modulePath: string, outfile: string): Promise<void> {
+/** Builds the bundle and its cache record; resolves with its inputs (file → mtime). */
+async function buildBundle(modulePath: string, outfile: string): Promise<Record<string, number>> {
   await mkdir(dirname(outfile), { recursive: true });
   const library = await libraryFiles();
   // The runtime first; a module that imports more of the library than that gets all of it.
@@ -125,6 +168,7 @@ async function buildBundle(modulePath: string, outfile: string): Promise<void> {
   await writeFile(temporary, `${code.text}//# sourceMappingURL=${basename(outfile)}.map\n`);
   // Rename is atomic: a concurrent process never loads a half-written bundle.
   await rename(temporary, outfile);
+  return inputs;
 }
 
 type Bundled = BuildResult<{ metafile: true; write: false }>;
