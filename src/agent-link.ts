@@ -21,6 +21,8 @@ export interface AgentLink {
   post(message: Message): void;
   /** Reports an error that has no sender to go back to (a failing callback). */
   reportError(error: unknown): void;
+  /** An error answer reached the agent's default handleActionError: reported, its repeats summarised. */
+  unhandledAnswer(error: unknown): void;
   /**
    * Messages travel as JSON (a broker): a value JSON would change is refused
    * at the sender with MessageValidationError, never changed on the way.

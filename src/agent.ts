@@ -217,8 +217,8 @@ export class Agent {
   }
   /** Receives the error answering a plain `send`. By default it is reported as a warning, so that none goes unseen. */
   handleActionError(error: unknown): unknown {
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    console.warn(`[agentspace] agent "${this.id}" got an error answer it does not handle: ${message}`);
+    if (this.#link) this.#link.unhandledAnswer(error);
+    else console.warn(`[agentspace] agent "${this.id}" got an error answer it does not handle: ${describeError(error)}`);
     return undefined;
   }
   /** Decides on each message to an `ACCESS_REQUESTED` action. Denies by default. */
@@ -436,6 +436,10 @@ export class Agent {
       action: args === undefined ? { name } : { name, args },
     };
   }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 // Called by AsyncLocalStorage.run with their arguments: no closure made per message.

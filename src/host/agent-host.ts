@@ -8,6 +8,7 @@ import { AgentNotFoundError, type LoopFailedError, withoutStack } from "../error
 import { BROADCAST, ERROR, isAnswer, type Message } from "../message.js";
 import { ERRORS, SENT } from "./counters.js";
 import { HostedAgent, type HostServices, type Placing } from "./hosted-agent.js";
+import { RepeatedErrors } from "./repeats.js";
 
 /** What a host is told of where it runs. */
 export interface HostOptions {
@@ -65,6 +66,8 @@ export class AgentHost {
   #agents = new Map<string, HostedAgent>();
   /** Who sent an action to whom inside this host: a departure is told to those askers only. */
   #askers = new AskerIndex();
+  /** Error answers its agents do not handle, said without the flood. */
+  #repeats = new RepeatedErrors((error) => this.#options.reportError(error));
   #services: HostServices;
 
   constructor(options: HostOptions) {
@@ -195,6 +198,18 @@ export class AgentHost {
     return new HostLink(this, this.#options, agent, instance);
   }
 
+  /** An error answer `id` does not handle: said once, its repeats summarised (see RepeatedErrors). */
+  unhandledAnswer(id: string, error: unknown): void {
+    const kind = error instanceof Error ? error.name : "Error";
+    const fix = 'handle them in handleActionError, or await the request; a space\'s "error" listener takes these lines instead of stderr';
+    this.#repeats.report(
+      `${id}\0${kind}`,
+      () => new Error(`agent "${id}" got an error answer it does not handle: ${describe(error)} (${fix})`),
+      (count, windowMs) =>
+        new Error(`agent "${id}" got ${count.toLocaleString("en-US")} more ${kind} answers it does not handle in the last ${windowMs / 1000} s (${fix})`),
+    );
+  }
+
   /** Whether the value answering `request` would reach nobody (see AgentLink.valueUnseen). */
   valueUnseen(request: Message): boolean {
     const options = this.#options;
@@ -242,6 +257,10 @@ class HostLink implements AgentLink {
     this.#options.reportError(error);
   }
 
+  unhandledAnswer(error: unknown): void {
+    this.#host.unhandledAnswer(this.#agent.id, error);
+  }
+
   compute(request: ComputeRequest): Promise<unknown> {
     return this.#options.compute(this.#agent, request);
   }
@@ -258,4 +277,8 @@ class HostLink implements AgentLink {
   shutdown(): void {
     if (this.#agent.instance === this.#instance) this.#options.shutdown(this.#agent.id);
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
