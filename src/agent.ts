@@ -6,6 +6,7 @@ import {
   AgentNotFoundError,
   MessageValidationError,
   PermissionDeniedError,
+  describeError,
   errorFromWire,
 } from "./errors.js";
 import { answerTo } from "./answer.js";
@@ -436,10 +437,6 @@ export class Agent {
       action: args === undefined ? { name } : { name, args },
     };
   }
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 // Called by AsyncLocalStorage.run with their arguments: no closure made per message.

@@ -87,6 +87,11 @@ export interface WireError {
   stack?: string;
 }
 
+/** `"<Name>: <message>"` of an error (or the text of anything else thrown), for a line people read. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
 /** An error as `"<Name>: <message>"`, the form both agentspace and Agency put on the wire. */
 export function errorToWire(error: unknown): WireError {
   try {

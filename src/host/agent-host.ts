@@ -4,7 +4,7 @@ import { answerTo } from "../answer.js";
 import { AskerIndex } from "../asker-index.js";
 import type { ComputeRequest } from "../compute-request.js";
 import { mayCall, type DebugMode } from "../debug-gate.js";
-import { AgentNotFoundError, type LoopFailedError, withoutStack } from "../errors.js";
+import { AgentNotFoundError, describeError, type LoopFailedError, withoutStack } from "../errors.js";
 import { BROADCAST, ERROR, isAnswer, type Message } from "../message.js";
 import { ERRORS, SENT } from "./counters.js";
 import { HostedAgent, type HostServices, type Placing } from "./hosted-agent.js";
@@ -204,7 +204,7 @@ export class AgentHost {
     const fix = 'handle them in handleActionError, or await the request; a space\'s "error" listener takes these lines instead of stderr';
     this.#repeats.report(
       `${id}\0${kind}`,
-      () => new Error(`agent "${id}" got an error answer it does not handle: ${describe(error)} (${fix})`),
+      () => new Error(`agent "${id}" got an error answer it does not handle: ${describeError(error)} (${fix})`),
       (count, windowMs) =>
         new Error(`agent "${id}" got ${count.toLocaleString("en-US")} more ${kind} answers it does not handle in the last ${windowMs / 1000} s (${fix})`),
     );
@@ -277,8 +277,4 @@ class HostLink implements AgentLink {
   shutdown(): void {
     if (this.#agent.instance === this.#instance) this.#options.shutdown(this.#agent.id);
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

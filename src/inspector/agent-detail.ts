@@ -1,4 +1,5 @@
 import type { HelpEntry } from "../action.js";
+import { describeError } from "../errors.js";
 import type { AgentRow } from "./agent-rows.js";
 import type { LastError } from "./sampler.js";
 import type { InspectedSpace } from "./types.js";
@@ -30,16 +31,12 @@ export async function agentDetail(
   if (!running) return { id, row, help: { unavailable: "the agent has left the space" }, state: undefined, lastError };
   const handle = space.handle(id, { timeoutMs: ASK_TIMEOUT_MS });
   const [help, state] = await Promise.all([
-    handle.help().catch((error: unknown) => ({ unavailable: describe(error) })),
+    handle.help().catch((error: unknown) => ({ unavailable: describeError(error) })),
     debug
-      ? handle.inspect().then(capped, (error: unknown) => ({ unavailable: describe(error) }))
+      ? handle.inspect().then(capped, (error: unknown) => ({ unavailable: describeError(error) }))
       : Promise.resolve({ unavailable: "inspect needs a space in debug mode ({ debug: true })" }),
   ]);
   return { id, row, help, state, lastError };
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /** The state as JSON can carry it (BigInts as text), or a note that it was too large. */
@@ -48,7 +45,7 @@ function capped(state: unknown): unknown {
   try {
     json = JSON.stringify(state, (_key, value: unknown) => (typeof value === "bigint" ? `${value}n` : value)) ?? "null";
   } catch (error) {
-    return { unavailable: `the state cannot be shown as JSON: ${describe(error)}` };
+    return { unavailable: `the state cannot be shown as JSON: ${describeError(error)}` };
   }
   if (json.length > MAX_STATE_CHARS) return { unavailable: `the state is ${json.length} characters of JSON: too large to show` };
   return JSON.parse(json) as unknown;
