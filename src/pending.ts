@@ -31,13 +31,6 @@ export class PendingRequests {
     return this.#byId?.size ?? 0;
   }
 
-  /** Whether a request (waiting, or given up on) has id `id`. */
-  has(id: string): boolean {
-    // Asked for every message an agent answers: an agent with no request out hashes no id.
-    if (!this.#byId?.size && !this.#abandoned?.size) return false;
-    return this.#byId?.has(id) === true || this.#abandoned?.has(id) === true;
-  }
-
   /** Registers a request before it is sent, so that even a synchronous answer finds it. */
   /** Throws RangeError, before anything is sent, for a `timeoutMs` that is not a wait (see `checkTimeoutMs`). */
   add(id: string, to: string, timeoutMs: number, signal?: AbortSignal): Promise<unknown> {

@@ -222,7 +222,7 @@ export class AgentHost {
 
 /**
  * One instance's link to its host: an object of its own per agent, holding
- * three references rather than a closure per method (a swarm has a million).
+ * four references rather than a closure per method (a swarm has a million).
  */
 class HostLink implements AgentLink {
   readonly #host: AgentHost;

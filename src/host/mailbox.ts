@@ -220,8 +220,8 @@ export class Mailbox implements Runnable {
       const hold = this.#consumer.process(message);
       if (hold) this.#hold(hold);
     }
-    const handedOut = this.#queue === queue ? this.#head - start : end - start;
-    if (this.#queue !== queue) return handedOut; // detached meanwhile
+    if (this.#queue !== queue) return end - start; // detached meanwhile: what it had is gone either way
+    const handedOut = this.#head - start;
     if (this.#head === queue.length) {
       queue.length = 0;
       this.#head = 0;

@@ -242,7 +242,6 @@ export class WorkerThread {
     return this.#killed;
   }
 
-
   /** Waits for `work` on agent `id` (or the thread's death), at most `timeoutMs`: past it, the thread is ended and this resolves false. */
   async #bounded(id: string, work: Promise<unknown>, timeoutMs: number): Promise<boolean> {
     let timer: Timeout;
