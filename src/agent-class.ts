@@ -6,6 +6,8 @@ export type AgentClass<A extends Agent = Agent> = (new (id: string, init: never)
   module?: string;
   /** Take the next message only once the previous action has settled. */
   serial?: boolean;
+  /** Its state outlives crashes, restarts and moves (see durable-state.ts); implies `serial`. */
+  durable?: boolean;
 };
 
 /** The `init` an agent class's constructor takes. */
@@ -26,4 +28,9 @@ export function moduleOf(Cls: AgentClass): string {
     );
   }
   return module;
+}
+
+/** Whether `Cls` keeps its state (`static durable = true`, its own or inherited). */
+export function isDurable(Cls: AgentClass): boolean {
+  return Cls.durable === true;
 }

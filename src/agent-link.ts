@@ -44,6 +44,14 @@ export interface AgentLink {
   valueUnseen?(request: Message): boolean;
   /** An answer was counted as sent but not sent: its value would reach nobody (see `valueUnseen`). */
   unsent(): void;
+  /**
+   * A durable agent handled `handled` (undefined: an answer): its state is
+   * written now, before the answer leaves, or put back when the action
+   * failed (`ok` false). Returns the error the answer must carry instead of
+   * the action's outcome, if any (see DurableState.commit). Undefined for an
+   * agent that keeps no state.
+   */
+  written(handled: Message | undefined, ok: boolean): Error | undefined;
 }
 
 /** The side of an agent that hosts drive. */

@@ -337,7 +337,7 @@ export class Agent {
     this.#inFlight++;
     done.then(this.#oneSettled, this.#oneSettled);
     // Interleaved by default: the next message may start while this one awaits.
-    return (this.constructor as { serial?: boolean }).serial ? done : undefined;
+    return isSerial(this) ? done : undefined;
   }
 
   #complete(message: Message, ok: boolean, outcome: unknown): void | Promise<void> {
@@ -362,12 +362,26 @@ export class Agent {
     try {
       const handled = current.run(message, handleOutcome, this, ok, outcome);
       if (isPromise(handled)) {
-        const done = handled.then(() => undefined, report);
-        return (this.constructor as { serial?: boolean }).serial ? done : undefined;
+        const done = handled.then(
+          () => this.#writtenAfterAnswer(true),
+          (error: unknown) => {
+            report(error);
+            this.#writtenAfterAnswer(false);
+          },
+        );
+        return isSerial(this) ? done : undefined;
       }
+      this.#writtenAfterAnswer(true);
     } catch (error) {
       report(error);
+      this.#writtenAfterAnswer(false);
     }
+  }
+
+  /** A durable agent's state after it handled an answer: written, or put back when the handler threw. */
+  #writtenAfterAnswer(ok: boolean): void {
+    const refusal = this.#link?.written(undefined, ok);
+    if (refusal) this.#link?.reportError(refusal);
   }
 
   /** Sends the one answer a message gets: the first of respondWith, raiseWith, or the action's outcome. */
@@ -376,6 +390,12 @@ export class Agent {
     try {
       const link = this.#link;
       if (!link) return;
+      // A durable agent's state is written before its answer leaves (or put back, when the action failed).
+      const refusal = link.written(message, ok);
+      if (refusal) {
+        ok = false;
+        outcome = refusal;
+      }
       if (ok && link.valueUnseen?.(message)) {
         // Nobody would see the value: a primitive is not even built; an object is, since its failing to clone must be told.
         if ((typeof outcome === "object" && outcome !== null) || typeof outcome === "function") {
@@ -446,6 +466,12 @@ function callAction(spec: ActionSpec, agent: Agent, args: Record<string, unknown
 
 function handleOutcome(agent: Agent, ok: boolean, outcome: unknown): unknown {
   return ok ? agent.handleActionValue(outcome) : agent.handleActionError(outcome);
+}
+
+/** A serial agent takes its next message once its action has settled; a durable one is always serial (its state is written per message). */
+function isSerial(agent: Agent): boolean {
+  const Cls = agent.constructor as { serial?: boolean; durable?: boolean };
+  return Cls.serial === true || Cls.durable === true;
 }
 
 function checkOutgoing(message: OutgoingMessage): void {

@@ -183,6 +183,9 @@ async function bundleWith(modulePath: string, outfile: string, library: Plugin):
     platform: "node",
     format: "esm",
     target: "node20",
+    // A class that names itself inside its body (a static counter, say) is renamed `_Account` by
+    // the decorator transform; the host finds the class by its name, so names are kept.
+    keepNames: true,
     // npm packages stay imports, resolved at run time from the cache folder like from the module.
     packages: "external",
     // Stack traces map to the source files, which are on disk: no need to carry their text. The

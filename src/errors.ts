@@ -24,6 +24,13 @@ export class MessageValidationError extends AgentspaceError {}
 /** The receiver's mailbox holds `mailboxSize` messages already: the message was not delivered. */
 export class MailboxFullError extends AgentspaceError {}
 
+/**
+ * A durable agent's state write was refused: another holder of its id (a
+ * process that took the id while this one stalled past its lease) owns the
+ * state now. The instance that tried is stopped; nothing it did is kept.
+ */
+export class StateFencedError extends AgentspaceError {}
+
 /** `space.add` of an id the space (or, on a broker, anyone) already holds. */
 export class DuplicateAgentError extends AgentspaceError {}
 
@@ -133,6 +140,7 @@ const typedByName = new Map<string, ErrorClass>([
   ["RequestTimeoutError", RequestTimeoutError],
   ["DuplicateAgentError", DuplicateAgentError],
   ["MailboxFullError", MailboxFullError],
+  ["StateFencedError", StateFencedError],
   ["PlacementError", PlacementError],
   ["PermissionError", PermissionDeniedError],
 ]);

@@ -6,6 +6,7 @@ import type { ComputePool } from "./compute.js";
 import { loadClass } from "./exported-class.js";
 import { AgentHost, type HostOptions } from "./host/agent-host.js";
 import { CountSlots } from "./host/counters.js";
+import type { StateSink } from "./host/durable-state.js";
 import type { HostedAgent } from "./host/hosted-agent.js";
 import type { MailboxOptions } from "./host/mailbox.js";
 import { answerTo } from "./answer.js";
@@ -34,6 +35,8 @@ export interface OwnAgentSpec {
   mailbox: MailboxOptions;
   /** A foreground agent (or a handle's): held by the caller, trusted with the debug actions. */
   trusted: boolean;
+  /** Where a durable agent keeps its state; undefined: it keeps none. */
+  durable: StateSink | undefined;
 }
 
 /**
@@ -78,7 +81,14 @@ export class OwnThread {
    */
   place(spec: OwnAgentSpec): { agent: HostedAgent; site: (events: SiteEvents) => Site; close: (reason: Error) => void } {
     const slot = this.#counts.take();
-    const agent = this.host.place({ id: spec.id, mailbox: spec.mailbox, counts: this.#counts.slot(slot), trusted: spec.trusted, local: true });
+    const agent = this.host.place({
+      id: spec.id,
+      mailbox: spec.mailbox,
+      counts: this.#counts.slot(slot),
+      trusted: spec.trusted,
+      local: true,
+      durable: spec.durable,
+    });
     this.#slots.set(agent, slot);
     const close = (reason: Error): void => {
       if (this.host.get(spec.id) !== agent) return; // stopped by its site already

@@ -141,6 +141,19 @@ export interface ShutdownItem {
   agent: string;
 }
 
+/**
+ * From the thread, before the answer to `of` (same batch, same order): a
+ * durable agent's state after it handled message `of` (none: an answer), to be
+ * written with that message's acknowledgement (a broker space keeps states
+ * next to its mailboxes).
+ */
+export interface StateItem {
+  kind: "state";
+  agent: string;
+  of?: string;
+  state: string;
+}
+
 export type InboundItem = MessagesItem | BroadcastItem | PeerGoneItem | ComputedItem | Envelope | ConnectedItem | DirectItem | WatchItem;
 export type OutboundItem =
   | MessagesItem
@@ -151,7 +164,8 @@ export type OutboundItem =
   | Envelope
   | FailedItem
   | ShutdownItem
-  | SeenItem;
+  | SeenItem
+  | StateItem;
 export type PortItem = InboundItem | OutboundItem;
 
 /** One `postMessage`: a batch, since structured clone per call dominates the cost of a hop. */
@@ -224,6 +238,10 @@ export function outboundProblem(item: unknown): string | undefined {
       return isName(fields.agent) && isName(fields.loop) && (fields.of === "loop" || fields.of === "timer") && isWireError(fields.error)
         ? undefined
         : `a "failed" item needs an agent, a loop, its kind and an error`;
+    case "state":
+      return isName(fields.agent) && typeof fields.state === "string" && (fields.of === undefined || isName(fields.of))
+        ? undefined
+        : `a "state" item needs an agent, its state as text, and the id of the message it handled (or none)`;
     case "envelope":
       return isName(fields.from) &&
         isName(fields.to) &&
@@ -257,6 +275,13 @@ export interface HostSettings {
   debug: DebugMode;
   /** Messages travel as JSON (a broker space): see `AgentLink.json`. */
   json: boolean;
+  /**
+   * Where durable agents keep their states: a SQLite file that each thread
+   * opens and writes as `holder`, or `"up"`: sent to the main thread, which
+   * writes them with the acknowledgements (a broker space). None: the space
+   * keeps no states (it refuses durable agents).
+   */
+  durable?: { file: string; holder: string } | "up";
 }
 
 /** What a worker host is told when it starts an agent. */
@@ -269,6 +294,8 @@ export interface HostStart {
   mailbox: MailboxOptions;
   /** Where it keeps its counts (see counters.ts): a chunk of the thread's (its buffer, the first time the thread is given that chunk), and its index there. */
   counts: { chunk: number; buffer?: SharedArrayBuffer; at: number };
+  /** A durable agent; with `durable: "up"` its last written state (JSON text, none the first time) comes here. */
+  durable?: { state?: string | undefined };
 }
 
 /** The worker host's control surface, called over the worker's own channel. */

@@ -46,6 +46,12 @@ export interface MessageRouter {
   asked(sender: Route, from: string, to: string): void;
   /** Whether anything besides its receiver sees a message on its way (a `message` listener, a broker). */
   watched(): boolean;
+  /**
+   * Durable agent `id` of a worker thread handled message `of` (undefined: an
+   * answer) and its state is now `state` (see StateItem): a router whose
+   * transport keeps states writes it before it passes on the answer behind it.
+   */
+  stateWritten?(id: string, of: string | undefined, state: string): void;
 }
 
 /**

@@ -33,6 +33,7 @@ export {
   AgentCrashedError,
   LoopFailedError,
   MailboxFullError,
+  StateFencedError,
   RemoteActionError,
   ReloadError,
   PlacementError,

@@ -2,7 +2,7 @@ import { EventEmitter } from "eventemitter3";
 import type { ResourceLimits } from "node:worker_threads";
 import { nanoid } from "nanoid";
 import type { ActionOptions } from "./action.js";
-import { ownModule, type AgentClass, type InitOf } from "./agent-class.js";
+import { isDurable, ownModule, type AgentClass, type InitOf } from "./agent-class.js";
 import { Agent } from "./agent.js";
 import { ComputePool } from "./compute.js";
 import type { DebugMode } from "./debug-gate.js";
@@ -10,6 +10,7 @@ import { AgentNotFoundError, DuplicateAgentError, withoutStack } from "./errors.
 import { expose, features, type Inspector, type InspectorOptions, type ReloadReport, type ReloadTarget } from "./extension.js";
 import { createHandle, type Handle } from "./handle.js";
 import { checkHeapRoom } from "./heap-room.js";
+import type { StateSink } from "./host/durable-state.js";
 import type { MailboxOptions, MailboxPolicy } from "./host/mailbox.js";
 import { aftermathText, type Aftermath, type LifecycleEvent } from "./lifecycle.js";
 import { agentIdProblem, type Message } from "./message.js";
@@ -19,6 +20,7 @@ import type { HostSettings } from "./protocol.js";
 import { restartPolicy, type RestartOptions } from "./restart-policy.js";
 import { Router, type MessageRouter } from "./router.js";
 import type { AgentStats } from "./stats.js";
+import { StateFile } from "./state-file.js";
 import { Supervisor, type Member, type MemberDescription, type SupervisorEvents } from "./supervisor.js";
 import { checkTimeoutMs } from "./timeout.js";
 
@@ -62,9 +64,16 @@ export interface SpaceOptions {
   mailboxPolicy?: MailboxPolicy;
   /** Default `timeoutMs` of `remove` (and of each agent at `destroy`). */
   removeTimeoutMs?: number;
+  /**
+   * A SQLite file (made if missing) where durable agents (`static durable =
+   * true`) keep their states: restored on every start of their ids, in this
+   * run or the next; `remove` deletes one, `destroy` keeps them all.
+   * Needs better-sqlite3 (version 12). RedisSpace keeps states in Redis instead.
+   */
+  store?: string;
 }
 
-export const spaceDefaults: Required<SpaceOptions> = {
+export const spaceDefaults: Required<Omit<SpaceOptions, "store">> = {
   requestTimeoutMs: 60_000,
   debug: false,
   mailboxSize: 10_000,
@@ -97,7 +106,16 @@ const LISTENERS_CHANGED = Symbol("listenersChanged");
  * Subclasses differ only in where `spawn` puts an agent.
  */
 export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDisposable {
-  protected readonly options: Required<SpaceOptions>;
+  protected readonly options: Required<Omit<SpaceOptions, "store">>;
+  /** The holder name of this space's states in a store file (see StateFile). */
+  readonly #holder = nanoid(12);
+  readonly #store: string | undefined;
+  /** The store file, as the space's own thread writes it (its agents, and removals), opened on first use. */
+  #stateFile: StateFile | undefined;
+  /** Durable agents in the space: a removal deletes their states. */
+  #durable = new Set<string>();
+  /** destroy() is under way: the agents go, their states stay. */
+  #tearingDown = false;
   /** Messages travel as JSON (a broker space): values JSON would change are refused at the sender. */
   protected readonly carriesJson: boolean = false;
   /** Worker threads for heavy, stateless work (`agent.compute`, `offload` actions), started on first use. */
@@ -121,7 +139,10 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
 
   constructor(options: SpaceOptions = {}) {
     super();
-    this.options = { ...spaceDefaults, ...options };
+    const { store, ...rest } = options;
+    this.options = { ...spaceDefaults, ...rest };
+    if (store !== undefined && (typeof store !== "string" || store.length === 0)) throw new TypeError(`store must be a file path, not ${String(store)}`);
+    this.#store = store;
     checkTimeoutMs(this.options.requestTimeoutMs, "requestTimeoutMs");
     checkTimeoutMs(this.options.removeTimeoutMs, "removeTimeoutMs");
     expose(this, {
@@ -133,17 +154,23 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
 
   /** Adds an agent where the space runs agents; resolves once it runs (after `afterAdd`). */
   async add<C extends AgentClass>(Cls: C, id: string, init?: InitOf<C>, options: AddOptions = {}): Promise<void> {
-    await this.#join(id, () => this.spawn(Cls, id, init, options));
+    this.#checkKeeps(Cls);
+    await this.#join(id, () => this.spawn(Cls, id, init, options), isDurable(Cls));
   }
 
   /** Adds an agent that lives in the calling thread, and returns it. */
   async addForeground<C extends AgentClass>(Cls: C, id: string, init?: InitOf<C>): Promise<InstanceType<C>> {
     let agent: InstanceType<C> | undefined;
-    await this.#join(id, async () => {
-      const started = await this.startHere(Cls, id, init, {}, true);
-      agent = started.instance as InstanceType<C>;
-      return started.member;
-    });
+    this.#checkKeeps(Cls);
+    await this.#join(
+      id,
+      async () => {
+        const started = await this.startHere(Cls, id, init, {}, true);
+        agent = started.instance as InstanceType<C>;
+        return started.member;
+      },
+      isDurable(Cls),
+    );
     return agent!;
   }
 
@@ -250,7 +277,41 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
       requestTimeoutMs: this.options.requestTimeoutMs,
       debug: this.options.debug,
       json: this.carriesJson,
+      durable: this.stateKeeping(),
     };
+  }
+
+  /** Where this space's durable agents keep their states (see HostSettings.durable): the store file, if one was given. */
+  protected stateKeeping(): HostSettings["durable"] {
+    return this.#store === undefined ? undefined : { file: this.#store, holder: this.#holder };
+  }
+
+  /** A durable agent's last written state, for a start in a thread that does not read it itself (`stateKeeping()` "up"). */
+  protected keptState(_id: string): string | undefined {
+    return undefined;
+  }
+
+  /** The sink of a durable agent in the space's own thread. */
+  #ownSink(): StateSink | undefined {
+    const keeping = this.stateKeeping();
+    if (keeping === undefined) return undefined;
+    if (keeping !== "up") return (this.#stateFile ??= StateFile.open(keeping.file)).sink(keeping.holder);
+    return {
+      claim: (id) => this.keptState(id),
+      write: (id, state, changed, handled) => {
+        if (changed) this.router.stateWritten?.(id, handled?.meta.id, state);
+        return true;
+      },
+    };
+  }
+
+  /** A durable class in a space that keeps no states is refused before anything starts. */
+  #checkKeeps(Cls: AgentClass): void {
+    if (!isDurable(Cls) || this.stateKeeping() !== undefined) return;
+    throw new TypeError(
+      `${Cls.name} is durable (static durable = true), but this ${this.constructor.name} keeps no states: ` +
+        `give it a store file, as in new ${this.constructor.name}({ store: "./agents.db" }), or run it on a RedisSpace, which keeps states in Redis`,
+    );
   }
 
   /** Starts an agent in the space's own thread (LocalSpace's agents; `trusted`: a foreground agent). */
@@ -276,6 +337,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
       init,
       mailbox: this.mailbox(options),
       trusted,
+      durable: isDurable(Cls) ? this.#ownSink() : undefined,
     });
     const member = await Supervisor.start({
       id,
@@ -345,6 +407,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     this.#members.delete(id);
     // No stack: it is a reason handed to whoever still waits on the agent, and a swarm's teardown makes one per agent.
     await member.stop(reason ?? withoutStack(() => new AgentNotFoundError(`agent "${id}" was removed from the space`)), timeoutMs);
+    if (this.#durable.delete(id) && !this.#tearingDown) this.forgetState(id);
     if (this.#hidden.delete(id)) return;
     this.emit("agent:removed", id);
     this.emit("lifecycle", { type: "removed", id, cause });
@@ -362,7 +425,18 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     return described;
   }
 
-  async #join(id: string, start: () => Promise<Member>): Promise<void> {
+  /** A durable agent was removed for good (not at destroy): its state goes (a broker space deletes it with the mailbox). */
+  protected forgetState(id: string): void {
+    const keeping = this.stateKeeping();
+    if (keeping === undefined || keeping === "up") return;
+    try {
+      (this.#stateFile ??= StateFile.open(keeping.file)).delete(id, keeping.holder);
+    } catch (error) {
+      this.reportError(new Error(`the state of "${id}" could not be deleted from ${keeping.file}: ${(error as Error).message}`, { cause: error }));
+    }
+  }
+
+  async #join(id: string, start: () => Promise<Member>, durable = false): Promise<void> {
     if (this.#destroyed) throw new Error("this space has been destroyed");
     const problem = agentIdProblem(id);
     if (problem) throw new TypeError(problem);
@@ -374,6 +448,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     this.#joining.set(id, starting);
     try {
       this.#members.set(id, await starting);
+      if (durable) this.#durable.add(id);
     } finally {
       this.#joining.delete(id);
     }
@@ -395,10 +470,12 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     // Each join awaited its start before this did, so a started agent is a member by the time this resumes.
     await Promise.allSettled(this.#joining.values());
     this.router.closing();
+    this.#tearingDown = true;
     await removeAll([...this.#members.keys()], (id) => this.remove(id));
     this.#handleCaller = undefined;
     await this.pool.destroy();
     await this.release();
+    this.#stateFile?.close();
   }
 }
 

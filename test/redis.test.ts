@@ -10,6 +10,7 @@ afterAll(deleteNamespacesMade);
 import "./redis/processes.js";
 import "./redis/durability.js";
 import "./redis/restart.js";
+import "./redis/durable.js";
 import "./redis/examples.js";
 import "./redis/direct-frames.js";
 import "./redis/direct-path.js";

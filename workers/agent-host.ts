@@ -14,6 +14,7 @@ import { AgentNotFoundError, MessageValidationError, errorFromWire, errorToWire,
 import { loadClass } from "../src/exported-class.js";
 import { checkHeapRoom } from "../src/heap-room.js";
 import { AgentHost } from "../src/host/agent-host.js";
+import type { StateSink } from "../src/host/durable-state.js";
 import { mapStacksLazily } from "../src/host/stack-map.js";
 import { isAnswer, useIdPrefix } from "../src/message.js";
 import { open, peerGoneReason, type ComputedItem, type Envelope, type HostControl, type HostData, type HostStart, type InboundItem, type PortBatch } from "../src/protocol.js";
@@ -58,6 +59,32 @@ function countsOf({ counts: { chunk, buffer, at } }: HostStart): { values: Float
 
 /** What each agent was started with: a reload makes its next instance from the same init. */
 const starts = new Map<string, HostStart>();
+
+/** Where this thread's durable agents keep their states (see HostSettings.durable), made for the first one. */
+let stateSink: StateSink | undefined;
+
+async function durableSink(): Promise<StateSink> {
+  if (stateSink) return stateSink;
+  const where = settings.durable;
+  if (where === "up") {
+    stateSink = {
+      // The main thread read it from the broker with the id's lease, and hands it over with each start.
+      claim: (id) => starts.get(id)?.durable?.state,
+      // Up the data port, just before the answer it must precede; an unchanged state needs no write.
+      write: (id, state, changed, handled) => {
+        if (changed) outbox.push(handled ? { kind: "state", agent: id, of: handled.meta.id, state } : { kind: "state", agent: id, state });
+        return true;
+      },
+    };
+  } else if (where) {
+    // Loaded only where a durable agent runs: a thread without one never opens SQLite.
+    const { StateFile } = await import("../src/state-file.js");
+    stateSink = StateFile.open(where.file).sink(where.holder);
+  } else {
+    throw new Error("this space keeps no states: a durable agent needs a store");
+  }
+  return stateSink;
+}
 
 /** Compute calls sent to the space's CPU pool, awaiting their results. */
 const computing = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
@@ -134,7 +161,8 @@ const control: HostControl = {
     starts.set(spec.id, spec);
     let agent = host.get(spec.id);
     if (!agent) {
-      agent = host.place({ id: spec.id, mailbox: spec.mailbox, counts: countsOf(spec), trusted: false, local: false });
+      const durable = spec.durable ? await durableSink() : undefined;
+      agent = host.place({ id: spec.id, mailbox: spec.mailbox, counts: countsOf(spec), trusted: false, local: false, durable });
       // Before anything afterAdd sends: the router holds what comes for it until now, and passes it on from here.
       outbox.push({ kind: "ready", agent: spec.id });
     }

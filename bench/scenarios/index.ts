@@ -7,6 +7,7 @@ import { amqpRaw } from "./amqp.js";
 import { comlink } from "./comlink.js";
 import { curves } from "./curves.js";
 import { direct } from "./direct.js";
+import { durable } from "./durable.js";
 import { inThread } from "./in-thread.js";
 import { loops } from "./loops.js";
 import { million } from "./million.js";
@@ -40,6 +41,7 @@ export const scenarios: readonly Scenario[] = [
   spaceFanOut,
   spaceAdd,
   direct,
+  durable,
   swarmScenario,
   swarmScale,
   savina,

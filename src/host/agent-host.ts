@@ -4,7 +4,7 @@ import { answerTo } from "../answer.js";
 import { AskerIndex } from "../asker-index.js";
 import type { ComputeRequest } from "../compute-request.js";
 import { mayCall, type DebugMode } from "../debug-gate.js";
-import { AgentNotFoundError, describeError, type LoopFailedError, withoutStack } from "../errors.js";
+import { AgentNotFoundError, StateFencedError, describeError, type LoopFailedError, withoutStack } from "../errors.js";
 import { BROADCAST, ERROR, isAnswer, type Message } from "../message.js";
 import { ERRORS, SENT } from "./counters.js";
 import { HostedAgent, type HostServices, type Placing } from "./hosted-agent.js";
@@ -272,6 +272,18 @@ class HostLink implements AgentLink {
 
   unsent(): void {
     this.#agent.counts[this.#agent.at + SENT]++;
+  }
+
+  written(handled: Message | undefined, ok: boolean): Error | undefined {
+    const durable = this.#agent.durable;
+    if (!durable || this.#agent.instance !== this.#instance) return undefined;
+    const refusal = durable.commit(this.#instance, handled, ok);
+    if (refusal instanceof StateFencedError) {
+      // Another holder owns the state: this instance must do nothing more.
+      this.#options.reportError(refusal);
+      this.shutdown();
+    }
+    return refusal;
   }
 
   shutdown(): void {

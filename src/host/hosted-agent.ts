@@ -2,6 +2,7 @@ import { ATTACH, DETACH, PEER_GONE, PROCESS, RECEIVE, type AgentLink, type Linke
 import { AgentCrashedError, LoopFailedError } from "../errors.js";
 import type { Message } from "../message.js";
 import { AgentActivity } from "./activity.js";
+import { DurableState, type StateSink } from "./durable-state.js";
 import { LOOPS, TIMERS, type CountsSlot } from "./counters.js";
 import { Mailbox, type MailboxConsumer, type MailboxOptions } from "./mailbox.js";
 import { SETTLE_MS, swapInstance } from "./swap.js";
@@ -30,6 +31,8 @@ export interface Placing {
   trusted: boolean;
   /** Thread-mates deliver to it in the host from the start (the space's own thread); else once the space says so. */
   local: boolean;
+  /** Where a durable agent keeps its state; undefined: it keeps none. */
+  durable?: StateSink | undefined;
 }
 
 /**
@@ -49,6 +52,8 @@ export class HostedAgent {
   lastAskedHere: string | undefined;
   /** The same, as the router's index recorded (see MessageRouter.asked). */
   lastAsked: string | undefined;
+  /** A durable agent's state, across its instances. */
+  readonly durable: DurableState | undefined;
   #services: HostServices;
   #mailbox: Mailbox;
   #instance: LinkedAgent | undefined;
@@ -64,6 +69,7 @@ export class HostedAgent {
     this.counts = placing.counts.values;
     this.at = placing.counts.at;
     this.local = placing.local;
+    this.durable = placing.durable && new DurableState(placing.id, placing.durable);
     this.#services = services;
     this.#mailbox = new Mailbox(
       placing.id,
@@ -115,13 +121,15 @@ export class HostedAgent {
   }
 
   /**
-   * Makes an instance with `create`, links it, runs its `afterAdd`, then
-   * starts its loops. Messages reach it from construction on (afterAdd may
-   * await answers). Rejects, leaving no instance, if either throws.
+   * Makes an instance with `create`, gives it its kept state (a durable
+   * agent), links it, runs its `afterAdd`, then starts its loops. Messages
+   * reach it from then on (afterAdd may await answers). Rejects, leaving no
+   * instance, if any of them throws.
    */
   async start(create: () => LinkedAgent): Promise<void> {
     this.#failure = undefined;
     const instance = create();
+    if (this.durable) await this.durable.restore(instance);
     this.#attach(instance);
     try {
       await instance.afterAdd();

@@ -7,6 +7,9 @@
  *   agentspace:{ns}:mailbox:<id>   stream: the agent's messages, one field "m" = the message as JSON
  *   agentspace:{ns}:lease:<id>     string: the holding process's token, with a TTL (the lease)
  *   agentspace:{ns}:endpoint:<token>  hash: a process's direct address and its connection secret, with the lease's TTL
+ *   agentspace:{ns}:state:<id>     string: a durable agent's state, as JSON text
+ *   agentspace:{ns}:applied:<id>   hash: message id → the answer it got (JSON), for the last APPLIED_WINDOW messages a durable agent applied
+ *   agentspace:{ns}:applied-order:<id>  list: those message ids, oldest first (what bounds the hash)
  */
 export class Keys {
   readonly prefix: string;
@@ -25,6 +28,16 @@ export class Keys {
 
   lease(id: string): string {
     return `${this.prefix}lease:${id}`;
+  }
+
+  /** A durable agent's state. */
+  state(id: string): string {
+    return `${this.prefix}state:${id}`;
+  }
+
+  /** The answers of the messages a durable agent applied last (see APPLIED_WINDOW). */
+  applied(id: string): string {
+    return `${this.prefix}applied:${id}`;
   }
 
   /** Where process `token` takes direct connections (when it does). */

@@ -22,6 +22,38 @@ export class Mailbox {
   malformed = 0;
   /** Entries in its stream at the last look (taken or not). */
   length = 0;
+  /** Its agent is durable: what arrives is looked up among the messages it applied, and its state is kept here. */
+  durable = false;
+  /** A durable agent's last state (JSON text): read with the lease, then as its host last sent it. */
+  state: string | undefined;
+  /** A durable agent's arrivals, each delivered once the look-up of those before it is done: their order stays. */
+  arrivals: Promise<void> = Promise.resolve();
+  /** Arrivals not yet looked up: what one read took, looked up together. */
+  toLookUp: Array<{ entryId: string; message: Message; again: boolean; replay: boolean }> = [];
+  /**
+   * A durable agent's messages delivered and not yet done, by message id:
+   * a copy of one (the same id, in another entry) waits for it to be done
+   * before it is looked up, or both would be found not applied yet.
+   */
+  readonly working = new Map<string, { done: Promise<void>; settle: () => void }>();
+
+  /** Its deliveries will never be done (it left, or its instance died): nothing may wait for them. */
+  forgetWork(): void {
+    for (const work of this.working.values()) work.settle();
+    this.working.clear();
+    this.toLookUp = [];
+  }
+
+  /** The delivery of entry `entryId` is done (answered, its state written, or given up). */
+  finished(entryId: string): void {
+    const message = this.pending.get(entryId);
+    if (!message) return;
+    this.pending.delete(entryId);
+    const work = this.working.get(message.meta.id);
+    if (!work) return;
+    this.working.delete(message.meta.id);
+    work.settle();
+  }
 
   constructor(
     readonly id: string,

@@ -126,7 +126,7 @@ for _, consumer in ipairs(consumers) do
     redis.call('XGROUP', 'DELCONSUMER', key, 'agents', name)
   end
 end
-return 1
+return { 1, redis.call('GET', prefix .. 'state:' .. id) }
 `);
 
 /**
@@ -152,7 +152,8 @@ return lost
 
 /**
  * Gives up id ARGV[2] held by token ARGV[3]: the lease goes; unless ARGV[4]
- * is "keep", the mailbox goes too (its stream and its registry entry), so
+ * is "keep", the mailbox goes too (its stream, its registry entry, and a
+ * durable agent's state and applied ids), so
  * later sends are refused at once. Nothing happens when another token holds
  * the id (it is theirs now). Returns 0 when it was not ours, else
  * `{1, entries}`: what the ended mailbox still held, for their senders to be told.
@@ -168,9 +169,53 @@ if keep ~= 'keep' then
   local key = prefix .. 'mailbox:' .. id
   left = redis.call('XRANGE', key, '-', '+')
   redis.call('HDEL', prefix .. 'mailboxes', id)
-  redis.call('DEL', key)
+  -- A durable agent's state ends with its mailbox (kept, like it, for a move or a rolling restart).
+  redis.call('DEL', key, prefix .. 'state:' .. id, prefix .. 'applied:' .. id, prefix .. 'applied-order:' .. id)
 end
 return { 1, left }
+`);
+
+/** Messages whose answers a durable agent's record keeps, per agent: a copy delivered again within this many is not applied again. */
+export const APPLIED_WINDOW = 1_000;
+
+/**
+ * Writes durable agent ARGV[2]'s state ARGV[5] for token ARGV[3] (lease
+ * ARGV[4] ms), in one step with what goes with it, for each message it
+ * handled since its last write (ARGV[7…], four per message: its stream
+ * entry, '' when it came another way; its id; its answer as JSON, '' when
+ * nobody reads it; the answer's receiver): the entry's acknowledgement, the
+ * record that the id was applied with its answer (the last ARGV[6] kept),
+ * and the answer put into its receiver's mailbox (when it has one), so a
+ * crash right after the write cannot lose it.
+ * Refused (0, nothing written) unless the token holds the lease: a holder
+ * that stalled past its lease must not overwrite its successor's state. A
+ * lease that ran out with nobody taking it is taken again, as RENEW does.
+ * Returns 1 once written.
+ */
+export const COMMIT = new Script(`
+local prefix, id, token, lease_ms, state, window = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
+local lease = prefix .. 'lease:' .. id
+local holder = redis.call('GET', lease)
+if holder and holder ~= token then return 0 end
+if not holder then redis.call('SET', lease, token, 'PX', lease_ms) end
+redis.call('SET', prefix .. 'state:' .. id, state)
+local key = prefix .. 'mailbox:' .. id
+local applied, order = prefix .. 'applied:' .. id, prefix .. 'applied-order:' .. id
+for i = 7, #ARGV, 4 do
+  local entry, message, answer, to = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  if entry ~= '' then
+    redis.call('XACK', key, 'agents', entry)
+    redis.call('XDEL', key, entry)
+  end
+  if redis.call('HSETNX', applied, message, answer) == 1 then
+    if redis.call('RPUSH', order, message) > window then redis.call('HDEL', applied, redis.call('LPOP', order)) end
+  end
+  -- Answers are never bounded: they are what a full mailbox's agent waits for.
+  if answer ~= '' and redis.call('HEXISTS', prefix .. 'mailboxes', to) == 1 then
+    redis.call('XADD', prefix .. 'mailbox:' .. to, '*', 'm', answer)
+  end
+end
+return 1
 `);
 
 /**

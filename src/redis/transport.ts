@@ -2,8 +2,9 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import type { MailboxOptions } from "../host/mailbox.js";
 import { AgentNotFoundError, DuplicateAgentError, MessageValidationError } from "../errors.js";
-import { BROADCAST, agentIdProblem, isAnswer, type Message } from "../message.js";
+import { BROADCAST, agentIdProblem, isAnswer, validateIncoming, type Message } from "../message.js";
 import type { BrokerTransport, BrokerTransportEvents, Deliver } from "../spaces/broker-transport.js";
+import type { CommitOutcome, HandledMessage } from "../spaces/state-commits.js";
 import { RedisConnection, isPassingRefusal, isReplyError, type Reply } from "./connection.js";
 import { DirectExchange } from "./direct/exchange.js";
 import { RedisConnectionError } from "./errors.js";
@@ -22,7 +23,7 @@ import {
 } from "./options.js";
 import { Outbox } from "./outbox.js";
 import { Reader } from "./reader.js";
-import { ACQUIRE, RELEASE, RENEW } from "./scripts.js";
+import { ACQUIRE, APPLIED_WINDOW, COMMIT, RELEASE, RENEW } from "./scripts.js";
 
 export interface RedisTransportSettings {
   redis?: RedisConnectionOptions;
@@ -31,6 +32,8 @@ export interface RedisTransportSettings {
   tuning?: RedisTuning;
   /** The mailbox bound of an id being attached (default: 10,000, "reject"). */
   mailboxOf?: (id: string) => MailboxOptions;
+  /** Whether the agent of an id being attached is durable (its state kept next to its mailbox). */
+  durableOf?: (id: string) => boolean;
   /** Whether a detach leaves the mailbox open (asked at each detach). */
   keepMailboxes?: () => boolean;
   /** Listen on a TCP port and send to agents of other live processes straight over it (see DirectExchange). */
@@ -185,6 +188,7 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
       const mailbox = this.#settings.mailboxOf?.(id) ?? DEFAULT_MAILBOX;
       const bound = mailbox.policy === "wait" ? mailbox.size * 2 : mailbox.size;
       const box = new Mailbox(id, this.keys.mailbox(id), deliver, Math.max(1, Math.min(this.#tuning.prefetch, mailbox.size)), bound);
+      box.durable = this.#settings.durableOf?.(id) ?? false;
       if (!(await this.#acquire(box))) {
         throw new DuplicateAgentError(
           `agent id "${id}" is held elsewhere: another process of ${this.where} holds its lease ` +
@@ -221,7 +225,10 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
     box.released = true;
     box.generation++;
     box.pending.clear();
+    box.forgetWork();
     this.#direct?.inbox.drop(id);
+    // A read blocked on its stream would take what comes next for the id's next holder: it ends before RELEASE (same connection, in order).
+    this.#reader.wake();
     const keep = this.#settings.keepMailboxes?.() ?? false;
     try {
       // What it answered must neither come back to the next holder of the id nor be refused below.
@@ -255,7 +262,12 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
     const box = this.#byId.get(id);
     if (!box) return;
     box.generation++;
-    for (const [entryId, message] of [...box.pending]) this.#deliver(box, entryId, message, true);
+    box.forgetWork();
+    for (const [entryId, message] of [...box.pending]) {
+      // A durable agent's message whose state was written as its instance died is not applied again (its answer went out then).
+      if (box.durable && message.to === box.id && !isAnswer(message)) this.#takeOnce(box, entryId, message, true, false);
+      else this.#deliver(box, entryId, message, true);
+    }
     this.#direct?.inbox.redeliver(id);
   }
 
@@ -294,7 +306,70 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
   async #acquire(box: Mailbox): Promise<boolean> {
     const { prefix } = this.keys;
     const reply = await ACQUIRE.run(this.#connection.commands, [prefix, box.id, this.token, String(this.#tuning.leaseMs), String(box.bound)]);
-    return reply === 1;
+    if (!Array.isArray(reply) || reply[0] !== 1) return false;
+    // A state this process sent on its way already is newer than Redis's (a reacquire after a reconnect).
+    if (box.durable && box.state === undefined && typeof reply[1] === "string") box.state = reply[1];
+    return true;
+  }
+
+  /** Durable agent `id`'s last state (JSON text), as read with its lease or as its host last sent it. */
+  stateOf(id: string): string | undefined {
+    return this.#byId.get(id)?.state;
+  }
+
+  /**
+   * Writes durable agent `id`'s state, after the messages it `handled` since
+   * its last write, in one step with their acknowledgements, the record that
+   * they were applied, and their answers put into their receivers' mailboxes
+   * (see COMMIT). Tried again while Redis cannot be reached, with the newest
+   * state by then (a later commit's must never be overwritten by an earlier
+   * one's). "fenced": another process holds the id now (nothing was
+   * written; this process's instance must stop); "gone": the id left this
+   * process meanwhile.
+   */
+  async commit(id: string, state: string, handled: HandledMessage[]): Promise<CommitOutcome> {
+    const first = this.#byId.get(id);
+    if (!first) return "gone";
+    first.state = state;
+    for (;;) {
+      const box = this.#byId.get(id);
+      if (box !== first || this.#closing) return "gone";
+      const entries = this.#entriesOf(box, handled);
+      const args = [this.keys.prefix, id, this.token, String(this.#tuning.leaseMs), box.state ?? state, String(APPLIED_WINDOW)];
+      handled.forEach(({ of, answer, to }, i) => args.push(entries[i]!, of, answer, to));
+      let reply: Reply;
+      try {
+        reply = await COMMIT.run(this.#connection.commands, args);
+      } catch (error) {
+        if (isReplyError(error) && !isPassingRefusal(error)) throw error;
+        await this.#connection.ready();
+        if (this.#connection.closed) return "gone";
+        await new Promise((resolve) => setTimeout(resolve, 50)); // never a busy loop, whatever Redis keeps saying
+        continue;
+      }
+      if (reply !== 1) return "fenced";
+      // Acknowledged by the script: the router's `done` for each finds nothing left to do.
+      for (const entryId of entries) if (entryId && box.pending.has(entryId)) box.finished(entryId);
+      this.#roomAgain(box);
+      return "written";
+    }
+  }
+
+  /** The stream entries the messages `handled` came in, "" for one that came another way (the direct path). */
+  #entriesOf(box: Mailbox, handled: HandledMessage[]): string[] {
+    const wanted = new Map<string, number[]>();
+    handled.forEach(({ of }, i) => {
+      const at = wanted.get(of);
+      if (at) at.push(i);
+      else wanted.set(of, [i]);
+    });
+    const entries = handled.map(() => "");
+    for (const [entryId, message] of box.pending) {
+      const at = wanted.get(message.meta.id);
+      const i = at?.shift();
+      if (i !== undefined) entries[i] = entryId;
+    }
+    return entries;
   }
 
   /** After a reconnect or a lost group: takes the id again, and reads its pending entries again. */
@@ -314,6 +389,7 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
     box.released = true;
     box.generation++;
     box.pending.clear();
+    box.forgetWork();
     this.#direct?.inbox.drop(box.id);
     this.emit("attachmentLost", box.id, new RedisConnectionError(`its lease in ${this.where} is gone: ${why}`));
   }
@@ -334,7 +410,66 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
     }
     // A copy of a message that came direct (its sender lost the connection before it heard it was handled): acknowledged with that one.
     if (this.#direct?.inbox.absorb(message, () => this.#ack(box, entryId))) return;
+    if (box.durable && message.to === box.id && !isAnswer(message)) return this.#takeOnce(box, entryId, message, again);
     this.#deliver(box, entryId, message, again);
+  }
+
+  /**
+   * A message to a durable agent: delivered unless its id is among those the
+   * agent applied (a copy sent again, or delivered again after a crash); then
+   * the answer it got is sent again instead, and the entry acknowledged.
+   * What one read took is looked up with one HMGET; deliveries keep their order.
+   */
+  #takeOnce(box: Mailbox, entryId: string, message: Message, again: boolean, replay = true): void {
+    box.toLookUp.push({ entryId, message, again, replay });
+    if (box.toLookUp.length === 1) queueMicrotask(() => this.#lookUp(box));
+  }
+
+  #lookUp(box: Mailbox): void {
+    const batch = box.toLookUp;
+    box.toLookUp = [];
+    const applied = this.keys.applied(box.id);
+    const recorded = this.#connection.commands.sendCommand(["HMGET", applied, ...batch.map(({ message }) => message.meta.id)]);
+    const generation = box.generation;
+    box.arrivals = box.arrivals.then(async () => {
+      // Redis unreachable: delivered at least once, as on any mailbox.
+      const answers = await recorded.catch(() => null);
+      for (let i = 0; i < batch.length; i++) {
+        const { entryId, message, again, replay } = batch[i]!;
+        let answer = Array.isArray(answers) ? answers[i] : null;
+        // A copy of a message still at work here: looked up again once that one is done.
+        const earlier = box.working.get(message.meta.id);
+        if (typeof answer !== "string" && earlier) {
+          await earlier.done;
+          answer = await this.#connection.commands.sendCommand(["HGET", applied, message.meta.id]).catch(() => null);
+        }
+        if (box.released || box.generation !== generation) return;
+        if (typeof answer !== "string") {
+          let settle = () => {};
+          const done = new Promise<void>((resolve) => (settle = resolve));
+          box.working.set(message.meta.id, { done, settle });
+          this.#deliver(box, entryId, message, again);
+          continue;
+        }
+        box.pending.delete(entryId);
+        this.#ack(box, entryId);
+        if (replay && answer !== "") this.#replay(box, message, answer);
+      }
+    });
+  }
+
+  /** Sends again the answer a durable agent gave to `message` the first time, checked as anything read from Redis is. */
+  #replay(box: Mailbox, message: Message, answer: string): void {
+    try {
+      const value: unknown = JSON.parse(answer);
+      validateIncoming(value);
+      if (value.from !== box.id || value.to !== message.from || value.meta.parent_id !== message.meta.id || !isAnswer(value)) {
+        throw new MessageValidationError("it is not an answer of this agent to this message");
+      }
+      this.publish(value);
+    } catch (error) {
+      this.emit("error", new MessageValidationError(`the answer recorded for message ${message.meta.id} to "${box.id}" was dropped: ${(error as Error).message}`));
+    }
   }
 
   #deliver(box: Mailbox, entryId: string, message: Message, again: boolean): void {
@@ -349,9 +484,14 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
   }
 
   #done(box: Mailbox, entryId: string, generation: number): void {
-    if (box.generation !== generation || !box.pending.delete(entryId)) return;
+    if (box.generation !== generation || !box.pending.has(entryId)) return;
+    box.finished(entryId);
     this.#ack(box, entryId);
-    // A mailbox left out of the read for want of room is read again once half its window is free.
+    this.#roomAgain(box);
+  }
+
+  /** A mailbox left out of the read for want of room is read again once half its window is free. */
+  #roomAgain(box: Mailbox): void {
     if (box.throttled && box.pending.size <= box.window / 2) {
       box.throttled = false;
       this.#reader.wake();

@@ -1,11 +1,12 @@
 import { ErrorsOnlyRequests } from "../answer-mark.js";
 import { answerTo } from "../answer.js";
 import { debugRefusal, namesDebugAction, type DebugMode } from "../debug-gate.js";
-import { AgentNotFoundError, AgentspaceError } from "../errors.js";
+import { AgentNotFoundError, AgentspaceError, StateFencedError } from "../errors.js";
 import { BROADCAST, isAnswer, type Message } from "../message.js";
 import { open, type Envelope } from "../protocol.js";
 import { Router, type MessageRouter, type Route } from "../router.js";
 import type { BrokerTransport } from "./broker-transport.js";
+import { StateCommits } from "./state-commits.js";
 
 /** Debug-action messages remembered at once, at most; the oldest are forgotten first. */
 const MAX_DEBUG_SENT = 10_000;
@@ -43,19 +44,29 @@ export class BrokerRouter implements MessageRouter {
   #leaving = new Set<string>();
   /** Sends that arrived marked errors-only: their `[response]` is not published (it would cross the broker to be dropped). */
   readonly #errorsOnly = new ErrorsOnlyRequests();
+  /**
+   * Durable agents' states that came up just before the answer they go with
+   * (see StateItem): by agent, the message it handled and its state then.
+   */
+  readonly #states = new Map<string, { of: string; state: string }>();
+  /** Where those states go, when the broker keeps states. */
+  #commits: StateCommits | undefined;
   #observe: (message: Message) => void;
   #report: (error: Error) => void;
+  #fenced: (id: string, error: Error) => void;
 
   constructor(
     connecting: Promise<BrokerTransport>,
     observe: (message: Message) => void,
     report: (error: Error) => void,
     debug: DebugMode,
+    fenced: (id: string, error: Error) => void = () => {},
   ) {
     this.#connecting = connecting;
     this.#observe = observe;
     this.#report = report;
     this.#debug = debug;
+    this.#fenced = fenced;
     connecting.then(
       (transport) => this.#listen(transport),
       () => {}, // reported by the first add, which awaits the same promise
@@ -79,6 +90,8 @@ export class BrokerRouter implements MessageRouter {
     try {
       await this.#local.delete(id, reason);
       this.#unacked.delete(id);
+      this.#states.delete(id);
+      this.#commits?.forget(id);
       await this.#transport?.detach(id);
     } finally {
       this.#leaving.delete(id);
@@ -101,6 +114,7 @@ export class BrokerRouter implements MessageRouter {
   restarted(id: string): void {
     // The dead instance will answer none of them, and each comes again with an ack of its own.
     this.#unacked.delete(id);
+    this.#states.delete(id);
     this.#transport?.redeliver(id);
   }
 
@@ -119,8 +133,62 @@ export class BrokerRouter implements MessageRouter {
 
   route(message: Message): void {
     this.#observe(message);
-    if (isAnswer(message) && message.meta.parent_id !== undefined) this.#ack(message.from, message.meta.parent_id);
+    const parent = isAnswer(message) ? message.meta.parent_id : undefined;
+    if (parent !== undefined) {
+      const held = this.#states.get(message.from);
+      if (held?.of === parent) {
+        this.#states.delete(message.from);
+        return this.#commit(message, parent, held.state);
+      }
+      this.#ack(message.from, parent);
+    }
     this.#publish(message);
+  }
+
+  /**
+   * Durable agent `id` handled message `of` and its state is now `state`:
+   * written with the answer that follows when `of` is a delivery it must
+   * answer, else with its next write (it handled an answer, or a broadcast).
+   */
+  stateWritten(id: string, of: string | undefined, state: string): void {
+    if (!this.#local.has(id) || !this.#commits) return; // from a thread, about an agent no longer here
+    if (of !== undefined && this.#unacked.get(id)?.has(of)) {
+      this.#states.set(id, { of, state });
+      return;
+    }
+    this.#commits.add(id, state);
+  }
+
+  /**
+   * The state, the acknowledgement and the answer go in one step: the
+   * transport writes the state and delivers the answer with it (a crash
+   * between the two would lose the answer, or apply the message twice).
+   */
+  #commit(answer: Message, of: string, state: string): void {
+    // What the sender would drop on arrival is neither sent nor recorded: a replay sends what was sent.
+    const wanted = !this.#errorsOnly.unwanted(answer);
+    this.#commits?.add(answer.from, state, { of, answer: wanted ? JSON.stringify(answer) : "", to: answer.to });
+  }
+
+  /** Durable states go to a transport that keeps them (Redis), coalesced per agent per turn. */
+  #keepStates(transport: BrokerTransport): void {
+    const commit = transport.commit;
+    if (!commit) return;
+    this.#commits = new StateCommits({
+      commit: (id, state, handled) => commit.call(transport, id, state, handled),
+      written: (id, handled) => {
+        for (const { of } of handled) this.#ack(id, of);
+      },
+      fenced: (id) =>
+        this.#fenced(
+          id,
+          new StateFencedError(
+            `agent "${id}" may no longer write its state in ${transport.where}: another process took its id ` +
+              `(this one stalled past its lease, or lost Redis for longer); this process's instance stops, and its last messages go to the new holder`,
+          ),
+        ),
+      failed: (id, error) => this.#report(new Error(`writing the state of "${id}" failed: ${error.message}`, { cause: error })),
+    });
   }
 
   #publish(message: Message): void {
@@ -213,6 +281,7 @@ export class BrokerRouter implements MessageRouter {
 
   #listen(transport: BrokerTransport): void {
     this.#transport = transport;
+    this.#keepStates(transport);
     const where = transport.where;
     transport.on("unroutable", (message) => this.#fail(message, new AgentNotFoundError(`no agent "${message.to}" on ${where}`)));
     transport.on("publishFailed", (message, error) => this.#fail(message, error));

@@ -1,5 +1,6 @@
 import type { EventEmitter } from "eventemitter3";
 import type { Message } from "../message.js";
+import type { CommitOutcome, HandledMessage } from "./state-commits.js";
 
 /**
  * Hands a message to its agent. The broker counts it as taken until `done()`
@@ -52,4 +53,12 @@ export interface BrokerTransport extends Pick<EventEmitter<BrokerTransportEvents
   publish(message: Message): void;
   /** An error of this transport's kind saying it cannot reach its broker. */
   connectionError(message: string, options?: ErrorOptions): Error;
+  /**
+   * A broker that keeps durable agents' states (Redis): writes `id`'s state
+   * with the acknowledgements of the messages it handled and the record that
+   * they were applied, with their answers, which it also delivers (see RedisTransport.commit).
+   */
+  commit?(id: string, state: string, handled: HandledMessage[]): Promise<CommitOutcome>;
+  /** Durable agent `id`'s last state, for the next start of its instance. */
+  stateOf?(id: string): string | undefined;
 }

@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { moduleOf, type AgentClass } from "../agent-class.js";
+import { isDurable, moduleOf, type AgentClass } from "../agent-class.js";
 import { nextVersion, workerHostUrl } from "../bundle.js";
 import { assertCloneable } from "../message.js";
 import { restartPolicy } from "../restart-policy.js";
@@ -48,13 +48,14 @@ export class MultiprocessSpace extends Space {
    * hosts share, instead of the main thread: all that AMQPSpace and
    * RedisSpace change.
    */
-  protected routeThrough(transport: Promise<BrokerTransport>): void {
+  protected routeThrough(transport: Promise<BrokerTransport>, fenced?: (id: string, error: Error) => void): void {
     this.router = new BrokerRouter(
       transport,
       (message) => this.emit("message", message),
       // With nobody listening, said on stderr: a dropped body or a lost connection must not go unseen.
       (error) => this.reportError(error),
       this.options.debug,
+      fenced,
     );
   }
 
@@ -91,7 +92,10 @@ export class MultiprocessSpace extends Space {
     const mailbox = this.mailbox(options);
     const route = new ThreadRoute(id, mailbox, (message, error) => this.router.route(answerTo(message, id, false, error)));
     const { isolate, resourceLimits } = options;
-    const start = { moduleUrl: bundleUrl, className: Cls.name, id, init, mailbox };
+    const durable = isDurable(Cls);
+    const start = { moduleUrl: bundleUrl, className: Cls.name, id, init, mailbox, ...(durable ? { durable: {} } : {}) };
+    // A thread that does not read states itself is handed the last written one at every start.
+    const stateOf = durable && this.stateKeeping() === "up" ? () => this.keptState(id) : undefined;
     return Supervisor.start({
       id,
       className: Cls.name,
@@ -99,7 +103,7 @@ export class MultiprocessSpace extends Space {
       route,
       held: () => route.held,
       close: (reason) => route.close(reason),
-      place: (events) => new ThreadSite(placement.threadFor(hostUrl, { isolate, resourceLimits }), start, route, events, placement),
+      place: (events) => new ThreadSite(placement.threadFor(hostUrl, { isolate, resourceLimits }), start, route, events, placement, stateOf),
       restart: restartPolicy(options),
       stopTimeoutMs: this.options.removeTimeoutMs,
       sourceModule: moduleUrl,

@@ -1,4 +1,4 @@
-import type { AgentClass } from "../agent-class.js";
+import { isDurable, type AgentClass } from "../agent-class.js";
 import type { MailboxOptions } from "../host/mailbox.js";
 import type { AgentStats } from "../stats.js";
 import type { Member } from "../supervisor.js";
@@ -53,20 +53,24 @@ export class RedisSpace extends MultiprocessSpace {
   protected override readonly carriesJson = true;
   #transport: Promise<RedisTransport>;
   #opened: RedisTransport | undefined;
-  /** Mailbox settings of agents being added, for the transport to bound their streams. */
-  #adding = new Map<string, MailboxOptions>();
+  /** Mailbox settings of agents being added (for the transport to bound their streams), and whether each is durable. */
+  #adding = new Map<string, MailboxOptions & { durable: boolean }>();
   #keepMailboxes = false;
   /** Removals under way that keep their mailboxes (a node moving agents away while it drains). */
   #keptOnRemove = 0;
   readonly #closers = new Set<() => Promise<void>>();
 
   constructor(options: RedisSpaceOptions = {}) {
+    if (options.store !== undefined) {
+      throw new TypeError("a RedisSpace keeps durable agents' states in Redis, next to their mailboxes: leave out store");
+    }
     super(options);
     this.#transport = RedisTransport.open({
       redis: options.redis,
       namespace: options.namespace,
       tuning: options.tuning,
       mailboxOf: (id) => this.#adding.get(id) ?? this.mailbox({}),
+      durableOf: (id) => this.#adding.get(id)?.durable ?? false,
       // The transport asks without an id: a plain remove overlapping a keeping one keeps its mailbox too.
       keepMailboxes: () => this.#keepMailboxes || this.#keptOnRemove > 0,
       direct: options.direct,
@@ -75,7 +79,11 @@ export class RedisSpace extends MultiprocessSpace {
       (transport) => (this.#opened = transport),
       () => {}, // reported by the first add, which awaits the same promise
     );
-    this.routeThrough(this.#transport);
+    this.routeThrough(this.#transport, (id, error) => {
+      // Another process holds the id now: this one's instance must do nothing more (its mailbox and state are the new holder's).
+      this.reportError(error);
+      if (this.agents.includes(id)) this.remove(id).catch((cause: Error) => this.reportError(cause));
+    });
     spaceLinks.set(this, { redis: options.redis, namespace: options.namespace, tuning: options.tuning, closers: this.#closers });
   }
 
@@ -135,8 +143,17 @@ export class RedisSpace extends MultiprocessSpace {
     return stats;
   }
 
+  /** States live in Redis next to the mailboxes: the main thread writes them with the acknowledgements. */
+  protected override stateKeeping(): "up" {
+    return "up";
+  }
+
+  protected override keptState(id: string): string | undefined {
+    return this.#opened?.stateOf(id);
+  }
+
   protected override async spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member> {
-    this.#adding.set(id, this.mailbox(options));
+    this.#adding.set(id, { ...this.mailbox(options), durable: isDurable(Cls) });
     try {
       return await super.spawn(Cls, id, init, options);
     } finally {

@@ -13,9 +13,19 @@ export class ThreadSite implements Site {
   #placement: Placement;
   /** Its slot in the thread's counts. */
   #slot: number;
+  /** A durable agent's last written state, handed to each start (when its thread does not read it itself). */
+  #stateOf: (() => string | undefined) | undefined;
 
-  constructor(thread: WorkerThread, start: Omit<HostStart, "counts">, route: ThreadRoute, events: SiteEvents, placement: Placement) {
+  constructor(
+    thread: WorkerThread,
+    start: Omit<HostStart, "counts">,
+    route: ThreadRoute,
+    events: SiteEvents,
+    placement: Placement,
+    stateOf?: () => string | undefined,
+  ) {
     this.thread = thread;
+    this.#stateOf = stateOf;
     this.#events = events;
     this.#placement = placement;
     const { slot, counts } = thread.host(start.id, { route, crashed: events.crashed, failed: events.failed, shutdown: events.shutdown });
@@ -25,6 +35,7 @@ export class ThreadSite implements Site {
 
   async start(version: NextVersion | undefined): Promise<void> {
     if (version) this.#start = { ...this.#start, moduleUrl: version.bundleUrl };
+    if (this.#stateOf) this.#start = { ...this.#start, durable: { state: this.#stateOf() } };
     await this.thread.start(this.#start);
     // A chunk's buffer is handed over once: a restart here does not need it again.
     const { chunk, at } = this.#start.counts;

@@ -323,6 +323,8 @@ export class WorkerThread {
         return agent.failed(new LoopFailedError(item.agent, item.loop, item.of, errorFromWire({ ...item.error })));
       case "shutdown":
         return agent.shutdown();
+      case "state":
+        return this.#router.stateWritten?.(item.agent, item.of, item.state);
     }
   }
 

@@ -1,10 +1,11 @@
 /**
  * Run as a child process: joins a Redis namespace and hosts one agent until
  * its stdin closes (or it is killed); with --direct, on the direct path.
- *   node --import tsx peer.ts [--direct] <namespace> <agent-id> <calculator|tally|serial-tally|sequence> [leaseMs] [retry]
+ *   node --import tsx peer.ts [--direct] <namespace> <agent-id> <calculator|tally|serial-tally|sequence|account> [leaseMs] [retry]
  * With "retry", an id another process holds is asked for again until its lease runs out.
  */
 import { DuplicateAgentError, RedisSpace } from "../../src/index.js";
+import { Account } from "../fixtures/accounts.js";
 import { Calculator } from "../fixtures/calculator.js";
 import { Sequence } from "../fixtures/direct-sequence.js";
 import { SerialTally, Tally } from "./tally.js";
@@ -19,6 +20,7 @@ async function add(): Promise<void> {
   if (kind === "tally") await space.add(Tally, id, { observer: "me" });
   else if (kind === "serial-tally") await space.add(SerialTally, id, { observer: "me" });
   else if (kind === "sequence") await space.add(Sequence, id, { observer: "me" });
+  else if (kind === "account") await space.add(Account, id);
   else await space.add(Calculator, id);
 }
 

@@ -1,0 +1,103 @@
+/**
+ * What keeping an agent's state costs: deposits into an account whose
+ * balance is written after every one (a SQLite store file, or Redis next to
+ * its mailbox, in one script with the acknowledgement), against the same
+ * account not durable, in the same run. Throughput with 256 requests in
+ * flight, and sequential request p50/p99.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { nanoid } from "nanoid";
+import { LocalSpace, MultiprocessSpace, RedisSpace, type Agent, type Space } from "agentspace";
+import { DurableAccount, PlainAccount } from "../agents/account.js";
+import { now, nsSince } from "../lib/clock.js";
+import { redisProblem } from "../lib/redis.js";
+import type { Context, Count, Scenario } from "../lib/scenario.js";
+import { spaceRig } from "../lib/space-rig.js";
+
+const WINDOW = 256;
+
+interface Where {
+  key: string;
+  name: string;
+  make(): { space: Space; close(): Promise<void> };
+}
+
+/** `n` deposits from `me`, WINDOW at a time in flight. */
+async function deposits(me: Agent, to: string, n: number): Promise<Count> {
+  const start = now();
+  let next = 0;
+  const lane = async () => {
+    while (next < n) {
+      next++;
+      await me.request({ to, action: { name: "deposit", args: { n: 1 } } });
+    }
+  };
+  await Promise.all(Array.from({ length: WINDOW }, lane));
+  return { count: n, ns: nsSince(start) };
+}
+
+async function sequential(me: Agent, to: string, k: number): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < k; i++) {
+    const start = now();
+    await me.request({ to, action: { name: "deposit", args: { n: 1 } } });
+    samples.push(nsSince(start));
+  }
+  return samples;
+}
+
+async function measure(ctx: Context, where: Where, durable: boolean, n: number, k: number): Promise<void> {
+  const Cls = durable ? DurableAccount : PlainAccount;
+  const kind = durable ? "durable" : "plain";
+  const made = { create: where.make, sharedIds: false };
+  const rig = await spaceRig(made, async ({ space, me }) => {
+    await space.add(Cls, "acct");
+    return async () => ({ me, to: "acct" });
+  });
+  try {
+    const { me, to } = await rig.once();
+    const vs = durable ? { vs: `${where.key}-plain-throughput` } : {};
+    await ctx.throughput({ key: `${where.key}-${kind}-throughput`, label: `${where.name}: ${kind} account, deposits (${WINDOW} in flight)`, unit: "msg/s", ...vs }, () => deposits(me, to, n));
+    const lvs = durable ? { vs: `${where.key}-plain-latency` } : {};
+    await ctx.latency({ key: `${where.key}-${kind}-latency`, label: `${where.name}: ${kind} account, sequential deposit requests`, unit: "µs", ...lvs }, () => sequential(me, to, k));
+  } finally {
+    await rig.close();
+  }
+}
+
+export const durable: Scenario = {
+  name: "durable",
+  group: "spaces",
+  description: "durable agents: deposits into an account whose state is written after each one (SQLite store, Redis) vs the same account not durable",
+  async run(ctx) {
+    const dir = mkdtempSync(join(tmpdir(), "agentspace-bench-durable-"));
+    const file = () => join(dir, `${nanoid(8)}.db`);
+    const wheres: Where[] = [
+      { key: "local", name: "LocalSpace, store file", make: () => closing(new LocalSpace({ store: file() })) },
+      { key: "threads-1", name: "MultiprocessSpace threads: 1, store file", make: () => closing(new MultiprocessSpace({ threads: 1, store: file() })) },
+    ];
+    const problem = await redisProblem();
+    if (problem) ctx.note(`RedisSpace skipped: ${problem}`);
+    else wheres.push({ key: "redis", name: "RedisSpace", make: () => closing(new RedisSpace({ namespace: `bench-durable-${nanoid(8).replace(/[^A-Za-z0-9]/g, "x")}` })) });
+    try {
+      for (const where of wheres) {
+        const slow = where.key === "redis";
+        const n = slow ? ctx.size(20_000, 1_000) : ctx.size(100_000, 5_000);
+        const k = slow ? ctx.size(2_000, 100) : ctx.size(5_000, 300);
+        for (const keep of [false, true]) await measure(ctx, where, keep, n, k);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    ctx.note(
+      "the durable account's ratio is to the plain one's in the same run; a SQLite write per changed state (WAL, synchronous=NORMAL), " +
+        "on Redis one COMMIT script per agent per batch from its thread (the last state, with each message's acknowledgement, applied id and answer) and one HMGET per read (was each message applied?) instead of a plain acknowledgement",
+    );
+  },
+};
+
+function closing(space: Space): { space: Space; close(): Promise<void> } {
+  return { space, close: () => space.destroy() };
+}
