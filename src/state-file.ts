@@ -106,6 +106,8 @@ export class StateFile {
   /** A host's sink writing to this file as `holder`: unchanged states are not written again. */
   sink(holder: string): StateSink {
     return {
+      // One write per agent per turn: many messages handled in a turn share it.
+      deferred: true,
       claim: (id) => this.claim(id, holder),
       write: (id, state, changed) => !changed || this.write(id, holder, state),
     };

@@ -97,7 +97,28 @@ export class AgentHost {
   place(placing: Placing): HostedAgent {
     const agent = new HostedAgent(placing, this.#services);
     this.#agents.set(placing.id, agent);
+    agent.durable?.releaseTo((held, refusal) => this.#released(agent, held, refusal));
     return agent;
+  }
+
+  /**
+   * What a durable agent sent while its state waited to be written: sent
+   * now, in order. Refused, nothing it did since is kept: its answers become
+   * the refusal, the rest is dropped, and the agent stops.
+   */
+  #released(agent: HostedAgent, held: Message[], refusal: StateFencedError | undefined): void {
+    if (!refusal) {
+      for (const message of held) this.post(agent, message);
+      return;
+    }
+    for (const message of held) {
+      const parent = message.meta.parent_id;
+      if (!isAnswer(message) || parent === undefined) continue;
+      const request: Message = { meta: { id: parent }, from: message.to, to: agent.id, action: { name: "[refused]" } };
+      this.post(agent, answerTo(request, agent.id, false, refusal));
+    }
+    this.#options.reportError(refusal);
+    this.#options.shutdown(agent.id);
   }
 
   /** Stops `id` for good (see HostedAgent.stop), takes it out, and tells the agents here that asked it something. */
@@ -250,6 +271,8 @@ class HostLink implements AgentLink {
   }
 
   post(message: Message): void {
+    // A durable agent's messages wait for the state they follow to be written.
+    if (this.#agent.durable?.holds(message)) return;
     this.#host.post(this.#agent, message);
   }
 

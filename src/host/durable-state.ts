@@ -5,10 +5,18 @@ import type { Message } from "../message.js";
 
 /**
  * Where the durable agents of one host keep their states: a SQLite file
- * (store-file.ts), or the space's main thread, which writes it to Redis
+ * (state-file.ts), or the space's main thread, which writes it to Redis
  * together with the message's acknowledgement (see RedisTransport).
  */
 export interface StateSink {
+  /**
+   * Writes wait for the end of the turn: what an agent handles in one turn
+   * is written once, as its last state, and everything the agent sends
+   * after its first change waits with the write (a file: one write per
+   * turn instead of one per message). A sink that writes nothing itself
+   * (the main thread batches) leaves this out.
+   */
+  readonly deferred?: boolean;
   /** Takes `id` for this holder: its last written state (JSON text), or undefined when it has none. */
   claim(id: string): string | undefined | Promise<string | undefined>;
   /**
@@ -37,16 +45,34 @@ interface Stateful {
 export class DurableState {
   readonly #id: string;
   readonly #sink: StateSink;
-  /** The state as last written or restored (JSON text); undefined: none could be taken yet. */
-  #written: string | undefined;
+  /** The state as last kept, written or waiting to be (JSON text); undefined: none could be taken yet. */
+  #kept: string | undefined;
+  /** A deferred sink's state waiting for the end of the turn. */
+  #unwritten: string | undefined;
+  /** What the agent sent since its state changed, held until that state is written. */
+  #held: Message[] = [];
+  #release: (held: Message[], refusal: StateFencedError | undefined) => void = () => {};
 
   constructor(id: string, sink: StateSink) {
     this.#id = id;
     this.#sink = sink;
   }
 
+  /** Where held messages go once the state is written (or, refused, what to answer instead): its host. */
+  releaseTo(release: (held: Message[], refusal: StateFencedError | undefined) => void): void {
+    this.#release = release;
+  }
+
+  /** Keeps `message` back when the state it follows is not yet written; false: it may go now. */
+  holds(message: Message): boolean {
+    if (this.#unwritten === undefined) return false;
+    this.#held.push(message);
+    return true;
+  }
+
   /** Gives a new instance the last written state (none on the first start of the id: it keeps its constructor's). */
   async restore(instance: LinkedAgent): Promise<void> {
+    this.#flush(); // what the last instance changed comes first
     const kept = await this.#sink.claim(this.#id);
     if (kept !== undefined) {
       let state: unknown;
@@ -60,15 +86,15 @@ export class DurableState {
         );
       }
       await apply(instance, state);
-      this.#written = kept;
+      this.#kept = kept;
       return;
     }
     // Its starting state: what a failing first action goes back to.
     try {
       const value = capture(instance);
-      this.#written = jsonValueProblem(value, "state") === undefined ? JSON.stringify(value) ?? "null" : undefined;
+      this.#kept = jsonValueProblem(value, "state") === undefined ? JSON.stringify(value) ?? "null" : undefined;
     } catch {
-      this.#written = undefined;
+      this.#kept = undefined;
     }
   }
 
@@ -99,19 +125,46 @@ export class DurableState {
         { cause: error },
       );
     }
-    const changed = text !== this.#written;
-    if (!this.#sink.write(this.#id, text, changed, handled)) {
-      return new StateFencedError(
-        `agent "${this.#id}" may no longer write its state: another holder took its id (this one stalled past its lease, or was added twice); this instance stops`,
-      );
+    const changed = text !== this.#kept;
+    if (this.#sink.deferred) {
+      if (!changed) return undefined;
+      if (this.#unwritten === undefined) queueMicrotask(() => this.#flush());
+      this.#unwritten = this.#kept = text;
+      return undefined;
     }
-    this.#written = text;
+    if (!this.#sink.write(this.#id, text, changed, handled)) return this.#refusal();
+    this.#kept = text;
     return undefined;
   }
 
+  /** Writes a deferred state, then lets go what waited for it. */
+  #flush(): void {
+    const text = this.#unwritten;
+    if (text === undefined) return;
+    this.#unwritten = undefined;
+    const held = this.#held;
+    this.#held = [];
+    let written: boolean;
+    try {
+      written = this.#sink.write(this.#id, text, true, undefined);
+    } catch (error) {
+      // The file failed (a full disk, a lock held too long): nothing was written, so nothing held may go as if it were.
+      this.#release(held, this.#refusal(error));
+      return;
+    }
+    this.#release(held, written ? undefined : this.#refusal());
+  }
+
+  #refusal(cause?: unknown): StateFencedError {
+    const why = cause === undefined
+      ? "another holder took its id (this one stalled past its lease, or was added twice)"
+      : `the write failed (${cause instanceof Error ? cause.message : String(cause)})`;
+    return new StateFencedError(`agent "${this.#id}" may no longer write its state: ${why}; this instance stops`, cause === undefined ? undefined : { cause });
+  }
+
   #revert(instance: LinkedAgent): void {
-    if (this.#written === undefined) return;
-    const restored = apply(instance, JSON.parse(this.#written), true);
+    if (this.#kept === undefined) return;
+    const restored = apply(instance, JSON.parse(this.#kept), true);
     if (restored instanceof Promise) restored.catch(() => {});
   }
 }
