@@ -21,6 +21,13 @@ export function ownModule(Cls: AgentClass): string | undefined {
 /** The module a worker imports `Cls` from, or a clear error saying how to declare it. */
 export function moduleOf(Cls: AgentClass): string {
   const module = ownModule(Cls);
+  if (module === undefined && Object.hasOwn(Cls, "module")) {
+    // Declared, and empty: `import.meta.url` has no value where the module was compiled as CommonJS.
+    throw new TypeError(
+      `${Cls.name}'s static module is ${String(Cls.module)}: import.meta.url was empty, so its module ran as CommonJS. ` +
+        `Agent modules must be ES modules: add "type": "module" to your package.json (npm init -y writes "commonjs"), or name the file .mts`,
+    );
+  }
   if (module === undefined) {
     throw new TypeError(
       `${Cls.name} has no static module of its own, so a worker cannot load it: ` +

@@ -9,7 +9,10 @@ import {
   describeError,
   errorFromWire,
 } from "./errors.js";
+import { ALWAYS, ANSWER_KEY, answersAlways } from "./answer-mark.js";
 import { answerTo } from "./answer.js";
+import { GATHER_LISTEN_MS, Gathering, type GatherOptions, type Gathered } from "./gather.js";
+import { createHandle, type HandleOf } from "./handle.js";
 import { builtinActions } from "./builtins.js";
 import {
   BROADCAST,
@@ -24,6 +27,21 @@ import {
 import { assertJsonValue } from "./json-value.js";
 import { MessageStream } from "./message-stream.js";
 import { PendingRequests, type RequestOptions } from "./pending.js";
+import { checkTimeoutMs } from "./timeout.js";
+
+/**
+ * A typed proxy to an agent: each of `T`'s actions becomes a method that
+ * sends a request and resolves with the action's (awaited) return type.
+ *
+ * ```ts
+ * const calc = space.handle<Calculator>("calc");
+ * const sum: number = await calc.add({ a: 1, b: 2 });
+ * ```
+ */
+export type Handle<T> = HandleOf<T, Agent>;
+
+/** Ended gathers an agent remembers, to drop their late answers. */
+const MAX_ENDED_GATHERS = 1_000;
 
 /** The message each action, callback and their awaits run for. */
 const current = new AsyncLocalStorage<Message>();
@@ -62,10 +80,17 @@ export class Agent {
    */
   #requests: WeakSet<Message> | undefined;
   #pending = new PendingRequests();
+  /** Broadcast requests gathering answers, by message id. */
+  #gathers: Map<string, Gathering> | undefined;
+  /** Gathers that ended, the last MAX_ENDED_GATHERS of them: answers coming late are dropped, not handled as a plain send's. */
+  #gathered: Set<string> | undefined;
   /** Messages answered early by respondWith/raiseWith: their action's outcome is not sent again. */
   #answeredEarly: WeakSet<Message> | undefined;
   #listeners: Set<(message: Message) => void> | undefined;
   #onDetach: Set<() => void> | undefined;
+  /** The action running now, synchronously; and the async ones not yet answered: shutdown() from one waits for its answer. */
+  #running: Message | undefined;
+  #working: Set<Message> | undefined;
   /** shutdown() was called while handling this message: the agent leaves once it is answered. */
   #leaveAfter: Message | undefined;
   #leaving = false;
@@ -121,6 +146,56 @@ export class Agent {
   }
 
   /**
+   * A typed proxy to agent `id`, as `space.handle` gives outside agents:
+   * each action a method that requests it from this agent, and a misspelled
+   * action or wrong arguments a compile error.
+   *
+   * ```ts
+   * const total = await this.handle<Ledger>("ledger").post({ amount: 5 });
+   * ```
+   */
+  handle<T extends Agent = Agent>(id: string, options: RequestOptions = {}): Handle<T> {
+    return createHandle<Handle<T>>((name, args) => this.request({ to: id, action: { name, args } }, options));
+  }
+
+  /**
+   * Asks every agent (`to: "*"`) and gathers the answers by agent id: the
+   * values, the errors (an agent with no such action answers with
+   * ActionNotFoundError), and, with `expect`, the ids that had not answered
+   * in time. Ends as soon as every expected id has answered, else after
+   * `timeoutMs`.
+   *
+   * ```ts
+   * const { values, missing } = await this.gather<number>({ to: "*", action: { name: "infected" } }, { expect: people });
+   * ```
+   */
+  gather<T = unknown>(message: OutgoingMessage, options: GatherOptions = {}): Promise<Gathered<T>> {
+    try {
+      checkOutgoing(message);
+      if (message.to !== BROADCAST) throw new MessageValidationError(`gather() asks every agent: send it to "*", not "${message.to}" (use request() for one)`);
+      const link = this.#linked();
+      const timeoutMs = checkTimeoutMs(options.timeoutMs ?? (options.expect ? link.requestTimeoutMs : GATHER_LISTEN_MS), "timeoutMs");
+      const id = newMessageId();
+      const gathers = (this.#gathers ??= new Map());
+      const gathering = new Gathering<T>({ expect: options.expect, timeoutMs }, () => {
+        gathers.delete(id);
+        const ended = (this.#gathered ??= new Set());
+        ended.add(id);
+        if (ended.size > MAX_ENDED_GATHERS) ended.delete(ended.values().next().value!);
+      });
+      gathers.set(id, gathering as Gathering);
+      const built = this.#built(message, id, link);
+      const sent: Message = { ...built, meta: { ...built.meta, [ANSWER_KEY]: ALWAYS } as Message["meta"] };
+      // Before it is posted: each receiver's host asks whether its answer is wanted.
+      (this.#requests ??= new WeakSet()).add(sent);
+      link.post(sent);
+      return gathering.result;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
    * Runs a task module's default export on `input` in the space's CPU pool
    * (worker threads shared by all agents) and resolves with its value: heavy,
    * stateless work that must not hold up this agent's mailbox.
@@ -161,7 +236,9 @@ export class Agent {
    */
   shutdown(): void {
     const message = current.getStore();
-    if (message && !isAnswer(message) && !this.#answeredEarly?.has(message)) this.#leaveAfter = message;
+    // The store follows callbacks an action scheduled (a timer, setImmediate): only an action still at work answers first.
+    const unanswered = message !== undefined && (message === this.#running || this.#working?.has(message) === true);
+    if (unanswered && !isAnswer(message) && !this.#answeredEarly?.has(message)) this.#leaveAfter = message;
     else this.#leave();
   }
 
@@ -234,6 +311,7 @@ export class Agent {
   }
 
   [DETACH](reason: Error): void {
+    for (const gathering of this.#gathers?.values() ?? []) gathering.finish();
     for (const end of this.#onDetach ?? []) end();
     this.#onDetach = undefined;
     this.#pending.rejectAll(reason);
@@ -247,6 +325,12 @@ export class Agent {
       const outcome = ok ? message.action.args?.value : errorFromWire(message.action.args);
       // Answers to requests never wait in the mailbox.
       if (this.#pending.settle(message.meta.parent_id, message.from, ok, outcome)) return false;
+      const gathering = this.#gathers?.get(message.meta.parent_id!);
+      if (gathering) {
+        gathering.take(message.from, ok, outcome);
+        return false;
+      }
+      if (this.#gathered?.has(message.meta.parent_id!)) return false; // late, for a gather that ended
       // Nobody overrides handleActionValue: skip the mailbox (most of a pipelined sender's load).
       return !(ok && this.handleActionValue === Agent.prototype.handleActionValue);
     }
@@ -298,7 +382,8 @@ export class Agent {
     const name = message.action.name;
     const spec = actionsOf(Object.getPrototypeOf(this)).get(name) ?? builtinActions.get(name);
     if (!spec) {
-      if (message.to === BROADCAST) return undefined;
+      // A broadcast goes past agents without the action, unless its sender gathers every answer.
+      if (message.to === BROADCAST && (!answersAlways(message) || message.from === this.id)) return undefined;
       return new ActionNotFoundError(`"${name}" not found on "${this.id}"`);
     }
     if (spec.access === ACCESS_DENIED || (spec.debugOnly && !this.#link?.debug)) {
@@ -323,13 +408,17 @@ export class Agent {
     let result: unknown;
     try {
       const args = message.action.args ?? {};
+      this.#running = message;
       result = spec.offload
         ? this.#linked().compute({ kind: "action", action: spec.name, args })
         : current.run(message, callAction, spec, this, args);
     } catch (error) {
       return this.#complete(message, false, error);
+    } finally {
+      this.#running = undefined;
     }
     if (!isPromise(result)) return this.#complete(message, true, result);
+    (this.#working ??= new Set()).add(message);
     const done = result.then(
       (value) => this.#complete(message, true, value),
       (error: unknown) => this.#complete(message, false, error),
@@ -386,6 +475,7 @@ export class Agent {
 
   /** Sends the one answer a message gets: the first of respondWith, raiseWith, or the action's outcome. */
   #answer(message: Message, ok: boolean, outcome: unknown): void {
+    this.#working?.delete(message);
     if (this.#answeredEarly?.has(message)) return;
     try {
       const link = this.#link;

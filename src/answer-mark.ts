@@ -12,6 +12,17 @@ import { BROADCAST, isAnswer, type Message } from "./message.js";
  */
 export const ANSWER_KEY = "answer";
 export const ERRORS_ONLY = "errors";
+/**
+ * `meta.answer: "always"` on a broadcast: every receiver answers, one with
+ * no such action with ActionNotFoundError (a gather: its sender waits for
+ * each, and must not wait out its timeout for those that cannot answer).
+ */
+export const ALWAYS = "always";
+
+/** Whether every receiver of broadcast `message` answers it (see ALWAYS). */
+export function answersAlways(message: Message): boolean {
+  return (message.meta as Record<string, unknown>)[ANSWER_KEY] === ALWAYS;
+}
 
 /** A copy of `message` marked errors-only (the message itself is left as it is: its sender may hold it). */
 export function markErrorsOnly(message: Message): Message {

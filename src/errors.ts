@@ -31,6 +31,21 @@ export class MailboxFullError extends AgentspaceError {}
  */
 export class StateFencedError extends AgentspaceError {}
 
+/**
+ * An agent did not start: its constructor, its `restore` or its `afterAdd`
+ * threw (the error is the `cause`), or its thread could not load its class.
+ * Nothing of it is left in the space.
+ */
+export class AgentStartError extends AgentspaceError {
+  constructor(
+    readonly agentId: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 /** `space.add` of an id the space (or, on a broker, anyone) already holds. */
 export class DuplicateAgentError extends AgentspaceError {}
 

@@ -1,24 +1,19 @@
-import type { Agent } from "./agent.js";
 import type { HelpEntry } from "./action.js";
 
 type AnyMethod = (...args: never) => unknown;
 
-/** The names of `T`'s methods that are not the Agent base class's own: its actions. */
-export type ActionNames<T> = {
-  [K in keyof T]: K extends keyof Agent ? never : T[K] extends AnyMethod ? K : never;
+/**
+ * The names of `T`'s methods that are not `Base`'s own: its actions. `Base`
+ * is the Agent class (see `Handle` in agent.ts), given rather than imported:
+ * the agent module imports this one.
+ */
+export type ActionNames<T, Base> = {
+  [K in keyof T]: K extends keyof Base ? never : T[K] extends AnyMethod ? K : never;
 }[keyof T];
 
-/**
- * A typed proxy to an agent: each action becomes a method that sends a
- * request and resolves with the action's (awaited) return type.
- *
- * ```ts
- * const calc = space.handle<Calculator>("calc");
- * const sum: number = await calc.add({ a: 1, b: 2 });
- * ```
- */
-export type Handle<T> = {
-  [K in ActionNames<T>]: T[K] extends AnyMethod
+/** A handle to an agent of class `T` whose base class is `Base`: `Handle<T>` (agent.ts) is this with Base = Agent. */
+export type HandleOf<T, Base> = {
+  [K in ActionNames<T, Base>]: T[K] extends AnyMethod
     ? (...args: Parameters<T[K]>) => Promise<Awaited<ReturnType<T[K]>>>
     : never;
 } & {
@@ -33,8 +28,8 @@ export type Handle<T> = {
 /** Sends action `name` with `args` to the handle's agent. */
 export type HandleCall = (name: string, args: Record<string, unknown>) => Promise<unknown>;
 
-export function createHandle<T>(call: HandleCall): Handle<T> {
-  return new Proxy({} as Handle<T>, {
+export function createHandle<H extends object>(call: HandleCall): H {
+  return new Proxy({} as H, {
     get(_target, name) {
       // Not a thenable (so `await handle` is the handle), and no symbol is an action.
       if (typeof name !== "string" || name === "then") return undefined;

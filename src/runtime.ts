@@ -20,7 +20,8 @@ export { loop, timer, sleep } from "./loops.js";
 export type { AgentClass, InitOf } from "./agent-class.js";
 export type { Message, OutgoingMessage } from "./message.js";
 export type { RequestOptions } from "./pending.js";
-export type { Handle } from "./handle.js";
+export type { GatherOptions, Gathered } from "./gather.js";
+export type { Handle } from "./agent.js";
 export type { AgentStats } from "./stats.js";
 export {
   AgentspaceError,
@@ -34,6 +35,7 @@ export {
   LoopFailedError,
   MailboxFullError,
   StateFencedError,
+  AgentStartError,
   RemoteActionError,
   ReloadError,
   PlacementError,

@@ -3,17 +3,18 @@ import type { ResourceLimits } from "node:worker_threads";
 import { nanoid } from "nanoid";
 import type { ActionOptions } from "./action.js";
 import { isDurable, ownModule, type AgentClass, type InitOf } from "./agent-class.js";
-import { Agent } from "./agent.js";
+import { Agent, type Handle } from "./agent.js";
 import { ComputePool } from "./compute.js";
 import type { DebugMode } from "./debug-gate.js";
 import { AgentNotFoundError, DuplicateAgentError, withoutStack } from "./errors.js";
 import { expose, features, type Inspector, type InspectorOptions, type ReloadReport, type ReloadTarget } from "./extension.js";
-import { createHandle, type Handle } from "./handle.js";
+import { createHandle } from "./handle.js";
 import { checkHeapRoom } from "./heap-room.js";
 import type { StateSink } from "./host/durable-state.js";
 import type { MailboxOptions, MailboxPolicy } from "./host/mailbox.js";
 import { aftermathText, type Aftermath, type LifecycleEvent } from "./lifecycle.js";
-import { agentIdProblem, type Message } from "./message.js";
+import type { GatherOptions, Gathered } from "./gather.js";
+import { agentIdProblem, type Message, type OutgoingMessage } from "./message.js";
 import { OwnThread } from "./own-thread.js";
 import type { RequestOptions } from "./pending.js";
 import type { HostSettings } from "./protocol.js";
@@ -39,6 +40,20 @@ export interface AddOptions extends RestartOptions, PlacementOptions {
   /** What a message past the bound meets (space default "reject"). */
   mailboxPolicy?: MailboxPolicy;
 }
+
+/**
+ * Whether a class's constructor may be called without an init: it takes
+ * none, or an optional one (or its type is not known: a class loaded at run time).
+ */
+type InitOptional<C extends AgentClass> = [InitOf<C>] extends [never] ? true : undefined extends InitOf<C> ? true : false;
+
+/** `init`, optional only when the class's constructor takes none or an optional one: a required init left out is a compile error. */
+export type InitArg<C extends AgentClass> = InitOptional<C> extends true ? [init?: InitOf<C>] : [init: InitOf<C>];
+
+/** What `add` takes after the id: the init (see InitArg), then the options. */
+export type AddArgs<C extends AgentClass> = InitOptional<C> extends true
+  ? [init?: InitOf<C>, options?: AddOptions]
+  : [init: InitOf<C>, options?: AddOptions];
 
 export interface RemoveOptions {
   /** An agent in a worker that has not finished `beforeRemove` by then (a busy loop) is terminated (default 10 s). */
@@ -153,13 +168,13 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   }
 
   /** Adds an agent where the space runs agents; resolves once it runs (after `afterAdd`). */
-  async add<C extends AgentClass>(Cls: C, id: string, init?: InitOf<C>, options: AddOptions = {}): Promise<void> {
+  async add<C extends AgentClass>(Cls: C, id: string, ...[init, options = {}]: AddArgs<C>): Promise<void> {
     this.#checkKeeps(Cls);
     await this.#join(id, () => this.spawn(Cls, id, init, options), isDurable(Cls));
   }
 
   /** Adds an agent that lives in the calling thread, and returns it. */
-  async addForeground<C extends AgentClass>(Cls: C, id: string, init?: InitOf<C>): Promise<InstanceType<C>> {
+  async addForeground<C extends AgentClass>(Cls: C, id: string, ...[init]: InitArg<C>): Promise<InstanceType<C>> {
     let agent: InstanceType<C> | undefined;
     this.#checkKeeps(Cls);
     await this.#join(
@@ -194,10 +209,25 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
 
   /** A typed proxy to agent `id`: `await space.handle<Calc>("calc").add({ a: 1, b: 2 })`. */
   handle<T extends Agent = Agent>(id: string, options: RequestOptions = {}): Handle<T> {
-    return createHandle<T>(async (name, args) => {
+    return createHandle<Handle<T>>(async (name, args) => {
       const caller = await this.#caller();
       return caller.request({ to: id, action: { name, args } }, options);
     });
+  }
+
+  /**
+   * Asks every agent and gathers the answers by agent id (see Agent.gather):
+   * ends once each agent of this space in this process has answered (an
+   * agent without the action answers with ActionNotFoundError), or after
+   * `timeoutMs`. On a broker, pass `expect` to wait for agents of other processes too.
+   *
+   * ```ts
+   * const { values, errors, missing } = await space.gather<number>({ to: "*", action: { name: "infected" } });
+   * ```
+   */
+  async gather<T = unknown>(message: { to?: "*"; action: OutgoingMessage["action"] }, options: GatherOptions = {}): Promise<Gathered<T>> {
+    const caller = await this.#caller();
+    return caller.gather<T>({ to: "*", action: message.action }, { ...options, expect: options.expect ?? this.agents });
   }
 
   /**

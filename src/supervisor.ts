@@ -1,4 +1,4 @@
-import { AgentCrashedError, type LoopFailedError } from "./errors.js";
+import { AgentCrashedError, AgentStartError, describeError, type LoopFailedError } from "./errors.js";
 import { DEPTH, ERRORS, LOOPS, RECEIVED, SENT, TIMERS } from "./host/counters.js";
 import type { Aftermath, LifecycleEvent } from "./lifecycle.js";
 import { RestartBudget, type RestartOptions } from "./restart-policy.js";
@@ -132,14 +132,12 @@ export class Supervisor implements Member {
     try {
       await supervisor.#startInstance();
     } catch (error) {
-      // An error that crossed from a worker thread is named after its agent here.
-      const thread = supervisor.#site?.thread;
       // A crash of its thread meanwhile may have scheduled a restart: there is to be none.
       supervisor.#state = "stopping";
       supervisor.#cancelWait?.();
       await supervisor.#leave(error as Error, spec.stopTimeoutMs);
-      if (!thread) throw error;
-      throw new Error(`agent "${spec.id}" (${spec.className}) failed to start: ${(error as Error).message}`, { cause: error });
+      // Named after its agent, whichever thread it failed in; what it threw is the cause.
+      throw new AgentStartError(spec.id, `agent "${spec.id}" (${spec.className}) failed to start: ${describeError(error)}`, { cause: error });
     }
     return supervisor;
   }

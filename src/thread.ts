@@ -20,6 +20,7 @@ export * from "./control.js";
 export * from "./debug-gate.js";
 export * from "./errors.js";
 export * from "./exported-class.js";
+export * from "./gather.js";
 export * from "./handle.js";
 export * from "./json-value.js";
 export * from "./loops.js";

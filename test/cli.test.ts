@@ -35,7 +35,7 @@ describe.concurrent("agentspace --help", () => {
   it.each(helpArgs)("prints the usage for $args and exits with 0", async ({ args }) => {
     const { code, stdout } = await agentspace(...args);
     expect(code).toBe(0);
-    expect(stdout).toContain("agentspace repl [module…] [--space multiprocess|local] [--no-debug]");
+    expect(stdout).toContain("agentspace repl [module…] [--space multiprocess|local] [--threads <n>|auto] [--no-debug]");
     expect(stdout).toContain("agentspace run <module>");
   });
 

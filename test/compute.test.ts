@@ -50,5 +50,8 @@ describe.each(spaces)("the CPU pool in %s", (_name, makeSpace) => {
     const failure = space.handle<Cruncher>("cruncher").fail({ why: "no such input" });
     await expect(failure).rejects.toBeInstanceOf(RemoteActionError);
     await expect(failure).rejects.toThrow("RangeError: no such input");
+    // Said once: "RemoteActionError: RangeError: …", never with the prefix twice.
+    const error = (await failure.catch((caught: unknown) => caught)) as Error;
+    expect(`${error.name}: ${error.message}`).toMatch(/^RemoteActionError: RangeError: no such input/);
   });
 });

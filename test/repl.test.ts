@@ -104,8 +104,8 @@ describe.each(["multiprocess", "local"])("agentspace repl on a %s space", (kind)
     expect(await repl.enter(`await space.handle("calc").add({ a: 1, b: 2 })`)).toBe("3\n");
   });
 
-  it(".agents lists the agent ids, one per line", async () => {
-    expect((await repl.enter(".agents")).split("\n")).toEqual(["me", "calc", ""]);
+  it(".agents counts the agents by class, then lists their ids, one per line", async () => {
+    expect((await repl.enter(".agents")).split("\n")).toEqual(["2 agents: Agent 1, Calculator 1", "me", "calc", ""]);
   });
 
   it(".help <id> lists the agent's actions with their descriptions", async () => {
@@ -144,6 +144,40 @@ describe.each(["multiprocess", "local"])("agentspace repl on a %s space", (kind)
   it("Ctrl-D destroys the space and exits with 0, leaving no worker behind", async () => {
     // A worker or port left alive would keep the child running: it exits by itself only if nothing is left.
     expect(await repl.endInput()).toBe(0);
+  });
+});
+
+describe("agentspace repl --threads 2, with a swarm", () => {
+  let repl: ReplProcess;
+  afterAll(() => repl.kill());
+
+  it("holds 300 agents in two threads; .agents counts them, and lists those a filter picks", async () => {
+    repl = new ReplProcess(["examples/calculator.ts", "--threads", "2"]);
+    expect(await repl.waitFor(prompt)).toContain("agentspace repl: MultiprocessSpace");
+    expect(await repl.enter(`for (let i = 0; i < 300; i++) await space.add(Calculator, "calc" + i)`)).toBe("undefined\n");
+    expect(await repl.enter(`space.agents.length`)).toBe("301\n");
+    const census = (await repl.enter(".agents")).split("\n");
+    expect(census[0]).toBe("301 agents: Agent 1, Calculator 300");
+    expect(census[1]).toBe(".agents <filter> lists the ids whose id or class contains <filter>");
+    expect(census).toHaveLength(3);
+    expect((await repl.enter(".agents calc29")).split("\n")).toEqual([
+      "301 agents: Agent 1, Calculator 300",
+      '11 with "calc29" in the id or class:',
+      "calc29",
+      ...Array.from({ length: 10 }, (_, i) => `calc29${i}`),
+      "",
+    ]);
+    // A space made at the prompt and named `space` is the one .agents looks at.
+    expect(await repl.enter(`const first = space; space = new agentspace.LocalSpace(); await space.add(Calculator, "solo")`)).toBe("undefined\n");
+    expect((await repl.enter(".agents")).split("\n")).toEqual(["1 agent: Calculator 1", "solo", ""]);
+    await repl.enter(`await space.destroy(); space = first`);
+    expect(await repl.endInput()).toBe(0);
+  }, 120_000);
+
+  it("refuses --threads on a local space, saying why", async () => {
+    const refused = new ReplProcess(["--space", "local", "--threads", "2"]);
+    expect(await refused.waitFor("--threads is for a multiprocess space")).toContain("agentspace:");
+    refused.kill();
   });
 });
 

@@ -1,6 +1,7 @@
 import type { REPLServer } from "node:repl";
 import type { Space } from "../index.js";
 import { formatActions } from "./action-list.js";
+import { agentCensus } from "./agent-census.js";
 import { paint } from "../colour.js";
 import { traceMessages } from "./trace.js";
 
@@ -15,6 +16,8 @@ export interface CommandContext {
   announce(line: string): void;
   /** Marks the session busy until `work` settles, as while code runs: no prompt is redrawn meanwhile. */
   busy(work: Promise<unknown>): Promise<unknown>;
+  /** The space `space` names at the prompt now (the user may have made another), else the session's. */
+  current(): Space;
 }
 
 /**
@@ -28,10 +31,10 @@ export function defineCommands(server: REPLServer, context: CommandContext): () 
   let stopTrace: (() => void) | undefined;
 
   server.defineCommand("agents", {
-    help: "List the ids of the agents in the space, and which have loops or timers running",
-    action() {
-      const stats = space.stats();
-      for (const id of space.agents) say(withActivity(id, stats[id]?.loops ?? 0, stats[id]?.timers ?? 0, colour));
+    help: "Count the agents by class and state, and list their ids (a few, or those matching: .agents <filter>)",
+    action(text) {
+      // The space named `space` at the prompt now: the session's, or one the user made since.
+      for (const line of agentCensus(context.current(), text.trim(), colour)) say(line);
       this.displayPrompt();
     },
   });
@@ -81,13 +84,6 @@ export function defineCommands(server: REPLServer, context: CommandContext): () 
   });
 
   return () => stopTrace?.();
-}
-
-/** An agent's id, and what runs on its own in it (nothing for most agents). */
-function withActivity(id: string, loops: number, timers: number, colour: boolean): string {
-  const running = [loops > 0 ? `${loops} loop${loops === 1 ? "" : "s"}` : "", timers > 0 ? `${timers} timer${timers === 1 ? "" : "s"}` : ""];
-  const said = running.filter(Boolean).join(", ");
-  return said ? `${id}  ${paint(`(${said} running)`, "dim", colour)}` : id;
 }
 
 // One inspector per space: `.inspect` again prints the same address. The space's destroy() closes it.

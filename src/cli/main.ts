@@ -14,13 +14,13 @@ import { NodeUsageError, nodeUsage, runNode } from "./node.js";
 import { listNodes, nodesUsage } from "./nodes.js";
 import { startRepl } from "./repl.js";
 import { RunError, runModule } from "./run.js";
-import { isSpaceKind, spaceKinds, type SpaceKind } from "./space-kind.js";
+import { isSpaceKind, parseThreads, spaceKinds, type SpaceKind, type Threads } from "./space-kind.js";
 
 const usage = `agentspace: agents that talk only through messages
 
 Usage:
-  agentspace repl [module…] [--space multiprocess|local] [--no-debug] [--inspect] [--watch]
-  agentspace run <module> [args…] [--space multiprocess|local] [--debug] [--inspect]
+  agentspace repl [module…] [--space multiprocess|local] [--threads <n>|auto] [--no-debug] [--inspect] [--watch]
+  agentspace run <module> [args…] [--space multiprocess|local] [--threads <n>|auto] [--debug] [--inspect]
   agentspace node <module…> [--redis <url>] [--namespace <ns>] [--name <name>] [--capacity <n>]
   agentspace nodes [--redis <url>] [--namespace <ns>]
   agentspace --help
@@ -30,7 +30,7 @@ Commands:
          loop, timer, sleep and the agent classes the modules export in scope.
          It takes TypeScript and decorators; classes typed into it run in
          workers too. Top-level await, tab completion of agent ids and action
-         names, and the commands .agents, .help <id>, .trace on|off, .inspect,
+         names, and the commands .agents [filter], .help <id>, .trace on|off, .inspect,
          .reload (running agents take their module's new code, keeping their
          state), .define <id> <name> <function source> and .history <file>.
          Piped input runs line after line. Ctrl-D destroys the space and quits.
@@ -44,6 +44,8 @@ Commands:
 Options:
   --space <kind>  multiprocess: each agent in its own worker thread (default)
                   local: every agent in this thread
+  --threads <n>   multiprocess: agents share n worker threads (auto: one per
+                  core), for swarms of thousands; without it each has its own
   --no-debug      repl: keep the inspect and eval actions closed (open by default)
   --debug         run: open the inspect and eval actions (closed by default)
   --inspect       open the inspector, a live web page of the space, and print
@@ -71,6 +73,7 @@ interface Invocation {
   debug: boolean | undefined;
   inspect: boolean;
   watch: boolean;
+  threads: Threads;
 }
 
 /** The invocation `argv` asks for, or undefined for help. */
@@ -86,6 +89,7 @@ function parse(argv: string[]): Invocation | undefined {
         "no-debug": { type: "boolean" },
         inspect: { type: "boolean" },
         watch: { type: "boolean" },
+        threads: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -102,7 +106,16 @@ function parse(argv: string[]): Invocation | undefined {
   if (values.watch && command !== "repl") throw new UsageError("--watch is for repl: agentspace repl <module…> --watch");
   if (command === "run" && rest.length === 0) throw new UsageError("run needs a module: agentspace run <module>");
   const debug = values.debug ? true : values["no-debug"] ? false : undefined;
-  return { command: command as Command, positionals: rest, space, debug, inspect: values.inspect === true, watch: values.watch === true };
+  let threads: Threads;
+  if (values.threads !== undefined) {
+    if (space === "local") throw new UsageError("--threads is for a multiprocess space: a local one runs every agent in this thread");
+    try {
+      threads = parseThreads(values.threads);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  return { command: command as Command, positionals: rest, space, debug, inspect: values.inspect === true, watch: values.watch === true, threads };
 }
 
 /** Runs the command line; resolves with the exit code once the command is over. */
@@ -119,14 +132,14 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
-  const { command, positionals, space, debug, inspect, watch } = invocation;
+  const { command, positionals, space, debug, inspect, watch, threads } = invocation;
   try {
     if (command === "repl") {
-      const session = await startRepl({ modules: positionals, space, inspect, watch, ...(debug === undefined ? {} : { debug }) });
+      const session = await startRepl({ modules: positionals, space, inspect, watch, threads, ...(debug === undefined ? {} : { debug }) });
       await session.closed;
     } else {
       const [module, ...args] = positionals;
-      await runModule(module!, { space, args, inspect, ...(debug === undefined ? {} : { debug }) });
+      await runModule(module!, { space, args, inspect, threads, ...(debug === undefined ? {} : { debug }) });
     }
     return 0;
   } catch (error) {

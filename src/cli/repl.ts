@@ -3,7 +3,7 @@ import { clearLine, cursorTo, type AsyncCompleter } from "node:readline";
 import { start, type REPLEval, type REPLServer } from "node:repl";
 import type { Context } from "node:vm";
 import * as agentspace from "../index.js";
-import { Agent, LocalSpace, action, loop, sleep, timer, type AgentClass, type Handle, type RequestOptions, type Space } from "../index.js";
+import { Agent, LocalSpace, action, loop, sleep, timer, type AgentClass, type Handle, type RequestOptions, Space } from "../index.js";
 import { paint, wantsColour } from "../colour.js";
 import { defineCommands, openInspector } from "./commands.js";
 import { SpaceCompleter } from "./completer.js";
@@ -12,7 +12,7 @@ import { defineLiveCommands, watchModules, type LiveContext } from "./live-comma
 import { agentClassesOf, loadModule } from "./load-module.js";
 import { LineGate } from "./line-gate.js";
 import { ReplClasses } from "./repl-classes.js";
-import { createSpace, type SpaceKind } from "./space-kind.js";
+import { createSpace, type SpaceKind, type Threads } from "./space-kind.js";
 import { loadFileName, loadTranspiler } from "./transpile.js";
 
 export interface ReplOptions {
@@ -28,6 +28,8 @@ export interface ReplOptions {
   terminal?: boolean;
   /** Opens the inspector (a live web page of the space) at start, as `.inspect` does. */
   inspect?: boolean;
+  /** A multiprocess space's shared worker threads (a number, or "auto"); unset: one per agent. */
+  threads?: Threads;
   /** Reloads a module each time its file is saved, as `.reload` does. */
   watch?: boolean;
 }
@@ -64,7 +66,7 @@ export async function startRepl(options: ReplOptions = {}): Promise<AgentspaceRe
   const say = (line: string): void => void output.write(`${line}\n`);
 
   const { classes, files } = await loadAgentClasses(settings.modules, (warning) => say(paint(warning, "yellow", colour)));
-  const space = createSpace(settings.space, debug);
+  const space = createSpace(settings.space, debug, settings.threads);
   const me = await space.addForeground(Agent, "me");
   const handleIds = rememberHandleIds(space);
   const typedClasses = new ReplClasses(sessionNames, files);
@@ -159,7 +161,11 @@ export async function startRepl(options: ReplOptions = {}): Promise<AgentspaceRe
   space.on("error", (error) => announce(paint(`space error: ${error.name}: ${error.message}`, "red", colour)));
 
   completeAgents(server, space, debug, (path) => evaluatePath(server, evaluate, path), handleIds);
-  const commands = { space, debug, colour, say, announce, busy };
+  const current = (): Space => {
+    const named: unknown = server.context.space;
+    return named instanceof Space ? named : space;
+  };
+  const commands = { space, debug, colour, say, announce, busy, current };
   const stopTrace = defineCommands(server, commands);
   const live: LiveContext = {
     ...commands,
@@ -216,9 +222,9 @@ function refuseUnloadable(space: Space): WeakMap<object, string> {
   const unloadable = new WeakMap<object, string>();
   if (space instanceof LocalSpace) return unloadable;
   const add = space.add.bind(space);
-  space.add = ((Cls, id, init, options) => {
+  space.add = ((Cls, id, ...rest) => {
     const problem = unloadable.get(Cls);
-    return problem ? Promise.reject(new TypeError(problem)) : add(Cls, id, init, options);
+    return problem ? Promise.reject(new TypeError(problem)) : add(Cls, id, ...rest);
   }) as Space["add"];
   return unloadable;
 }

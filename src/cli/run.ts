@@ -1,6 +1,6 @@
 import type { Space } from "../index.js";
 import { loadModule } from "./load-module.js";
-import { createSpace, type SpaceKind } from "./space-kind.js";
+import { createSpace, type SpaceKind, type Threads } from "./space-kind.js";
 
 export interface RunOptions {
   /** Where the agents run. */
@@ -11,9 +11,11 @@ export interface RunOptions {
   args?: string[];
   /** Opens the inspector (a live web page of the space) before `main` starts; its address goes to stderr. */
   inspect?: boolean;
+  /** A multiprocess space's shared worker threads (a number, or "auto"); unset: one per agent. */
+  threads?: Threads;
 }
 
-export const runDefaults: Required<RunOptions> = { space: "multiprocess", debug: false, args: [], inspect: false };
+export const runDefaults: Required<Omit<RunOptions, "threads">> = { space: "multiprocess", debug: false, args: [], inspect: false };
 
 /** What `agentspace run` calls: `export async function main(space, args) { … }`. */
 export type Main = (space: Space, args: string[]) => unknown;
@@ -28,12 +30,12 @@ export class RunError extends Error {
  * and destroys the space once `main` has settled, whether it returned or threw.
  */
 export async function runModule(specifier: string, options: RunOptions = {}): Promise<void> {
-  const { space: kind, debug, args, inspect } = { ...runDefaults, ...options };
+  const { space: kind, debug, args, inspect, threads } = { ...runDefaults, ...options };
   const main = (await loadModule(specifier)).main;
   if (typeof main !== "function") {
     throw new RunError(`${specifier} exports no main function; add one: export async function main(space) { … }`);
   }
-  const space = createSpace(kind, debug);
+  const space = createSpace(kind, debug, threads);
   // Nobody else may be listening: a crashed agent must not go unseen.
   space.on("error", (error) => {
     if (space.listenerCount("error") === 1) console.error(`agentspace: ${error.name}: ${error.message}`);

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import type { MailboxOptions } from "../host/mailbox.js";
-import { AgentNotFoundError, DuplicateAgentError, MessageValidationError } from "../errors.js";
+import { AgentNotFoundError, DuplicateAgentError, MessageValidationError, StateFencedError } from "../errors.js";
 import { BROADCAST, agentIdProblem, isAnswer, validateIncoming, type Message } from "../message.js";
 import type { BrokerTransport, BrokerTransportEvents, Deliver } from "../spaces/broker-transport.js";
 import type { CommitOutcome, HandledMessage } from "../spaces/state-commits.js";
@@ -391,7 +391,13 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
     box.pending.clear();
     box.forgetWork();
     this.#direct?.inbox.drop(box.id);
-    this.emit("attachmentLost", box.id, new RedisConnectionError(`its lease in ${this.where} is gone: ${why}`));
+    // A durable agent's state is its new holder's now: this process's instance must stop, not just lose its mailbox.
+    const lost = box.durable
+      ? new StateFencedError(
+          `agent "${box.id}" may no longer write its state in ${this.where}: its lease is gone (${why}); this process's instance stops, and its messages go to the new holder`,
+        )
+      : new RedisConnectionError(`its lease in ${this.where} is gone: ${why}`);
+    this.emit("attachmentLost", box.id, lost);
   }
 
   #take(box: Mailbox, entryId: string, fields: Reply, again: boolean): void {

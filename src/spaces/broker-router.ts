@@ -8,6 +8,11 @@ import { Router, type MessageRouter, type Route } from "../router.js";
 import type { BrokerTransport } from "./broker-transport.js";
 import { StateCommits } from "./state-commits.js";
 
+/** A leaving agent's answers to agents here are waited for this long at most before its askers are told it left. */
+const ANSWERS_BACK_MS = 2_000;
+/** Answers on their way remembered per agent, at most. */
+const MAX_ANSWERS_OUT = 10_000;
+
 /** Debug-action messages remembered at once, at most; the oldest are forgotten first. */
 const MAX_DEBUG_SENT = 10_000;
 
@@ -49,6 +54,10 @@ export class BrokerRouter implements MessageRouter {
    * (see StateItem): by agent, the message it handled and its state then.
    */
   readonly #states = new Map<string, { of: string; state: string }>();
+  /** Per agent here, the ids of its answers to agents here still on their way through the broker. */
+  readonly #answersOut = new Map<string, Set<string>>();
+  /** Removals (and failure notices) waiting for those answers, by agent. */
+  readonly #answersBack = new Map<string, Array<() => void>>();
   /** Where those states go, when the broker keeps states. */
   #commits: StateCommits | undefined;
   #observe: (message: Message) => void;
@@ -88,6 +97,9 @@ export class BrokerRouter implements MessageRouter {
     this.#leaving.add(id);
     this.#transport?.leaving?.(id);
     try {
+      // Its answers to agents here go round through the broker: those already sent arrive
+      // before its askers here are told it left, or a request it answered would fail.
+      await this.#answersArrived(id);
       await this.#local.delete(id, reason);
       this.#unacked.delete(id);
       this.#states.delete(id);
@@ -99,7 +111,9 @@ export class BrokerRouter implements MessageRouter {
   }
 
   interrupted(id: string, reason: Error): void {
-    this.#local.interrupted(id, reason);
+    // As at a departure: what it answered before it failed arrives before its askers hear of the failure.
+    if (!this.#answersOut.get(id)?.size) return this.#local.interrupted(id, reason);
+    void this.#answersArrived(id).then(() => this.#local.interrupted(id, reason));
   }
 
   asked(sender: Route, from: string, to: string): void {
@@ -198,11 +212,13 @@ export class BrokerRouter implements MessageRouter {
     if (namesDebugAction(message) && this.#debug !== "remote") this.#rememberDebug(message, transport);
     // The value answering a send marked errors-only: its sender would drop it on arrival.
     if (this.#errorsOnly.unwanted(message)) return;
+    if (isAnswer(message) && this.#local.has(message.to)) this.#onTheWay(message);
     transport.publish(message);
   }
 
   #arrive(id: string, route: Route, message: Message, done: () => void): void {
     this.#errorsOnly.arrived(message);
+    if (isAnswer(message)) this.#arrivedBack(message);
     if (!this.#local.has(id)) {
       // Its agent left while the queue was still being deleted: say so rather than drop it.
       done();
@@ -251,6 +267,41 @@ export class BrokerRouter implements MessageRouter {
     done();
   }
 
+  /** An answer from an agent here to an agent here, now on its way through the broker. */
+  #onTheWay(answer: Message): void {
+    let ids = this.#answersOut.get(answer.from);
+    if (!ids) this.#answersOut.set(answer.from, (ids = new Set()));
+    ids.add(answer.meta.id);
+    // Bounded: an answer the broker lost (or that never comes back) must not be waited for by every later removal.
+    if (ids.size > MAX_ANSWERS_OUT) ids.delete(ids.values().next().value!);
+  }
+
+  #arrivedBack(answer: Message): void {
+    const ids = this.#answersOut.get(answer.from);
+    if (!ids?.delete(answer.meta.id) || ids.size > 0) return;
+    this.#answersOut.delete(answer.from);
+    for (const resolve of this.#answersBack.get(answer.from) ?? []) resolve();
+    this.#answersBack.delete(answer.from);
+  }
+
+  /** Resolves once the answers `id` sent to agents here have come back (ANSWERS_BACK_MS at most). */
+  async #answersArrived(id: string): Promise<void> {
+    if (!this.#answersOut.get(id)?.size) return;
+    let timer: NodeJS.Timeout | undefined;
+    const arrived = await new Promise<boolean>((resolve) => {
+      let waiting = this.#answersBack.get(id);
+      if (!waiting) this.#answersBack.set(id, (waiting = []));
+      waiting.push(() => resolve(true));
+      timer = setTimeout(() => resolve(false), ANSWERS_BACK_MS);
+    });
+    clearTimeout(timer);
+    // Given up on (lost on the broker): later waits must not wait for them again.
+    if (!arrived) {
+      this.#answersOut.delete(id);
+      this.#answersBack.delete(id);
+    }
+  }
+
   /** Remembers a debug-action message on its way out, for the agents of this process it may reach. */
   #rememberDebug(message: Message, transport: BrokerTransport): void {
     const here = message.to === BROADCAST ? transport.ids : this.#local.has(message.to) ? [message.to] : [];
@@ -289,7 +340,10 @@ export class BrokerRouter implements MessageRouter {
     transport.on("disconnected", (error) =>
       this.#report(transport.connectionError(`lost the broker (${error.message}); reconnecting`, { cause: error })),
     );
-    transport.on("attachmentLost", (id, error) => this.#report(transport.connectionError(`agent "${id}" was detached: ${error.message}`, { cause: error })));
+    transport.on("attachmentLost", (id, error) => {
+      if (error instanceof StateFencedError) return this.#fenced(id, error);
+      this.#report(transport.connectionError(`agent "${id}" was detached: ${error.message}`, { cause: error }));
+    });
     transport.on("error", this.#report);
   }
 }

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AgentCrashedError, AgentNotFoundError, LoopFailedError, type Space, type SpaceOptions } from "../../src/index.js";
-import { Counter, Exploding, ExplodingTimer, Orderly, Quitter, Stubborn, Ticker } from "../fixtures/loops.js";
+import { Counter, Exploding, ExplodingTimer, HastyQuitter, Orderly, Quitter, Stubborn, Ticker } from "../fixtures/loops.js";
 import { nextEvent } from "../helpers/events.js";
 import { Recorder } from "../helpers/recorder.js";
 
@@ -178,6 +178,15 @@ export function describeLoops(name: string, makeSpace: (options?: SpaceOptions) 
         await space.handle<Quitter>("quitter").quitFromTimer();
         expect(await removed).toEqual(["quitter"]);
         await expect(me.request({ to: "quitter", action: { name: "ping" } })).rejects.toBeInstanceOf(AgentNotFoundError);
+      });
+
+      it("right after answering: the answer reaches its requester, which was waiting when it left", async () => {
+        for (let i = 0; i < 20; i++) {
+          await space.add(HastyQuitter, "hasty");
+          const removed = nextEvent<[string]>(space, "agent:removed");
+          expect(await me.request({ to: "hasty", action: { name: "answerThenQuit" } })).toBe("bye");
+          await removed;
+        }
       });
 
       it('is never restarted, even under restart: "always"', async () => {

@@ -7,6 +7,7 @@ import {
   ActionNotFoundError,
   Agent,
   AgentCrashedError,
+  AgentStartError,
   AgentNotFoundError,
   DuplicateAgentError,
   MessageValidationError,
@@ -387,7 +388,11 @@ export function describeSpace(name: string, makeSpace: (options?: SpaceOptions) 
       });
 
       it("rejects add when the constructor or afterAdd throws, and stays usable", async () => {
-        await expect(space.add(Faulty, "f1", { failIn: "constructor" })).rejects.toThrow("constructor refused");
+        const refused = space.add(Faulty, "f1", { failIn: "constructor" });
+        await expect(refused).rejects.toThrow("constructor refused");
+        // Typed, named after the agent, what it threw kept as the cause.
+        await expect(refused).rejects.toBeInstanceOf(AgentStartError);
+        await expect(refused).rejects.toMatchObject({ agentId: "f1", cause: expect.objectContaining({ message: expect.stringContaining("constructor refused") }) });
         await expect(space.add(Faulty, "f2", { failIn: "afterAdd" })).rejects.toThrow("afterAdd refused");
         expect(space.agents).toEqual(["me", "calc"]);
         await expect(me.request({ to: "f1", action: { name: "help" } })).rejects.toBeInstanceOf(AgentNotFoundError);
