@@ -12,13 +12,18 @@ export class PrimeCounter extends Agent {
     },
   })
   count({ from, to }: { from: number; to: number }): number {
-    let found = 0;
-    for (let n = Math.max(2, from); n < to; n++) if (isPrime(n)) found++;
-    return found;
+    return countPrimes(from, to);
   }
 }
 
-function isPrime(n: number): boolean {
+/** The primes p with from <= p < to: what a counter does with each chunk. */
+export function countPrimes(from: number, to: number): number {
+  let found = 0;
+  for (let n = Math.max(2, from); n < to; n++) if (isPrime(n)) found++;
+  return found;
+}
+
+export function isPrime(n: number): boolean {
   if (n % 2 === 0) return n === 2;
   for (let d = 3; d * d <= n; d += 2) if (n % d === 0) return false;
   return true;

@@ -77,3 +77,12 @@ describe("the benchmark report page", () => {
     }
   }, 60_000);
 });
+
+describe("a target's verdict", () => {
+  it("is met or MISSED after a full run, and not judged after a quick one", async () => {
+    const { renderVerdict } = await import("../bench/lib/targets.js");
+    const verdict = { figure: "f", of: "ratio" as const, atLeast: 0.5, text: "f ≥ 0.5×", value: 0.3, met: false };
+    expect(renderVerdict(verdict)).toBe("target: f ≥ 0.5×: MISSED (f = 0.30×, needs ≥ 0.50×)");
+    expect(renderVerdict(verdict, true)).toBe("target: f ≥ 0.5×: not judged: a quick run is one small run (f = 0.30×, needs ≥ 0.50×)");
+  });
+});

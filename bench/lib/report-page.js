@@ -193,8 +193,10 @@
     for (const [unit, figures] of plain) barChart(section, unit, figures, byName);
     for (const [title, figures] of curves) curveChart(section, title, figures);
     for (const v of result.targets || []) {
-      const met = v.met === undefined ? "not measured" : v.met ? "met" : "MISSED";
-      section.appendChild(el("p", { class: `target ${met === "met" ? "met" : "missed"}` }, `target: ${v.text}: ${met}${v.value === undefined ? "" : ` (${fmt(v.value)})`}`));
+      // One small run cannot judge a target: its figure is shown, not a verdict.
+      const met = v.met === undefined ? "not measured" : result.quick ? "not judged (a quick run)" : v.met ? "met" : "MISSED";
+      const kind = result.quick || v.met === undefined ? "note" : met === "met" ? "target met" : "target missed";
+      section.appendChild(el("p", { class: kind }, `target: ${v.text}: ${met}${v.value === undefined ? "" : ` (${fmt(v.value)})`}`));
     }
     for (const note of result.notes || []) section.appendChild(el("p", { class: "note" }, `note: ${note}`));
     if (result.error) section.appendChild(el("pre", { class: "error" }, `FAILED: ${result.error}`));

@@ -93,7 +93,7 @@ function renderResult(result: ScenarioResult, file: string): string {
   ];
   if (result.figures.length > 0) lines.push(renderFigures(result.figures));
   for (const note of result.notes) lines.push(`note: ${note}`);
-  for (const verdict of result.targets) lines.push(renderVerdict(verdict));
+  for (const verdict of result.targets) lines.push(renderVerdict(verdict, result.quick));
   if (result.error !== undefined) lines.push(`FAILED: ${result.error}`);
   lines.push(`→ ${file}`, "");
   return lines.join("\n");

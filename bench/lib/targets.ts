@@ -13,12 +13,14 @@ export function judge(targets: readonly TargetSpec[], figures: readonly Figure[]
   });
 }
 
-export function renderVerdict(verdict: Verdict): string {
+/** One target's line; a quick run shows the figure beside its bound but judges nothing (one small run cannot). */
+export function renderVerdict(verdict: Verdict, quick = false): string {
   if (verdict.met === undefined) return `target: ${verdict.text}: not measured in this run`;
   const shown = verdict.of === "ratio" ? `${verdict.value!.toFixed(2)}×` : formatNumber(verdict.value!);
   const bound =
     verdict.atLeast !== undefined ? `≥ ${formatBound(verdict.atLeast, verdict.of)}` : `≤ ${formatBound(verdict.atMost!, verdict.of)}`;
-  return `target: ${verdict.text}: ${verdict.met ? "met" : "MISSED"} (${verdict.figure} = ${shown}, needs ${bound})`;
+  const said = quick ? "not judged: a quick run is one small run" : verdict.met ? "met" : "MISSED";
+  return `target: ${verdict.text}: ${said} (${verdict.figure} = ${shown}, needs ${bound})`;
 }
 
 function formatBound(value: number, of: TargetSpec["of"]): string {
