@@ -13,6 +13,7 @@ import { agentClassesOf, loadModule } from "./load-module.js";
 import { LineGate } from "./line-gate.js";
 import { ReplClasses } from "./repl-classes.js";
 import { createSpace, type SpaceKind, type Threads } from "./space-kind.js";
+import { takeWorkerOutput } from "../spaces/worker-output.js";
 import { loadFileName, loadTranspiler } from "./transpile.js";
 
 export interface ReplOptions {
@@ -159,6 +160,10 @@ export async function startRepl(options: ReplOptions = {}): Promise<AgentspaceRe
     server.displayPrompt(true);
   };
   space.on("error", (error) => announce(paint(`space error: ${error.name}: ${error.message}`, "red", colour)));
+  // What agents print in their threads comes on its own, like a trace line: above the prompt, not after it.
+  const giveBackOutput = takeWorkerOutput((text) => {
+    for (const line of text.replace(/\n$/, "").split("\n")) announce(line);
+  });
 
   completeAgents(server, space, debug, (path) => evaluatePath(server, evaluate, path), handleIds);
   const current = (): Space => {
@@ -196,6 +201,7 @@ export async function startRepl(options: ReplOptions = {}): Promise<AgentspaceRe
   const closed = new Promise<void>((resolve, reject) => {
     server.once("exit", () => {
       stopTrace();
+      giveBackOutput();
       stopWatching();
       // The end of piped input comes before its last lines have run: they finish first.
       previous

@@ -23,6 +23,7 @@ import type { MessageRouter } from "../router.js";
 import { startTimeout, stopTimeout, type Timeout } from "../timeout.js";
 import type { ThreadRoute, ThreadSink } from "./thread-route.js";
 import { startWorker } from "./worker-exec-argv.js";
+import { workerPrinted } from "./worker-output.js";
 
 /** An agent placed in a thread, seen from the main thread: its route, and who to tell of what happens to it there. */
 export interface ThreadAgent {
@@ -119,8 +120,13 @@ export class WorkerThread {
       workerData,
       transferList: [inbound.port2, outbound.port2],
       name: "agentspace agents",
+      // Piped here rather than straight to this process's: a program may print it elsewhere (see worker-output.ts).
+      stdout: true,
+      stderr: true,
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });
+    this.#worker.stdout.on("data", (chunk: Buffer) => workerPrinted(chunk, "stdout"));
+    this.#worker.stderr.on("data", (chunk: Buffer) => workerPrinted(chunk, "stderr"));
     this.#control = new ControlClient<HostControl>(
       this.#worker,
       (event) => this.#hostEvent(event),
