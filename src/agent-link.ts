@@ -44,6 +44,8 @@ export interface AgentLink {
   valueUnseen?(request: Message): boolean;
   /** An answer was counted as sent but not sent: its value would reach nobody (see `valueUnseen`). */
   unsent(): void;
+  /** An async action (or its gate) started (+1) or settled (-1): counted for the space (stats().working). */
+  working(delta: 1 | -1): void;
   /**
    * A durable agent handled `handled` (undefined: an answer): its state is
    * written now, before the answer leaves, or put back when the action

@@ -98,6 +98,7 @@ export class Agent {
   #inFlight = 0;
   #idle: (() => void) | undefined;
   #oneSettled = (): void => {
+    this.#link?.working(-1);
     if (--this.#inFlight === 0 && this.#idle) {
       this.#idle();
       this.#idle = undefined;
@@ -351,7 +352,10 @@ export class Agent {
     return (
       (this.#listeners !== undefined && this.#listeners.size > 0) ||
       this.handleActionValue !== Agent.prototype.handleActionValue ||
-      this.#requests?.has(sent) === true
+      this.#requests?.has(sent) === true ||
+      // A copy of what it sent (it went round through the router to a thread-mate not yet local): asked by id.
+      this.#pending.awaits(sent.meta.id, sent.to) ||
+      this.#gathers?.has(sent.meta.id) === true
     );
   }
 
@@ -374,6 +378,7 @@ export class Agent {
       (error: unknown) => this.#answer(message, false, error),
     );
     this.#inFlight++;
+    this.#link?.working(1);
     passed.then(this.#oneSettled, this.#oneSettled);
     return passed;
   }
@@ -424,6 +429,7 @@ export class Agent {
       (error: unknown) => this.#complete(message, false, error),
     );
     this.#inFlight++;
+    this.#link?.working(1);
     done.then(this.#oneSettled, this.#oneSettled);
     // Interleaved by default: the next message may start while this one awaits.
     return isSerial(this) ? done : undefined;

@@ -46,6 +46,19 @@ export class AgentStartError extends AgentspaceError {
   }
 }
 
+/**
+ * Why a virtual agent's instance stops when it passivates. Not an answer
+ * anyone gets: whatever waits for it (in its mailbox, on its way) is handed
+ * back to the router, which keeps it for the id's next activation, and
+ * nobody waiting on it is told it left.
+ */
+export class PassivatedError extends AgentspaceError {}
+
+/** Whether `reason` hands back what waits for a stopping agent instead of refusing it (see PassivatedError). */
+export function handsBack(reason: Error): boolean {
+  return reason instanceof PassivatedError;
+}
+
 /** `space.add` of an id the space (or, on a broker, anyone) already holds. */
 export class DuplicateAgentError extends AgentspaceError {}
 
@@ -156,6 +169,7 @@ const typedByName = new Map<string, ErrorClass>([
   ["DuplicateAgentError", DuplicateAgentError],
   ["MailboxFullError", MailboxFullError],
   ["StateFencedError", StateFencedError],
+  ["PassivatedError", PassivatedError],
   ["PlacementError", PlacementError],
   ["PermissionError", PermissionDeniedError],
 ]);

@@ -19,7 +19,7 @@ export type LifecycleEvent =
   /** The instance runs its class's new code (`space.reload`). */
   | { type: "reloaded"; id: string }
   /** The agent left the space: `remove` or `destroy`, its own `shutdown()`, or a failure its policy allows no restart after. */
-  | { type: "removed"; id: string; cause: "removed" | "shutdown" | "failed" };
+  | { type: "removed"; id: string; cause: "removed" | "shutdown" | "failed" | "passivated" };
 
 /**
  * What the space does after a failure: a restart in `ms`, the agent's

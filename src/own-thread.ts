@@ -71,6 +71,7 @@ export class OwnThread {
       failed: (id, error) => this.#events.get(id)?.failed(error),
       shutdown: (id) => this.#events.get(id)?.shutdown(),
       reportError: options.reportError,
+      handBack: (message) => options.router().handBack?.(message.to, message),
     };
     this.host = new AgentHost(hostOptions);
   }

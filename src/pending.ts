@@ -31,6 +31,11 @@ export class PendingRequests {
     return this.#byId?.size ?? 0;
   }
 
+  /** Whether request `id` to `to` awaits its answer. */
+  awaits(id: string, to: string): boolean {
+    return this.#byId?.get(id)?.to === to;
+  }
+
   /** Registers a request before it is sent, so that even a synchronous answer finds it. */
   /** Throws RangeError, before anything is sent, for a `timeoutMs` that is not a wait (see `checkTimeoutMs`). */
   add(id: string, to: string, timeoutMs: number, signal?: AbortSignal): Promise<unknown> {

@@ -154,6 +154,17 @@ export interface StateItem {
   state: string;
 }
 
+/**
+ * From the thread: messages that waited for `agent` as it passivated (in its
+ * mailbox), handed back to wait in the router for its next activation. Taken
+ * only while the router holds that id, and only messages to it.
+ */
+export interface HandedBackItem {
+  kind: "handed-back";
+  agent: string;
+  messages: Message[];
+}
+
 export type InboundItem = MessagesItem | BroadcastItem | PeerGoneItem | ComputedItem | Envelope | ConnectedItem | DirectItem | WatchItem;
 export type OutboundItem =
   | MessagesItem
@@ -165,7 +176,8 @@ export type OutboundItem =
   | FailedItem
   | ShutdownItem
   | SeenItem
-  | StateItem;
+  | StateItem
+  | HandedBackItem;
 export type PortItem = InboundItem | OutboundItem;
 
 /** One `postMessage`: a batch, since structured clone per call dominates the cost of a hop. */
@@ -238,6 +250,8 @@ export function outboundProblem(item: unknown): string | undefined {
       return isName(fields.agent) && isName(fields.loop) && (fields.of === "loop" || fields.of === "timer") && isWireError(fields.error)
         ? undefined
         : `a "failed" item needs an agent, a loop, its kind and an error`;
+    case "handed-back":
+      return isName(fields.agent) && Array.isArray(fields.messages) ? undefined : `a "handed-back" item needs an agent and an array of messages`;
     case "state":
       return isName(fields.agent) && typeof fields.state === "string" && (fields.of === undefined || isName(fields.of))
         ? undefined

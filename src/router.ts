@@ -1,5 +1,5 @@
 import { answerTo } from "./answer.js";
-import { AgentNotFoundError, withoutStack } from "./errors.js";
+import { AgentNotFoundError, handsBack, withoutStack } from "./errors.js";
 import { BROADCAST, isAnswer, type Message } from "./message.js";
 import { AskerIndex } from "./asker-index.js";
 import { open, type Envelope } from "./protocol.js";
@@ -46,6 +46,8 @@ export interface MessageRouter {
   asked(sender: Route, from: string, to: string): void;
   /** Whether anything besides its receiver sees a message on its way (a `message` listener, a broker). */
   watched(): boolean;
+  /** A message that waited for passivating agent `id` in its thread, handed back (see HandedBackItem); false: not awaited, dropped. */
+  handBack?(id: string, message: Message): boolean;
   /**
    * Durable agent `id` of a worker thread handled message `of` (undefined: an
    * answer) and its state is now `state` (see StateItem): a router whose
@@ -64,20 +66,79 @@ export class Router implements MessageRouter {
   #askers = new AskerIndex();
   #observe: (message: Message) => void;
   #observed: () => boolean;
+  #unheld: (message: Message) => boolean;
+  /** Told of each message routed to one agent, while virtual agents are about (see Space.virtual); else undefined, and free. */
+  touched: ((id: string) => void) | undefined;
+  /** Ids whose messages wait here, in order, for the route they are to go to (a virtual agent activating or passivating). */
+  #holding = new Map<string, Message[]>();
   #closing = false;
 
-  /** `observe` sees every message routed; `observed` says whether anyone looks (else envelopes pass unopened). */
-  constructor(observe: (message: Message) => void = () => {}, observed: () => boolean = () => false) {
+  /**
+   * `observe` sees every message routed; `observed` says whether anyone looks
+   * (else envelopes pass unopened); `unheld` is asked about an action for an id
+   * no agent holds, and true means it is being taken care of (a virtual agent
+   * activates): the message waits here for the id's route.
+   */
+  constructor(
+    observe: (message: Message) => void = () => {},
+    observed: () => boolean = () => false,
+    unheld: (message: Message) => boolean = () => false,
+  ) {
     this.#observe = observe;
     this.#observed = observed;
+    this.#unheld = unheld;
   }
 
   has(id: string): boolean {
     return this.#routes.has(id);
   }
 
+  /** Adds `id`'s route; what waited for it here goes to it first, in order. */
   async add(id: string, route: Route): Promise<void> {
     this.#routes.set(id, route);
+    const held = this.#holding.get(id);
+    if (!held) return;
+    this.#holding.delete(id);
+    for (const message of held) {
+      this.touched?.(id);
+      route.deliver(message);
+    }
+  }
+
+  /** From now on `id`'s messages wait here (its route stays), until `add` gives it a new route or `release`. */
+  hold(id: string): void {
+    if (!this.#holding.has(id)) this.#holding.set(id, []);
+  }
+
+  /**
+   * Ends a hold: what waited goes to `id`'s route if it has one, else
+   * each action is answered with `error` (none: AgentNotFoundError).
+   * Returns how many messages waited.
+   */
+  release(id: string, error?: Error): number {
+    const held = this.#holding.get(id);
+    if (!held) return 0;
+    this.#holding.delete(id);
+    for (const message of held) {
+      const route = this.#routes.get(id);
+      if (route) route.deliver(message);
+      else if (error && !isAnswer(message)) this.route(answerTo(message, id, false, error));
+      else this.#undeliverable(message);
+    }
+    return held.length;
+  }
+
+  handBack(id: string, message: Message): boolean {
+    const held = this.#holding.get(id);
+    if (!held || message.to !== id) return false;
+    // An answer for the instance that went: nobody left to take it.
+    if (!isAnswer(message)) held.push(message);
+    return true;
+  }
+
+  /** How many messages wait for `id` (see hold). */
+  holding(id: string): number {
+    return this.#holding.get(id)?.length ?? 0;
   }
 
   /**
@@ -86,7 +147,7 @@ export class Router implements MessageRouter {
    */
   async delete(id: string, reason: Error): Promise<void> {
     if (!this.#routes.delete(id)) return;
-    this.interrupted(id, reason);
+    if (!handsBack(reason)) this.interrupted(id, reason);
     this.#askers.forgetAsker(id);
   }
 
@@ -127,16 +188,20 @@ export class Router implements MessageRouter {
       for (const route of this.#routes.values()) if (origin === undefined || route.localIn !== origin) route.deliver(message);
       return;
     }
+    const held = this.#holding.size > 0 ? this.#holding.get(message.to) : undefined;
+    if (held) return void held.push(message);
     const route = this.#routes.get(message.to);
-    if (route) route.deliver(message);
-    else this.#undeliverable(message);
+    if (!route) return this.#undeliverable(message);
+    this.touched?.(message.to);
+    route.deliver(message);
   }
 
   // The main thread's share of a message between two workers: an envelope is
   // moved on without being opened or copied, unless somebody watches the
   // messages or the receiver cannot take it whole.
   forward(envelope: Envelope, origin?: object): string | undefined {
-    if (!this.watched() && this.#routes.get(envelope.to)?.deliverSealed?.(envelope)) return undefined;
+    const held = this.#holding.size > 0 && this.#holding.has(envelope.to);
+    if (!held && !this.watched() && this.#routes.get(envelope.to)?.deliverSealed?.(envelope)) return undefined;
     const messages = open(envelope);
     if (typeof messages === "string") return messages;
     for (const message of messages) this.route(message, origin);
@@ -149,6 +214,10 @@ export class Router implements MessageRouter {
 
   #undeliverable(message: Message): void {
     if (isAnswer(message)) return; // its requester left: nobody is waiting for it
+    // Held before it is asked: an activation may add the id's route at once, and that delivers what is held.
+    this.#holding.set(message.to, [message]);
+    if (this.#unheld(message)) return;
+    this.#holding.delete(message.to);
     const error = withoutStack(() => new AgentNotFoundError(`no agent "${message.to}" in this space`));
     this.route(answerTo(message, message.to, false, error));
   }

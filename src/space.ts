@@ -6,7 +6,7 @@ import { isDurable, ownModule, type AgentClass, type InitOf } from "./agent-clas
 import { Agent, type Handle } from "./agent.js";
 import { ComputePool } from "./compute.js";
 import type { DebugMode } from "./debug-gate.js";
-import { AgentNotFoundError, DuplicateAgentError, withoutStack } from "./errors.js";
+import { AgentNotFoundError, DuplicateAgentError, PassivatedError, withoutStack } from "./errors.js";
 import { expose, features, type Inspector, type InspectorOptions, type ReloadReport, type ReloadTarget } from "./extension.js";
 import { createHandle } from "./handle.js";
 import { checkHeapRoom } from "./heap-room.js";
@@ -22,6 +22,7 @@ import { restartPolicy, type RestartOptions } from "./restart-policy.js";
 import { Router, type MessageRouter } from "./router.js";
 import type { AgentStats } from "./stats.js";
 import { StateFile } from "./state-file.js";
+import { VirtualKinds, type VirtualKind, type VirtualOptions } from "./virtual-kinds.js";
 import { Supervisor, type Member, type MemberDescription, type SupervisorEvents } from "./supervisor.js";
 import { checkTimeoutMs } from "./timeout.js";
 
@@ -139,7 +140,17 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   protected router: MessageRouter = new Router(
     (message) => this.emit("message", message),
     () => this.#watched,
+    (message) => this.#activate(message),
   );
+  /** Kinds of virtual agent, by id prefix (see `virtual`). */
+  #virtual = new VirtualKinds();
+  /**
+   * Virtual agents active (or activating) now: the messages the router sent
+   * them, what they had received when last looked at, and since when neither
+   * has changed.
+   */
+  #active = new Map<string, { kind: VirtualKind; starting: boolean; routed: number; seenRouted: number; received: number; since: number }>();
+  #idleCheck: NodeJS.Timeout | undefined;
   #own: OwnThread | undefined;
   #members = new Map<string, Member>();
   /** Agents still starting: destroy() lets them finish joining, then removes them with the rest. */
@@ -187,6 +198,37 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
       isDurable(Cls),
     );
     return agent!;
+  }
+
+  /**
+   * Makes every id that starts with `prefix` an agent of class `Cls`, there
+   * whether or not it runs: a message to one that is not active activates
+   * it (the message, and those that follow, wait meanwhile), and after
+   * `idleMs` with no message it passivates, leaving `space.agents` (a durable
+   * class writes its state first and finds it again at its next activation).
+   * Broadcasts reach active instances only.
+   *
+   * ```ts
+   * space.virtual(Account, { prefix: "acct:", idleMs: 60_000 });
+   * await space.handle<Account>("acct:42").deposit({ n: 5 }); // activates acct:42
+   * ```
+   */
+  virtual<C extends AgentClass>(Cls: C, options: VirtualOptions): void {
+    if (this.#destroyed) throw new Error("this space has been destroyed");
+    if (!(this.router instanceof Router)) {
+      throw new TypeError(`virtual agents run in LocalSpace and MultiprocessSpace; a ${this.constructor.name} does not activate them yet`);
+    }
+    this.#checkKeeps(Cls);
+    this.#virtual.register(Cls, options);
+    const active = this.#active;
+    this.router.touched ??= (id) => {
+      const seen = active.get(id);
+      if (seen) seen.routed++;
+    };
+    // Looked at a few times per idle time: an instance passivates within a quarter of it past its idleMs.
+    clearInterval(this.#idleCheck);
+    const every = Math.min(1_000, Math.max(10, Math.floor(this.#virtual.shortestIdleMs / 4)));
+    this.#idleCheck = setInterval(() => this.#passivateIdle(), every).unref();
   }
 
   /** Removes an agent, calling its `beforeRemove`. Requests still waiting on it reject. */
@@ -431,13 +473,14 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     this.watchChanged(watched);
   }
 
-  async #remove(id: string, timeoutMs: number, cause: "removed" | "shutdown" | "failed", reason?: Error): Promise<void> {
+  async #remove(id: string, timeoutMs: number, cause: "removed" | "shutdown" | "failed" | "passivated", reason?: Error): Promise<void> {
     const member = this.#members.get(id);
     if (!member) throw new AgentNotFoundError(`no agent "${id}" in this space`);
     this.#members.delete(id);
     // No stack: it is a reason handed to whoever still waits on the agent, and a swarm's teardown makes one per agent.
     await member.stop(reason ?? withoutStack(() => new AgentNotFoundError(`agent "${id}" was removed from the space`)), timeoutMs);
-    if (this.#durable.delete(id) && !this.#tearingDown) this.forgetState(id);
+    // A passivated agent keeps its state for its next activation; destroy() keeps every state.
+    if (this.#durable.delete(id) && !this.#tearingDown && cause !== "passivated") this.forgetState(id);
     if (this.#hidden.delete(id)) return;
     this.emit("agent:removed", id);
     this.emit("lifecycle", { type: "removed", id, cause });
@@ -464,6 +507,66 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     } catch (error) {
       this.reportError(new Error(`the state of "${id}" could not be deleted from ${keeping.file}: ${(error as Error).message}`, { cause: error }));
     }
+  }
+
+  /** An action for an id no agent holds: when a virtual kind's prefix names it, it activates, and the message waits in the router. */
+  #activate(message: Message): boolean {
+    const kind = this.#destroyed ? undefined : this.#virtual.kindOf(message.to);
+    if (!kind) return false;
+    this.#startVirtual(kind, message.to);
+    return true;
+  }
+
+  #startVirtual(kind: VirtualKind, id: string): void {
+    const router = this.router as Router;
+    const seen = { kind, starting: true, routed: 0, seenRouted: 0, received: 0, since: Date.now() };
+    this.#active.set(id, seen);
+    this.add(kind.Cls, id, ...([] as unknown as AddArgs<AgentClass>)).then(
+      () => {
+        seen.starting = false;
+        seen.since = Date.now();
+      },
+      (error: Error) => {
+        this.#active.delete(id);
+        router.release(id, error); // what waited for it learns why it could not start
+      },
+    );
+  }
+
+  /** Passivates each active virtual agent that took no message for its kind's idle time. */
+  #passivateIdle(): void {
+    const now = Date.now();
+    for (const [id, seen] of this.#active) {
+      if (seen.starting) continue;
+      const member = this.#members.get(id);
+      if (!member) {
+        this.#active.delete(id); // removed, or shut itself down
+        continue;
+      }
+      const { received, mailboxDepth, working } = member.stats();
+      // Busy while anything came, waits, is on its way to its thread (routed, not yet received), or is being worked on.
+      if (received !== seen.received || seen.routed !== seen.seenRouted || mailboxDepth > 0 || working > 0 || received < seen.routed) {
+        seen.received = received;
+        seen.seenRouted = seen.routed;
+        seen.since = now;
+      } else if (now - seen.since >= seen.kind.idleMs) {
+        this.#active.delete(id);
+        void this.#passivate(id, seen.kind);
+      }
+    }
+  }
+
+  /** Stops `id` as a removal does, keeping its state; what comes meanwhile waits, and activates it again. */
+  async #passivate(id: string, kind: VirtualKind): Promise<void> {
+    const router = this.router as Router;
+    router.hold(id);
+    try {
+      await this.#remove(id, this.options.removeTimeoutMs, "passivated", new PassivatedError(`agent "${id}" passivated: what waits for it goes to its next activation`));
+    } catch (error) {
+      this.reportError(error as Error);
+    }
+    if (router.holding(id) > 0 && !this.#destroyed) this.#startVirtual(kind, id);
+    else router.release(id);
   }
 
   async #join(id: string, start: () => Promise<Member>, durable = false): Promise<void> {
@@ -499,6 +602,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     await Promise.allSettled([...this.#inspectors].map((inspector) => inspector.close()));
     // Each join awaited its start before this did, so a started agent is a member by the time this resumes.
     await Promise.allSettled(this.#joining.values());
+    clearInterval(this.#idleCheck);
     this.router.closing();
     this.#tearingDown = true;
     await removeAll([...this.#members.keys()], (id) => this.remove(id));

@@ -21,6 +21,8 @@ export interface AgentStats {
   timers: number;
   /** Times one of its loops or timers threw, over all its instances. */
   loopFailures: number;
+  /** Actions it has started that have not settled yet (awaiting something). */
+  working: number;
   /** RedisSpace: messages waiting in its Redis mailbox, not yet taken (refreshed about once a second). */
   waiting?: number;
   /** RedisSpace: messages taken from Redis whose actions have not yet answered (not yet acknowledged). */

@@ -1,5 +1,5 @@
 import { AgentCrashedError, AgentStartError, describeError, type LoopFailedError } from "./errors.js";
-import { DEPTH, ERRORS, LOOPS, RECEIVED, SENT, TIMERS } from "./host/counters.js";
+import { DEPTH, ERRORS, LOOPS, RECEIVED, SENT, TIMERS, WORKING } from "./host/counters.js";
 import type { Aftermath, LifecycleEvent } from "./lifecycle.js";
 import { RestartBudget, type RestartOptions } from "./restart-policy.js";
 import type { MessageRouter, Route } from "./router.js";
@@ -159,6 +159,7 @@ export class Supervisor implements Member {
       loops: site?.count(LOOPS) ?? 0,
       timers: site?.count(TIMERS) ?? 0,
       loopFailures: this.#loopFailures,
+      working: site?.count(WORKING) ?? 0,
     };
   }
 

@@ -243,6 +243,7 @@ describe("reliability of MultiprocessSpace", () => {
         loops: 0,
         timers: 0,
         loopFailures: 0,
+        working: 0,
       });
       expect(space.stats().me).toMatchObject({ sent: 3, received: 0 });
     });

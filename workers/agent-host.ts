@@ -47,6 +47,7 @@ const host = new AgentHost({
   // On the data port, behind the answer the agent sent just before.
   shutdown: (id) => outbox.push({ kind: "shutdown", agent: id }),
   reportError: (error) => report({ event: "error", error: errorToWire(error) }),
+  handBack: (message) => outbox.push({ kind: "handed-back", agent: message.to, messages: [message] }),
 });
 
 /** The chunks of counts the main thread has handed this thread (see counters.ts). */

@@ -4,9 +4,9 @@ import { answerTo } from "../answer.js";
 import { AskerIndex } from "../asker-index.js";
 import type { ComputeRequest } from "../compute-request.js";
 import { mayCall, type DebugMode } from "../debug-gate.js";
-import { AgentNotFoundError, StateFencedError, describeError, type LoopFailedError, withoutStack } from "../errors.js";
+import { AgentNotFoundError, StateFencedError, describeError, handsBack, type LoopFailedError, withoutStack } from "../errors.js";
 import { BROADCAST, ERROR, isAnswer, type Message } from "../message.js";
-import { ERRORS, SENT } from "./counters.js";
+import { ERRORS, SENT, WORKING } from "./counters.js";
 import { HostedAgent, type HostServices, type Placing } from "./hosted-agent.js";
 import { RepeatedErrors } from "./repeats.js";
 
@@ -44,6 +44,8 @@ export interface HostOptions {
   shutdown(id: string): void;
   /** A callback failed with nobody to answer. */
   reportError(error: unknown): void;
+  /** A message that waited for agent `message.to` as it passivated: back to the router, to wait for its next activation. */
+  handBack(message: Message): void;
 }
 
 /**
@@ -129,7 +131,8 @@ export class AgentHost {
       return await agent.stop(reason, timeoutMs);
     } finally {
       if (this.#agents.get(id) === agent) this.#agents.delete(id);
-      this.interrupted(id, reason);
+      // Passivated, it comes back for what its askers sent: they are not told it left.
+      if (!handsBack(reason)) this.interrupted(id, reason);
       this.#askers.forgetAsker(id);
     }
   }
@@ -208,6 +211,8 @@ export class AgentHost {
 
   /** Agent `id` of this host refuses `message` (a full mailbox, a departure): the answer goes back as any of its answers would. */
   #refuse(message: Message, id: string, error: Error): void {
+    // A passivating agent's messages go back up, to wait for its next activation.
+    if (handsBack(error)) return this.#options.handBack(message);
     const answer = answerTo(message, id, false, error);
     const sender = this.#options.localDelivery ? this.#agents.get(message.from) : undefined;
     if (!sender?.local && !sender?.fencing) return this.#options.uplink(answer);
@@ -295,6 +300,10 @@ class HostLink implements AgentLink {
 
   unsent(): void {
     this.#agent.counts[this.#agent.at + SENT]++;
+  }
+
+  working(delta: 1 | -1): void {
+    this.#agent.counts[this.#agent.at + WORKING] += delta;
   }
 
   written(handled: Message | undefined, ok: boolean): Error | undefined {

@@ -13,7 +13,9 @@ export const ERRORS = 2;
 export const DEPTH = 3;
 export const LOOPS = 4;
 export const TIMERS = 5;
-export const SLOT_SIZE = 6;
+/** Async actions started and not yet settled: a virtual agent with any is not idle. */
+export const WORKING = 6;
+export const SLOT_SIZE = 7;
 
 /** Where one agent's counts are: a view on its chunk, and the index of its first count there. */
 export interface CountsSlot {

@@ -3,7 +3,7 @@ import { AgentCrashedError, LoopFailedError } from "../errors.js";
 import type { Message } from "../message.js";
 import { AgentActivity } from "./activity.js";
 import { DurableState, type StateSink } from "./durable-state.js";
-import { LOOPS, TIMERS, type CountsSlot } from "./counters.js";
+import { LOOPS, TIMERS, WORKING, type CountsSlot } from "./counters.js";
 import { Mailbox, type MailboxConsumer, type MailboxOptions } from "./mailbox.js";
 import { SETTLE_MS, swapInstance } from "./swap.js";
 
@@ -161,6 +161,8 @@ export class HostedAgent {
     this.#mailbox.detach();
     const stuck = activity ? await activity.stop(timeoutMs) : [];
     this.#setActivity(0, 0);
+    // Its actions still awaiting end with it: none of them will settle through its link.
+    this.counts[this.at + WORKING] = 0;
     if (running) {
       try {
         await instance.beforeRemove();

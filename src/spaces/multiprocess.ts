@@ -11,6 +11,7 @@ import { ThreadRoute } from "./thread-route.js";
 import { ThreadSite } from "./thread-site.js";
 import { WarmPlacement } from "./warm-placement.js";
 import { answerTo } from "../answer.js";
+import { handsBack } from "../errors.js";
 
 export interface MultiprocessSpaceOptions extends SpaceOptions {
   /**
@@ -90,7 +91,8 @@ export class MultiprocessSpace extends Space {
     const [{ bundleUrl }, hostUrl] = await Promise.all([nextVersion(moduleUrl), workerHostUrl()]);
     const placement = this.#threadPlacement();
     const mailbox = this.mailbox(options);
-    const route = new ThreadRoute(id, mailbox, (message, error) => this.router.route(answerTo(message, id, false, error)));
+    // Refused with a passivation's reason, a message goes back to the router, to wait for the next activation.
+    const route = new ThreadRoute(id, mailbox, (message, error) => this.router.route(handsBack(error) ? message : answerTo(message, id, false, error)));
     const { isolate, resourceLimits } = options;
     const durable = isDurable(Cls);
     const start = { moduleUrl: bundleUrl, className: Cls.name, id, init, mailbox, ...(durable ? { durable: {} } : {}) };

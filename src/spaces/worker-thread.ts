@@ -331,6 +331,14 @@ export class WorkerThread {
         return agent.shutdown();
       case "state":
         return this.#router.stateWritten?.(item.agent, item.of, item.state);
+      case "handed-back":
+        for (const message of item.messages as unknown[]) {
+          const problem = messageProblem(message);
+          if (problem) this.#drop(problem, item.agent);
+          // Only to the agent that passivated, and only while the router waits for them (see Router.handBack).
+          else if (!this.#router.handBack?.(item.agent, message as Message)) this.#drop(`it handed back a message for "${item.agent}" that was not awaited`, item.agent);
+        }
+        return;
     }
   }
 
