@@ -147,7 +147,8 @@ export class Router implements MessageRouter {
    */
   async delete(id: string, reason: Error): Promise<void> {
     if (!this.#routes.delete(id)) return;
-    if (!handsBack(reason)) this.interrupted(id, reason);
+    // Passivated, it comes back for what its askers sent: they are not told, but the index forgets them all the same.
+    this.interrupted(id, reason, !handsBack(reason));
     this.#askers.forgetAsker(id);
   }
 
@@ -157,7 +158,7 @@ export class Router implements MessageRouter {
    * router. Telling only them keeps a departure's cost flat in the number
    * of agents.
    */
-  interrupted(id: string, reason: Error): void {
+  interrupted(id: string, reason: Error, tell = true): void {
     // While the space closes, N departures would each tell N agents: quadratic, and for nobody.
     if (this.#closing) return;
     for (const asker of this.#askers.takeAskersOf(id)) {
@@ -165,7 +166,7 @@ export class Router implements MessageRouter {
       if (!route) continue;
       // The index forgot the ask: a later action to the same id must be recorded again.
       if (route.lastAsked === id) route.lastAsked = undefined;
-      route.peerGone(id, reason);
+      if (tell) route.peerGone(id, reason);
     }
   }
 

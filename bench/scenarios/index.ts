@@ -8,6 +8,7 @@ import { comlink } from "./comlink.js";
 import { curves } from "./curves.js";
 import { direct } from "./direct.js";
 import { durable } from "./durable.js";
+import { virtualAgents } from "./virtual.js";
 import { inThread } from "./in-thread.js";
 import { loops } from "./loops.js";
 import { million } from "./million.js";
@@ -42,6 +43,7 @@ export const scenarios: readonly Scenario[] = [
   spaceAdd,
   direct,
   durable,
+  virtualAgents,
   swarmScenario,
   swarmScale,
   savina,

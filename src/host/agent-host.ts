@@ -132,7 +132,8 @@ export class AgentHost {
     } finally {
       if (this.#agents.get(id) === agent) this.#agents.delete(id);
       // Passivated, it comes back for what its askers sent: they are not told it left.
-      if (!handsBack(reason)) this.interrupted(id, reason);
+      // Passivated, it comes back for what its askers sent: they are not told it left.
+      this.interrupted(id, reason, !handsBack(reason));
       this.#askers.forgetAsker(id);
     }
   }
@@ -148,14 +149,14 @@ export class AgentHost {
   }
 
   /** `id`'s instance failed or left: the agents here waiting on it are told. */
-  interrupted(id: string, reason: Error): void {
+  interrupted(id: string, reason: Error, tell = true): void {
     for (const asker of this.#askers.takeAskersOf(id)) {
       if (asker === id) continue;
       const agent = this.#agents.get(asker);
       if (!agent) continue;
       // The index forgot the ask: a later action to the same id must be recorded again.
       if (agent.lastAskedHere === id) agent.lastAskedHere = undefined;
-      agent.peerGone(id, reason);
+      if (tell) agent.peerGone(id, reason);
     }
   }
 

@@ -1,0 +1,98 @@
+/**
+ * Virtual agents: what the first message to an inactive id costs (its
+ * activation: the instance made and started, the message held and handed
+ * to it) against a request to an active agent, and what touching many ids
+ * once costs, with the memory left once they have passivated.
+ */
+import { Agent, LocalSpace, MultiprocessSpace, type Space } from "agentspace";
+import { Echo } from "../agents/echo.js";
+import { now, nsSince } from "../lib/clock.js";
+import type { Context, Scenario } from "../lib/scenario.js";
+
+interface Where {
+  key: string;
+  name: string;
+  make(): Space;
+}
+
+const WHERE: Where[] = [
+  { key: "local", name: "LocalSpace", make: () => new LocalSpace() },
+  { key: "auto", name: 'MultiprocessSpace threads: "auto"', make: () => new MultiprocessSpace({ threads: "auto" }) },
+];
+
+/** Sequential requests to `ids`, each timed (ns). */
+async function timed(me: Agent, ids: string[]): Promise<number[]> {
+  const samples: number[] = [];
+  for (const [n, to] of ids.entries()) {
+    const start = now();
+    await me.request({ to, action: { name: "echo", args: { n } } });
+    samples.push(nsSince(start));
+  }
+  return samples;
+}
+
+async function latency(ctx: Context, where: Where, k: number): Promise<void> {
+  const space = where.make();
+  try {
+    space.virtual(Echo, { prefix: "v:", idleMs: 600_000 });
+    await space.add(Echo, "active");
+    const me = await space.addForeground(Agent, "me");
+    let round = 0;
+    const fresh = () => Array.from({ length: k }, (_, i) => `v:${round}:${i}`);
+    await ctx.latency({ key: `${where.key}-active`, label: `${where.name}: request to an active agent`, unit: "µs" }, () =>
+      timed(me, Array.from({ length: k }, () => "active")),
+    );
+    await ctx.latency(
+      { key: `${where.key}-activation`, label: `${where.name}: first request to an inactive virtual id (activation)`, unit: "µs", vs: `${where.key}-active` },
+      () => {
+        round++;
+        return timed(me, fresh());
+      },
+    );
+  } finally {
+    await space.destroy();
+  }
+}
+
+async function touchMany(ctx: Context, where: Where, n: number): Promise<void> {
+  const space = where.make();
+  try {
+    space.virtual(Echo, { prefix: "v:", idleMs: 200 });
+    const me = await space.addForeground(Agent, "me");
+    global.gc?.();
+    const before = process.memoryUsage();
+    const start = now();
+    const WINDOW = 512;
+    let next = 0;
+    const lane = async () => {
+      while (next < n) {
+        const i = next++;
+        await me.request({ to: `v:${i}`, action: { name: "echo", args: { n: i } } }, { timeoutMs: 600_000 });
+      }
+    };
+    await Promise.all(Array.from({ length: WINDOW }, lane));
+    const ns = nsSince(start);
+    ctx.recordThroughput({ key: `${where.key}-touch`, label: `${where.name}: ${n.toLocaleString("en-US")} ids touched once (${WINDOW} in flight)`, unit: "ids/s" }, [{ count: n, ns }]);
+    const resident = space.agents.length;
+    while (space.agents.length > 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    global.gc?.();
+    const after = process.memoryUsage();
+    ctx.record({ key: `${where.key}-heap-after`, label: `${where.name}: main-thread heap growth once all passivated`, unit: "B" }, [after.heapUsed - before.heapUsed]);
+    ctx.note(`${where.name}: ${resident.toLocaleString("en-US")} of ${n.toLocaleString("en-US")} active right after the touches; all passivated (200 ms idle) before the heap was read`);
+  } finally {
+    await space.destroy();
+  }
+}
+
+export const virtualAgents: Scenario = {
+  name: "virtual",
+  group: "spaces",
+  description: "virtual agents: activation latency (first message to an inactive id) vs a request to an active agent, and many ids touched once",
+  async run(ctx) {
+    for (const where of WHERE) {
+      await latency(ctx, where, ctx.size(1_000, 50));
+      await touchMany(ctx, where, ctx.size(100_000, 2_000));
+    }
+    ctx.note("ratios are to the active agent's request in the same space and run; Echo is not durable (no state written at passivation)");
+  },
+};
