@@ -65,7 +65,9 @@ async function install(dir: string, tarball: string): Promise<string> {
 
 /** The bench again, in a child process that loads "agentspace" from `entry`. */
 function rerun(argv: readonly string[], entry: string): Promise<number> {
-  const child = spawn(process.execPath, [...loaderFlags(entry), RUN_SCRIPT, ...argv], {
+  // A flag a figure needs (--expose-gc, for heap readings) goes to the child too.
+  const kept = process.execArgv.filter((flag) => flag === "--expose-gc");
+  const child = spawn(process.execPath, [...kept, ...loaderFlags(entry), RUN_SCRIPT, ...argv], {
     cwd: REPO,
     stdio: "inherit",
     env: { ...process.env, [PACKED_ENV]: entry },

@@ -92,7 +92,7 @@ export const durable: Scenario = {
       rmSync(dir, { recursive: true, force: true });
     }
     ctx.note(
-      "the durable account's ratio is to the plain one's in the same run; a SQLite write per changed state (WAL, synchronous=NORMAL), " +
+      "the durable account's ratio is to the plain one's in the same run; with a store file one SQLite write per agent per turn (WAL, synchronous=NORMAL), " +
         "on Redis one COMMIT script per agent per batch from its thread (the last state, with each message's acknowledgement, applied id and answer) and one HMGET per read (was each message applied?) instead of a plain acknowledgement",
     );
   },
