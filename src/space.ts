@@ -367,7 +367,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   #ownSink(): StateSink | undefined {
     const keeping = this.stateKeeping();
     if (keeping === undefined) return undefined;
-    if (keeping !== "up") return (this.#stateFile ??= StateFile.open(keeping.file)).sink(keeping.holder);
+    if (keeping !== "up") return this.#file(keeping.file).sink(keeping.holder);
     return {
       claim: (id) => this.keptState(id),
       write: (id, state, changed, handled) => {
@@ -375,6 +375,11 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
         return true;
       },
     };
+  }
+
+  /** The store file as this thread writes it, opened on first use. */
+  #file(path: string): StateFile {
+    return (this.#stateFile ??= StateFile.open(path));
   }
 
   /** A durable class in a space that keeps no states is refused before anything starts. */
@@ -503,7 +508,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     const keeping = this.stateKeeping();
     if (keeping === undefined || keeping === "up") return;
     try {
-      (this.#stateFile ??= StateFile.open(keeping.file)).delete(id, keeping.holder);
+      this.#file(keeping.file).delete(id, keeping.holder);
     } catch (error) {
       this.reportError(new Error(`the state of "${id}" could not be deleted from ${keeping.file}: ${(error as Error).message}`, { cause: error }));
     }
@@ -521,7 +526,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     const router = this.router as Router;
     const seen = { kind, starting: true, routed: 0, seenRouted: 0, received: 0, since: Date.now() };
     this.#active.set(id, seen);
-    this.add(kind.Cls, id, ...([] as unknown as AddArgs<AgentClass>)).then(
+    this.add(kind.Cls, id).then(
       () => {
         seen.starting = false;
         seen.since = Date.now();

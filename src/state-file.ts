@@ -106,10 +106,10 @@ export class StateFile {
   /** A host's sink writing to this file as `holder`: unchanged states are not written again. */
   sink(holder: string): StateSink {
     return {
-      // One write per agent per turn: many messages handled in a turn share it.
+      // One write per agent per turn: many messages handled in a turn share it (and a deferred write is always a change).
       deferred: true,
       claim: (id) => this.claim(id, holder),
-      write: (id, state, changed) => !changed || this.write(id, holder, state),
+      write: (id, state) => this.write(id, holder, state),
     };
   }
 }

@@ -132,7 +132,6 @@ export class AgentHost {
     } finally {
       if (this.#agents.get(id) === agent) this.#agents.delete(id);
       // Passivated, it comes back for what its askers sent: they are not told it left.
-      // Passivated, it comes back for what its askers sent: they are not told it left.
       this.interrupted(id, reason, !handsBack(reason));
       this.#askers.forgetAsker(id);
     }
@@ -310,13 +309,7 @@ class HostLink implements AgentLink {
   written(handled: Message | undefined, ok: boolean): Error | undefined {
     const durable = this.#agent.durable;
     if (!durable || this.#agent.instance !== this.#instance) return undefined;
-    const refusal = durable.commit(this.#instance, handled, ok);
-    if (refusal instanceof StateFencedError) {
-      // Another holder owns the state: this instance must do nothing more.
-      this.#options.reportError(refusal);
-      this.shutdown();
-    }
-    return refusal;
+    return durable.commit(this.#instance, handled, ok);
   }
 
   shutdown(): void {

@@ -91,8 +91,7 @@ export class DurableState {
     }
     // Its starting state: what a failing first action goes back to.
     try {
-      const value = capture(instance);
-      this.#kept = jsonValueProblem(value, "state") === undefined ? JSON.stringify(value) ?? "null" : undefined;
+      this.#kept = stateText(instance);
     } catch {
       this.#kept = undefined;
     }
@@ -112,10 +111,7 @@ export class DurableState {
     }
     let text: string;
     try {
-      const value = capture(instance);
-      const problem = jsonValueProblem(value, "state");
-      if (problem !== undefined) throw new MessageValidationError(problem);
-      text = JSON.stringify(value) ?? "null";
+      text = stateText(instance);
     } catch (error) {
       this.#revert(instance);
       const why = error instanceof Error ? error.message : String(error);
@@ -132,7 +128,12 @@ export class DurableState {
       this.#unwritten = this.#kept = text;
       return undefined;
     }
-    if (!this.#sink.write(this.#id, text, changed, handled)) return this.#refusal();
+    if (!this.#sink.write(this.#id, text, changed, handled)) {
+      // Refused as a deferred write is: reported, and the instance stops (see releaseTo); the answer carries it.
+      const refusal = this.#refusal();
+      this.#release([], refusal);
+      return refusal;
+    }
     this.#kept = text;
     return undefined;
   }
@@ -167,6 +168,14 @@ export class DurableState {
     const restored = apply(instance, JSON.parse(this.#kept), true);
     if (restored instanceof Promise) restored.catch(() => {});
   }
+}
+
+/** The instance's state as JSON text; throws (MessageValidationError, naming the path) when JSON cannot carry it exactly. */
+function stateText(instance: LinkedAgent): string {
+  const value = capture(instance);
+  const problem = jsonValueProblem(value, "state");
+  if (problem !== undefined) throw new MessageValidationError(problem);
+  return JSON.stringify(value) ?? "null";
 }
 
 /** Fields every agent has (from Agent itself): its identity and settings, not its state. */

@@ -44,15 +44,17 @@ export class Mailbox {
     this.toLookUp = [];
   }
 
-  /** The delivery of entry `entryId` is done (answered, its state written, or given up). */
-  finished(entryId: string): void {
+  /** The delivery of entry `entryId` is done (answered, its state written, or given up); false when it was not pending. */
+  finished(entryId: string): boolean {
     const message = this.pending.get(entryId);
-    if (!message) return;
+    if (!message) return false;
     this.pending.delete(entryId);
     const work = this.working.get(message.meta.id);
-    if (!work) return;
-    this.working.delete(message.meta.id);
-    work.settle();
+    if (work) {
+      this.working.delete(message.meta.id);
+      work.settle();
+    }
+    return true;
   }
 
   constructor(

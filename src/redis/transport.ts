@@ -349,7 +349,7 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
       }
       if (reply !== 1) return "fenced";
       // Acknowledged by the script: the router's `done` for each finds nothing left to do.
-      for (const entryId of entries) if (entryId && box.pending.has(entryId)) box.finished(entryId);
+      for (const entryId of entries) if (entryId) box.finished(entryId);
       this.#roomAgain(box);
       return "written";
     }
@@ -490,8 +490,7 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
   }
 
   #done(box: Mailbox, entryId: string, generation: number): void {
-    if (box.generation !== generation || !box.pending.has(entryId)) return;
-    box.finished(entryId);
+    if (box.generation !== generation || !box.finished(entryId)) return;
     this.#ack(box, entryId);
     this.#roomAgain(box);
   }

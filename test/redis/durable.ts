@@ -38,18 +38,22 @@ describeWithRedis("RedisSpace durable agents", probe, () => {
     spaces.push(space);
     return space;
   };
+  /** Another process holding durable account "acct" in a fresh namespace, and this process's space and handle to it. */
+  const elsewhere = async (name: string) => {
+    const namespace = uniqueNamespace(name);
+    const holder = new ChildScript(peerScript, [namespace, "acct", "account", String(LEASE_MS)]);
+    children.push(holder);
+    await holder.waitFor("ready acct");
+    const space = open(namespace);
+    return { holder, space, account: space.handle<Account>("acct", { timeoutMs: 60_000 }) };
+  };
   afterEach(async () => {
     for (const child of children.splice(0)) if (child.process.exitCode === null) child.process.kill("SIGKILL");
     await Promise.all(spaces.splice(0).map((space) => space.destroy()));
   });
 
   it("applies every deposit exactly once when its holder is killed (SIGKILL) in the middle of a stream of them", async () => {
-    const namespace = uniqueNamespace("durable-kill");
-    const holder = new ChildScript(peerScript, [namespace, "acct", "account", String(LEASE_MS)]);
-    children.push(holder);
-    await holder.waitFor("ready acct");
-    const space = open(namespace);
-    const account = space.handle<Account>("acct", { timeoutMs: 60_000 });
+    const { holder, space, account } = await elsewhere("durable-kill");
 
     const total = 300;
     let sent = 0;
@@ -98,12 +102,7 @@ describeWithRedis("RedisSpace durable agents", probe, () => {
   }, 30_000);
 
   it("refuses the writes of a holder that stalled past its lease (SIGSTOP) and stops its instance; the new holder's state stands", async () => {
-    const namespace = uniqueNamespace("durable-fence");
-    const stalled = new ChildScript(peerScript, [namespace, "acct", "account", String(LEASE_MS)]);
-    children.push(stalled);
-    await stalled.waitFor("ready acct");
-    const space = open(namespace);
-    const account = space.handle<Account>("acct", { timeoutMs: 60_000 });
+    const { holder: stalled, space, account } = await elsewhere("durable-fence");
     expect(await account.deposit({ n: 10 })).toBe(10);
 
     // Stopped in the middle of an action: it took the message and has not answered.
