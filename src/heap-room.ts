@@ -1,13 +1,28 @@
 import { lazily } from "./node-builtin.js";
 
 const v8 = lazily<typeof import("node:v8")>("node:v8");
+const workerThreads = lazily<typeof import("node:worker_threads")>("node:worker_threads");
 
 /**
- * A thread takes no more agents once less than this is left of its heap
- * limit: a tenth of it, and at least 64 MB, since the limit counts the young
- * generation too (48 MB by default), which old objects cannot use.
+ * The young generation's share of V8's heap limit in the main thread (three
+ * 16 MiB semi-spaces by default on 64-bit: the limit is --max-old-space-size
+ * plus this), which old objects, agents among them, cannot use.
  */
-const reserve = (limit: number) => Math.max(0.1 * limit, 64 * 2 ** 20);
+const YOUNG_GENERATION = 48 * 2 ** 20;
+
+/** How much old objects may take in this thread: a worker knows its own limit (resourceLimits); the main thread's is the heap limit less the young generation. */
+function oldGenerationLimit(heapLimit: number): number {
+  const set = workerThreads().resourceLimits?.maxOldGenerationSizeMb;
+  return set ? set * 2 ** 20 : heapLimit - YOUNG_GENERATION;
+}
+/**
+ * A thread takes no more agents once less than this is left of its old
+ * generation: a tenth of it, and at least 32 MiB, so that it can still
+ * remove the agents it holds (a destroy's removals need memory too) and say
+ * why it refused. A reserve counted against the whole limit left about 16 MiB
+ * of old space, and a small heap ran out of memory in the destroy after the refusal.
+ */
+const reserve = (oldLimit: number) => Math.max(0.1 * oldLimit, 32 * 2 ** 20);
 /** Reading the heap costs a microsecond or two: every so many adds, not each. */
 const CHECK_EVERY = 256;
 let adds = 0;
@@ -20,7 +35,9 @@ let adds = 0;
  */
 export function checkHeapRoom(where: string, agents: number): void {
   if (++adds % CHECK_EVERY !== 0) return;
-  const { used_heap_size: used, heap_size_limit: limit } = v8().getHeapStatistics();
+  const { used_heap_size: used, heap_size_limit: heapLimit } = v8().getHeapStatistics();
+  // `used` counts what the young generation holds too: never more room than there is.
+  const limit = oldGenerationLimit(heapLimit);
   if (limit - used >= reserve(limit)) return;
   const mb = (bytes: number) => Math.round(bytes / 1e6).toLocaleString("en-US");
   const larger = Math.ceil((limit * 2) / 1024 ** 3) * 1024;
