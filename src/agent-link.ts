@@ -1,5 +1,7 @@
 import type { ComputeRequest } from "./compute-request.js";
 import type { Message } from "./message.js";
+import type { ClassDurations } from "./telemetry/durations.js";
+import type { MessageTracing } from "./telemetry/tracing.js";
 
 /**
  * How a host and an agent talk, whatever thread the agent lives in.
@@ -54,6 +56,10 @@ export interface AgentLink {
    * agent that keeps no state.
    */
   written(handled: Message | undefined, ok: boolean): Error | undefined;
+  /** The thread's message tracing while an OpenTelemetry SDK is registered; undefined otherwise (nothing is traced). */
+  readonly tracing?: MessageTracing | undefined;
+  /** Where the agent's action durations go while the space times them; undefined otherwise. */
+  readonly durations?: ClassDurations | undefined;
 }
 
 /** The side of an agent that hosts drive. */

@@ -28,6 +28,7 @@ import { assertJsonValue } from "./json-value.js";
 import { MessageStream } from "./message-stream.js";
 import { PendingRequests, type RequestOptions } from "./pending.js";
 import { checkTimeoutMs } from "./timeout.js";
+import type { MessageTracing } from "./telemetry/tracing.js";
 
 /**
  * A typed proxy to an agent: each of `T`'s actions becomes a method that
@@ -97,6 +98,8 @@ export class Agent {
   /** Actions started and not yet answered (and gates not yet passed): a reload waits for them. */
   #inFlight = 0;
   #idle: (() => void) | undefined;
+  /** The CONSUMER span of each message being handled, while an SDK traces messages (see telemetry/tracing.ts). */
+  #spans: Map<Message, { tracing: MessageTracing; span: ReturnType<MessageTracing["handling"]> }> | undefined;
   #oneSettled = (): void => {
     this.#link?.working(-1);
     if (--this.#inFlight === 0 && this.#idle) {
@@ -115,7 +118,21 @@ export class Agent {
   send(message: OutgoingMessage): string {
     checkOutgoing(message);
     const id = newMessageId();
-    this.#post(message, id);
+    const link = this.#linked();
+    const sent = this.#built(message, id, link);
+    const tracing = link.tracing;
+    if (tracing === undefined) {
+      link.post(sent);
+      return id;
+    }
+    const span = tracing.sent(sent, "send", current.getStore());
+    try {
+      link.post(sent);
+      tracing.ended(span, true);
+    } catch (error) {
+      tracing.ended(span, false, error);
+      throw error;
+    }
     return id;
   }
 
@@ -136,6 +153,15 @@ export class Agent {
         const sent = this.#built(message, id, link);
         // Before it is posted: the host asks at once whether its answer is wanted.
         (this.#requests ??= new WeakSet()).add(sent);
+        const tracing = link.tracing;
+        if (tracing !== undefined) {
+          // Its span lasts until the answer (or the failure) comes.
+          const span = tracing.sent(sent, "request", current.getStore());
+          answer.then(
+            () => tracing.ended(span, true),
+            (error: unknown) => tracing.ended(span, false, error),
+          );
+        }
         link.post(sent);
       } catch (error) {
         this.#pending.settle(id, message.to, false, error);
@@ -365,6 +391,8 @@ export class Agent {
     if (isAnswer(message)) return this.#handleAnswer(message);
     const spec = this.#actionFor(message);
     if (spec === undefined) return; // a broadcast this agent has no action for
+    const tracing = this.#link?.tracing;
+    if (tracing !== undefined) (this.#spans ??= new Map()).set(message, { tracing, span: tracing.handling(message, this.id, this.constructor.name) });
     if (spec instanceof Error) return this.#answer(message, false, spec);
     let gate: MaybePromise<unknown>;
     try {
@@ -411,22 +439,38 @@ export class Agent {
 
   #invoke(message: Message, spec: ActionSpec): void | Promise<void> {
     let result: unknown;
+    // Timed only while the space wants the durations (see telemetry/durations.ts): a clock read costs ~0.1 µs.
+    const durations = this.#link?.durations;
+    const started = durations === undefined ? 0 : performance.now();
     try {
       const args = message.action.args ?? {};
       this.#running = message;
+      const traced = this.#spans?.get(message);
       result = spec.offload
         ? this.#linked().compute({ kind: "action", action: spec.name, args })
-        : current.run(message, callAction, spec, this, args);
+        : traced === undefined
+          ? current.run(message, callAction, spec, this, args)
+          : traced.tracing.within(traced.span, () => current.run(message, callAction, spec, this, args));
     } catch (error) {
+      durations?.record(spec.name, (performance.now() - started) / 1000);
       return this.#complete(message, false, error);
     } finally {
       this.#running = undefined;
     }
-    if (!isPromise(result)) return this.#complete(message, true, result);
+    if (!isPromise(result)) {
+      durations?.record(spec.name, (performance.now() - started) / 1000);
+      return this.#complete(message, true, result);
+    }
     (this.#working ??= new Set()).add(message);
     const done = result.then(
-      (value) => this.#complete(message, true, value),
-      (error: unknown) => this.#complete(message, false, error),
+      (value) => {
+        durations?.record(spec.name, (performance.now() - started) / 1000);
+        return this.#complete(message, true, value);
+      },
+      (error: unknown) => {
+        durations?.record(spec.name, (performance.now() - started) / 1000);
+        return this.#complete(message, false, error);
+      },
     );
     this.#inFlight++;
     this.#link?.working(1);
@@ -482,6 +526,7 @@ export class Agent {
   /** Sends the one answer a message gets: the first of respondWith, raiseWith, or the action's outcome. */
   #answer(message: Message, ok: boolean, outcome: unknown): void {
     this.#working?.delete(message);
+    if (this.#spans !== undefined) this.#spanEnds(message, ok, outcome);
     if (this.#answeredEarly?.has(message)) return;
     try {
       const link = this.#link;
@@ -510,6 +555,14 @@ export class Agent {
     }
   }
 
+  /** The span of `message` ends as its answer leaves (the first answer, when respondWith/raiseWith answered early). */
+  #spanEnds(message: Message, ok: boolean, outcome: unknown): void {
+    const traced = this.#spans!.get(message);
+    if (traced === undefined) return;
+    this.#spans!.delete(message);
+    traced.tracing.ended(traced.span, ok, outcome);
+  }
+
   /** Asks the space, once, to remove this agent for good. */
   #leave(): void {
     this.#leaveAfter = undefined;
@@ -534,11 +587,6 @@ export class Agent {
   #linked(): AgentLink {
     if (!this.#link) throw new AgentNotFoundError(`agent "${this.id}" is not in a space: add it with space.add or space.addForeground`);
     return this.#link;
-  }
-
-  #post(message: OutgoingMessage, id: string): void {
-    const link = this.#linked();
-    link.post(this.#built(message, id, link));
   }
 
   /** The message as it leaves: its id and sender set, nothing but its own fields. */

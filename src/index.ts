@@ -8,6 +8,7 @@ export type { LifecycleEvent } from "./lifecycle.js";
 export type { Inspector, InspectorOptions, ReloadReport, ReloadTarget } from "./extension.js";
 export type { MailboxPolicy } from "./host/mailbox.js";
 export type { RestartOptions } from "./restart-policy.js";
+export type { MetricsServer, MetricsServerOptions } from "./telemetry/serve.js";
 export { LocalSpace } from "./spaces/local.js";
 export { MultiprocessSpace, type MultiprocessSpaceOptions } from "./spaces/multiprocess.js";
 export { AMQPSpace, type AMQPSpaceOptions } from "./spaces/amqp.js";

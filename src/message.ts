@@ -3,7 +3,13 @@ import { MessageValidationError } from "./errors.js";
 
 /** A message between agents: the same shape in every space and on the wire. */
 export interface Message {
-  meta: { id: string; parent_id?: string };
+  meta: {
+    id: string;
+    parent_id?: string;
+    /** W3C trace context of the span that sent it (see telemetry/tracing.ts): carried unchanged by every hop and peer. */
+    traceparent?: string;
+    tracestate?: string;
+  };
   /** Set by the space from the sending agent: cannot be forged. */
   from: string;
   /** An agent id, or `"*"` for every agent in the space. */
@@ -84,9 +90,11 @@ export function messageProblem(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "a message must be an object";
   const { meta, from, to, action } = value as Record<string, unknown>;
   if (typeof meta !== "object" || meta === null) return `"meta" must be an object`;
-  const { id, parent_id } = meta as Record<string, unknown>;
+  const { id, parent_id, traceparent, tracestate } = meta as Record<string, unknown>;
   if (typeof id !== "string" || id.length === 0) return `"meta.id" must be a non-empty string`;
   if (parent_id !== undefined && typeof parent_id !== "string") return `"meta.parent_id" must be a string`;
+  if (traceparent !== undefined && typeof traceparent !== "string") return `"meta.traceparent" must be a string`;
+  if (tracestate !== undefined && typeof tracestate !== "string") return `"meta.tracestate" must be a string`;
   if (typeof from !== "string" || from.length === 0) return `"from" must be a non-empty string`;
   if (typeof to !== "string" || to.length === 0) return `"to" must be a non-empty string`;
   if (typeof action !== "object" || action === null) return `"action" must be an object with a "name"`;
@@ -149,6 +157,9 @@ export function validateIncoming(message: unknown): asserts message is Message {
     throw new MessageValidationError(`"from" must be a non-empty string`);
   }
   validateOutgoing({ to: message.to, action: message.action, meta: { parent_id: meta.parent_id } });
+  // Read only by tracing, which checks their form: here, only that they are what it reads.
+  if (meta.traceparent !== undefined && typeof meta.traceparent !== "string") throw new MessageValidationError(`"meta.traceparent" must be a string`);
+  if (meta.tracestate !== undefined && typeof meta.tracestate !== "string") throw new MessageValidationError(`"meta.tracestate" must be a string`);
 }
 
 /**

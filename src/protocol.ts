@@ -1,3 +1,4 @@
+import type { DurationRow } from "./telemetry/durations.js";
 import type { MessagePort } from "node:worker_threads";
 import { namesDebugAction, type DebugMode } from "./debug-gate.js";
 import { AgentCrashedError, errorFromWire, type WireError } from "./errors.js";
@@ -296,6 +297,8 @@ export interface HostSettings {
    * keeps no states (it refuses durable agents).
    */
   durable?: { file: string; holder: string } | "up";
+  /** file: URL of the module the thread imports before any agent (SpaceOptions.telemetry). */
+  telemetry?: string;
 }
 
 /** What a worker host is told when it starts an agent. */
@@ -333,6 +336,10 @@ export interface HostControl {
    * the new one fails to start.
    */
   reload(spec: HostReload): Promise<void>;
+  /** The thread's action durations (see DurationRow); timed from now on if they were not. */
+  durations(): Promise<DurationRow[]>;
+  /** Sends the spans the thread's SDK still holds: called before the thread is ended. */
+  flushTraces(): Promise<void>;
 }
 
 /** What a worker host is told when an agent's class is reloaded. */
@@ -352,4 +359,6 @@ export interface HostData {
   watching: boolean;
   /** The prefix of the thread's message ids (see useIdPrefix). */
   idPrefix: string;
+  /** Whether the host times actions from the start (see telemetry/durations.ts). */
+  timing: boolean;
 }

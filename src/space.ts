@@ -1,4 +1,7 @@
 import { EventEmitter } from "eventemitter3";
+import { existsSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ResourceLimits } from "node:worker_threads";
 import { nanoid } from "nanoid";
 import type { ActionOptions } from "./action.js";
@@ -25,6 +28,10 @@ import { StateFile } from "./state-file.js";
 import { VirtualKinds, type VirtualKind, type VirtualOptions } from "./virtual-kinds.js";
 import { Supervisor, type Member, type MemberDescription, type SupervisorEvents } from "./supervisor.js";
 import { checkTimeoutMs } from "./timeout.js";
+import { addRows, type DurationRow } from "./telemetry/durations.js";
+import { DepartedCounts, prometheusText } from "./telemetry/metrics.js";
+import { serveMetrics, type MetricsServer, type MetricsServerOptions } from "./telemetry/serve.js";
+import { refreshTracing } from "./telemetry/tracing.js";
 
 /** Where an agent may be placed (worker-based spaces). */
 export interface PlacementOptions {
@@ -87,9 +94,24 @@ export interface SpaceOptions {
    * Needs better-sqlite3 (version 12). RedisSpace keeps states in Redis instead.
    */
   store?: string;
+  /**
+   * A module (path or file: URL) each worker thread imports before any
+   * agent: register your OpenTelemetry SDK there, as in the main thread, and
+   * the agents' messages are traced in every thread (worker threads have
+   * globals of their own).
+   */
+  telemetry?: string | URL;
+  /**
+   * Times every action from the start, for `agentspace_action_duration_seconds`.
+   * Otherwise actions are timed from the first `metrics()` or `serveMetrics()`
+   * on (timing costs two clock reads per action).
+   */
+  metrics?: boolean;
 }
 
-export const spaceDefaults: Required<Omit<SpaceOptions, "store">> = {
+type DefaultedOptions = Required<Omit<SpaceOptions, "store" | "telemetry" | "metrics">>;
+
+export const spaceDefaults: DefaultedOptions = {
   requestTimeoutMs: 60_000,
   debug: false,
   mailboxSize: 10_000,
@@ -122,7 +144,14 @@ const LISTENERS_CHANGED = Symbol("listenersChanged");
  * Subclasses differ only in where `spawn` puts an agent.
  */
 export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDisposable {
-  protected readonly options: Required<Omit<SpaceOptions, "store">>;
+  protected readonly options: DefaultedOptions;
+  /** file: URL of the module worker threads import first (SpaceOptions.telemetry), as given: bundled for them by the space that starts them. */
+  protected readonly telemetry: string | undefined;
+  /** Actions are timed (see SpaceOptions.metrics). */
+  #timing: boolean;
+  /** What agents that left had counted, by class: metrics' counters never go down. */
+  #departed = new DepartedCounts();
+  #metricServers = new Set<MetricsServer>();
   /** The holder name of this space's states in a store file (see StateFile). */
   readonly #holder = nanoid(12);
   readonly #store: string | undefined;
@@ -165,8 +194,11 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
 
   constructor(options: SpaceOptions = {}) {
     super();
-    const { store, ...rest } = options;
+    const { store, telemetry, metrics, ...rest } = options;
     this.options = { ...spaceDefaults, ...rest };
+    this.telemetry = telemetry === undefined ? undefined : telemetryModule(telemetry);
+    this.#timing = metrics === true;
+    refreshTracing();
     if (store !== undefined && (typeof store !== "string" || store.length === 0)) throw new TypeError(`store must be a file path, not ${String(store)}`);
     this.#store = store;
     checkTimeoutMs(this.options.requestTimeoutMs, "requestTimeoutMs");
@@ -181,6 +213,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   /** Adds an agent where the space runs agents; resolves once it runs (after `afterAdd`). */
   async add<C extends AgentClass>(Cls: C, id: string, ...[init, options = {}]: AddArgs<C>): Promise<void> {
     this.#checkKeeps(Cls);
+    refreshTracing();
     await this.#join(id, () => this.spawn(Cls, id, init, options), isDurable(Cls));
   }
 
@@ -188,6 +221,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   async addForeground<C extends AgentClass>(Cls: C, id: string, ...[init]: InitArg<C>): Promise<InstanceType<C>> {
     let agent: InstanceType<C> | undefined;
     this.#checkKeeps(Cls);
+    refreshTracing();
     await this.#join(
       id,
       async () => {
@@ -295,6 +329,57 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
    */
   defineAction(id: string, name: string, source: string, options: ActionOptions = {}): Promise<string[]> {
     return features().defineAction(this, id, name, source, options);
+  }
+
+  /**
+   * The space's metrics in Prometheus's text format (see DESIGN "Telemetry"):
+   * messages, mailbox depth, restarts, dropped items and agents by class, and
+   * how long actions take, gathered from every thread. Actions are timed from
+   * the first call on, unless the space was made with `metrics: true`.
+   */
+  async metrics(): Promise<string> {
+    return (await this.#metricsText()).text;
+  }
+
+  /** Serves `metrics()` at `/metrics` on `host` (default 127.0.0.1) and `port` (default: any free one), for Prometheus to scrape. `destroy()` closes it. */
+  async serveMetrics(options: MetricsServerOptions = {}): Promise<MetricsServer> {
+    if (this.#destroyed) throw new Error("this space has been destroyed");
+    this.#startTiming();
+    const server = await serveMetrics(() => this.#metricsText(), options);
+    const close = server.close;
+    const served: MetricsServer = {
+      url: server.url,
+      close: () => {
+        this.#metricServers.delete(served);
+        return close();
+      },
+    };
+    this.#metricServers.add(served);
+    return served;
+  }
+
+  async #metricsText(): Promise<{ text: string; contentType: string }> {
+    this.#startTiming();
+    const rows = new Map<string, DurationRow>();
+    for (const thread of await this.durationRows()) addRows(rows, thread);
+    const present: Array<{ agentClass: string; stats: AgentStats }> = [];
+    for (const [id, member] of this.#members) if (!this.#hidden.has(id)) present.push({ agentClass: member.describe().className, stats: member.stats() });
+    return prometheusText(this.#departed.withPresent(present), rows.values());
+  }
+
+  #startTiming(): void {
+    this.#timing = true;
+    if (this.#own) this.#own.host.durations.timing = true;
+  }
+
+  /** Whether actions are timed (worker threads are started with it). */
+  protected get timing(): boolean {
+    return this.#timing;
+  }
+
+  /** The action durations every thread of the space counted, a list per thread (threads that ended included): the space's own thread here. */
+  protected async durationRows(): Promise<DurationRow[][]> {
+    return this.#own ? [this.#own.host.durations.rows()] : [];
   }
 
   /** Removes every agent, ends every worker and connection; resolves when all is released. */
@@ -407,6 +492,8 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
       observe: (message) => this.emit("message", message),
       reportError: (error) => this.reportError(error instanceof Error ? error : new Error(String(error))),
     }));
+    own.host.durations.timing = this.#timing;
+    refreshTracing();
     const placed = own.place({
       id,
       create: () => new Cls(id, init as never),
@@ -482,6 +569,8 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     const member = this.#members.get(id);
     if (!member) throw new AgentNotFoundError(`no agent "${id}" in this space`);
     this.#members.delete(id);
+    // What it counted stays in the metrics' counters (read before it stops: a stopped agent's counts are gone with its thread).
+    if (!this.#hidden.has(id)) this.#departed.add(member.describe().className, member.stats());
     // No stack: it is a reason handed to whoever still waits on the agent, and a swarm's teardown makes one per agent.
     await member.stop(reason ?? withoutStack(() => new AgentNotFoundError(`agent "${id}" was removed from the space`)), timeoutMs);
     // A passivated agent keeps its state for its next activation; destroy() keeps every state.
@@ -604,7 +693,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   }
 
   async #teardown(): Promise<void> {
-    await Promise.allSettled([...this.#inspectors].map((inspector) => inspector.close()));
+    await Promise.allSettled([...this.#inspectors, ...this.#metricServers].map((server) => server.close()));
     // Each join awaited its start before this did, so a started agent is a member by the time this resumes.
     await Promise.allSettled(this.#joining.values());
     clearInterval(this.#idleCheck);
@@ -649,4 +738,14 @@ for (const name of ["on", "addListener", "once", "off", "removeListener", "remov
     writable: true,
     configurable: true,
   });
+}
+
+/** The file: URL of a telemetry module given as a path or URL; a missing file is refused now, not in every worker. */
+function telemetryModule(module: string | URL): string {
+  const url = module instanceof URL ? module : /^[a-z][a-z0-9+.-]*:/i.test(module) && !/^[a-z]:[\\/]/i.test(module) ? new URL(module) : pathToFileURL(resolvePath(module));
+  if (url.protocol !== "file:") throw new TypeError(`telemetry must be a file path or file: URL, not ${url.href}`);
+  if (!existsSync(fileURLToPath(url))) {
+    throw new TypeError(`telemetry module ${fileURLToPath(url)} does not exist: give the path of the module that registers your OpenTelemetry SDK`);
+  }
+  return url.href;
 }

@@ -30,6 +30,8 @@ export * from "./node-builtin.js";
 export * from "./pending.js";
 export * from "./protocol.js";
 export * from "./timeout.js";
+export * from "./telemetry/durations.js";
+export * from "./telemetry/tracing.js";
 export * from "./host/activity.js";
 export * from "./host/agent-host.js";
 export * from "./host/counters.js";

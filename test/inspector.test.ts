@@ -131,6 +131,7 @@ describe("the inspector's HTTP API", () => {
     ["GET", "api/events"],
     ["GET", "api/agent"],
     ["POST", "api/remove"],
+    ["GET", "metrics"],
     ["GET", "no/such/page"],
   ];
 
@@ -163,6 +164,15 @@ describe("the inspector's HTTP API", () => {
       expect(source).not.toMatch(/\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write/); // data goes in as text only
       expect(source).not.toContain("__TOKEN__");
     }
+  });
+
+  it("links the space's Prometheus metrics from the page, behind the token", async () => {
+    const html = await (await fetch(at(parts, ""))).text();
+    expect(html).toContain(`href="metrics?token=${parts.token}"`);
+    const response = await fetch(at(parts, "metrics"));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+    expect(await response.text()).toContain('agentspace_agents{agent_class="Calculator"}');
   });
 
   it("answers a JSON snapshot of the agents with their stats", async () => {

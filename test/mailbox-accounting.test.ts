@@ -45,7 +45,7 @@ const steps = (crashes: boolean) =>
 async function addChurner(space: Space, who: Id, hearOwn: boolean): Promise<void> {
   const add = () => space.add(Churner, who, { hearOwn }, { restart: "on-failure", maxRestarts: 1_000, backoffMs: 1 });
   await add().catch((error: Error) => {
-    if (!/worker thread died/.test(error.message)) throw error;
+    if (!/worker thread died|lost its thread as it started/.test(error.message)) throw error;
     return add();
   });
 }

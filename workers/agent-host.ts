@@ -17,10 +17,20 @@ import { AgentHost } from "../src/host/agent-host.js";
 import type { StateSink } from "../src/host/durable-state.js";
 import { mapStacksLazily } from "../src/host/stack-map.js";
 import { isAnswer, useIdPrefix } from "../src/message.js";
+import { flushTraces, refreshTracing } from "../src/telemetry/tracing.js";
 import { open, peerGoneReason, type ComputedItem, type Envelope, type HostControl, type HostData, type HostStart, type InboundItem, type PortBatch } from "../src/protocol.js";
 
-const { inbound, outbound, settings, watching, idPrefix } = workerData as HostData;
+const { inbound, outbound, settings, watching, idPrefix, timing } = workerData as HostData;
 useIdPrefix(idPrefix);
+if (settings.telemetry !== undefined) {
+  // Before any agent: the SDK it registers must be there for their first message.
+  try {
+    await import(settings.telemetry);
+  } catch (error) {
+    throw new Error(`the telemetry module ${settings.telemetry} failed in a worker thread: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+refreshTracing();
 mapStacksLazily();
 let watched = watching;
 
@@ -49,6 +59,8 @@ const host = new AgentHost({
   reportError: (error) => report({ event: "error", error: errorToWire(error) }),
   handBack: (message) => outbox.push({ kind: "handed-back", agent: message.to, messages: [message] }),
 });
+
+host.durations.timing = timing;
 
 /** The chunks of counts the main thread has handed this thread (see counters.ts). */
 const chunks: Float64Array[] = [];
@@ -159,6 +171,7 @@ async function construct(id: string, moduleUrl: string, className: string): Prom
 const control: HostControl = {
   async start(spec: HostStart) {
     if (!starts.has(spec.id)) checkHeapRoom("its worker thread", starts.size);
+    refreshTracing();
     starts.set(spec.id, spec);
     let agent = host.get(spec.id);
     if (!agent) {
@@ -181,6 +194,13 @@ const control: HostControl = {
     await agent.swap(await construct(next.id, next.moduleUrl, next.className));
     starts.set(next.id, { ...starts.get(next.id)!, moduleUrl: next.moduleUrl });
   },
+
+  async durations() {
+    host.durations.timing = true;
+    return host.durations.rows();
+  },
+
+  flushTraces,
 
   async stop(id: string, reason: WireError) {
     try {

@@ -9,6 +9,7 @@ import { curves } from "./curves.js";
 import { direct } from "./direct.js";
 import { durable } from "./durable.js";
 import { virtualAgents } from "./virtual.js";
+import { telemetry } from "./telemetry.js";
 import { inThread } from "./in-thread.js";
 import { loops } from "./loops.js";
 import { million } from "./million.js";
@@ -44,6 +45,7 @@ export const scenarios: readonly Scenario[] = [
   direct,
   durable,
   virtualAgents,
+  telemetry,
   swarmScenario,
   swarmScale,
   savina,

@@ -6,15 +6,16 @@ import { now, nsSince } from "../lib/clock.js";
 import { throughputAgainst } from "../lib/baselined.js";
 import type { Rig } from "../lib/rig.js";
 import type { Count, Scenario } from "../lib/scenario.js";
-import { RUN_TIMEOUT_MS, spaceRig } from "../lib/space-rig.js";
-import { spaceKinds, type SpaceKind } from "../lib/spaces.js";
+import { RUN_TIMEOUT_MS, spaceRig, type SpaceMaker } from "../lib/space-rig.js";
+import { spaceKinds } from "../lib/spaces.js";
 import { Sender, Sink } from "../agents/pipeline.js";
 import { directPipelineBatched } from "./ports.js";
 
 /** Room in the sink's mailbox beyond the n messages: the final "count" request. */
 const MAILBOX_SLACK = 16;
 
-function pipeline(kind: SpaceKind, n: number): Promise<Rig<Count>> {
+/** The sender pipelining `n` sends to the sink, in a space of `kind`: one timed run per call of the rig. */
+export function pipeline(kind: SpaceMaker, n: number): Promise<Rig<Count>> {
   return spaceRig(kind, async ({ space, me, id }) => {
     const [sink, sender] = [id("sink"), id("sender")];
     // Room for the whole burst: the sender does not wait for the sink, so a mailbox bound below n would

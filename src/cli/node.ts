@@ -1,8 +1,11 @@
 /**
  *   agentspace node <module…> [--redis <url>] [--namespace <ns>] [--name <name>] [--capacity <n>] [--threads <n|auto>] [--lease-ms <ms>]
  *                             [--direct] [--direct-host <host>] [--direct-port <n>] [--advertise <host[:port]>]
+ *                             [--telemetry <module>] [--metrics-port <n>] [--metrics-host <host>]
  */
 import { hostname } from "node:os";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { AgentNode, type AgentClass, type DirectOptions } from "../index.js";
 import { agentClassesOf, loadModule } from "./load-module.js";
@@ -10,6 +13,7 @@ import { agentClassesOf, loadModule } from "./load-module.js";
 export const nodeUsage = `Usage: agentspace node <module…> [--redis <url>] [--namespace <ns>] [--name <name>]
                          [--capacity <n>] [--threads <n|auto>] [--lease-ms <ms>]
                          [--direct] [--direct-host <host>] [--direct-port <n>] [--advertise <host[:port]>]
+                         [--telemetry <module>] [--metrics-port <n>] [--metrics-host <host>]
 
 Runs a node: offers the agent classes the modules export (by class name) and
 hosts the agents a manager launches on it. SIGTERM or Ctrl-C drains it: its
@@ -24,6 +28,10 @@ agents move to other nodes, then it exits.
   --direct           talk straight to other processes over TCP (RedisSpace's direct path);
                      --direct-host (default 127.0.0.1; 0.0.0.0 across hosts), --direct-port
                      (default any free one) and --advertise (the address others dial) imply it
+  --telemetry <module>  a module that registers an OpenTelemetry SDK: run in the node
+                     before anything else, and in each of its worker threads before any agent
+  --metrics-port <n> serve the node's Prometheus metrics at http://<metrics-host>:<n>/metrics
+                     (0: any free port); --metrics-host defaults to 127.0.0.1
 `;
 
 /** Thrown for a command line that makes no sense: the caller prints it with the usage hint. */
@@ -66,6 +74,9 @@ export async function runNode(argv: string[]): Promise<number> {
         "direct-host": { type: "string" },
         "direct-port": { type: "string" },
         advertise: { type: "string" },
+        telemetry: { type: "string" },
+        "metrics-port": { type: "string" },
+        "metrics-host": { type: "string" },
       },
     });
   } catch (error) {
@@ -77,6 +88,14 @@ export async function runNode(argv: string[]): Promise<number> {
   const leaseMs = whole("lease-ms", values["lease-ms"]);
   const threads = values.threads === "auto" ? "auto" : whole("threads", values.threads);
   const direct = directOf(values);
+  const metricsPort = values["metrics-port"] === undefined ? undefined : Number(values["metrics-port"]);
+  if (metricsPort !== undefined && !(Number.isSafeInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65_535)) {
+    throw new NodeUsageError(`--metrics-port takes a port number (0–65535), not "${values["metrics-port"]}"`);
+  }
+  if (values["metrics-host"] !== undefined && metricsPort === undefined) throw new NodeUsageError("--metrics-host needs --metrics-port");
+  const telemetry = values.telemetry === undefined ? undefined : pathToFileURL(resolve(values.telemetry)).href;
+  // Before the agent modules: an SDK must be registered before anything it traces loads.
+  if (values.telemetry !== undefined) await loadModule(values.telemetry);
   const classes = new Map<string, AgentClass>();
   for (const module of positionals) {
     for (const Cls of agentClassesOf(await loadModule(module)).values()) classes.set(Cls.name, Cls);
@@ -91,7 +110,12 @@ export async function runNode(argv: string[]): Promise<number> {
     namespace: values.namespace,
     tuning: leaseMs === undefined ? undefined : { leaseMs },
     ...(direct === undefined ? {} : { direct }),
+    ...(telemetry === undefined ? {} : { telemetry }),
   });
+  if (metricsPort !== undefined) {
+    const served = await node.space.serveMetrics({ port: metricsPort, ...(values["metrics-host"] === undefined ? {} : { host: values["metrics-host"] }) });
+    console.log(`[node ${node.name}] metrics at ${served.url}`);
+  }
   console.log(`[node ${node.name}] ready: offers ${[...classes.keys()].sort().join(", ")}`);
   let signals = 0;
   const stop = (signal: NodeJS.Signals) => {

@@ -9,6 +9,8 @@ import { BROADCAST, ERROR, isAnswer, type Message } from "../message.js";
 import { ERRORS, SENT, WORKING } from "./counters.js";
 import { HostedAgent, type HostServices, type Placing } from "./hosted-agent.js";
 import { RepeatedErrors } from "./repeats.js";
+import { HostDurations, type ClassDurations } from "../telemetry/durations.js";
+import { activeTracing, type MessageTracing } from "../telemetry/tracing.js";
 
 /** What a host is told of where it runs. */
 export interface HostOptions {
@@ -71,6 +73,8 @@ export class AgentHost {
   /** Error answers its agents do not handle, said without the flood. */
   #repeats = new RepeatedErrors((error) => this.#options.reportError(error));
   #services: HostServices;
+  /** How long its agents' actions take, by class: timed once the space asks (see telemetry/durations.ts). */
+  readonly durations = new HostDurations();
 
   constructor(options: HostOptions) {
     this.#options = options;
@@ -255,6 +259,7 @@ class HostLink implements AgentLink {
   readonly #options: HostOptions;
   readonly #agent: HostedAgent;
   readonly #instance: LinkedAgent;
+  #durations: ClassDurations | undefined;
 
   constructor(host: AgentHost, options: HostOptions, agent: HostedAgent, instance: LinkedAgent) {
     this.#host = host;
@@ -273,6 +278,16 @@ class HostLink implements AgentLink {
 
   get debug(): boolean {
     return this.#options.debug !== false;
+  }
+
+  get tracing(): MessageTracing | undefined {
+    return activeTracing();
+  }
+
+  get durations(): ClassDurations | undefined {
+    const durations = this.#host.durations;
+    if (!durations.timing) return undefined;
+    return (this.#durations ??= durations.of(this.#instance.constructor.name));
   }
 
   post(message: Message): void {

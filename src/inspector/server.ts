@@ -76,6 +76,18 @@ export async function startInspector(inspected: InspectedSpace, options: Inspect
   for (const [path, file] of page) routes.set(path, new Map([["GET", (_request, response) => sendFile(response, file)]]));
   routes.set("/api/snapshot", new Map([["GET", (_request, response) => sendJson(response, 200, hub.snapshot())]]));
   routes.set("/api/events", new Map([["GET", (_request, response) => hub.add(response)]]));
+  // The space's Prometheus metrics, behind the page's token (serveMetrics serves them to Prometheus).
+  routes.set(
+    "/metrics",
+    new Map<string, Handler>([
+      [
+        "GET",
+        async (_request, response) => {
+          response.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(await space.metrics());
+        },
+      ],
+    ]),
+  );
   const nodes = new NodesView(space);
   routes.set("/api/nodes", new Map([["GET", async (_request, response) => sendJson(response, 200, await nodes.answer())]]));
   routes.set(

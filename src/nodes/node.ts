@@ -33,6 +33,8 @@ export interface NodeOptions {
   direct?: boolean | DirectOptions;
   /** How long a launch on another node (draining, or re-placing a dead node's agents) may take (default 30 s). */
   launchTimeoutMs?: number;
+  /** A module each of its worker threads imports before any agent, to register an OpenTelemetry SDK (see SpaceOptions.telemetry). */
+  telemetry?: string | URL;
   /** Where the node says what it does (default: stdout). */
   log?: (line: string) => void;
 }
@@ -109,7 +111,7 @@ export class AgentNode {
     const resolved = { ...nodeDefaults, ...options };
     if (!Number.isSafeInteger(resolved.capacity) || resolved.capacity < 1) throw new RangeError(`capacity must be a positive whole number, not ${String(options.capacity)}`);
     if (options.classes.size === 0) throw new TypeError("a node must offer at least one agent class");
-    const space = new RedisSpace({ redis: options.redis, namespace: options.namespace, tuning: options.tuning, threads: options.threads, direct: options.direct });
+    const space = new RedisSpace({ redis: options.redis, namespace: options.namespace, tuning: options.tuning, threads: options.threads, direct: options.direct, telemetry: options.telemetry });
     let connection: RedisConnection | undefined;
     try {
       await space.connected();

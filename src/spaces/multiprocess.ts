@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { isDurable, moduleOf, type AgentClass } from "../agent-class.js";
-import { nextVersion, workerHostUrl } from "../bundle.js";
+import { bundleModule, nextVersion, workerHostUrl } from "../bundle.js";
 import { assertCloneable } from "../message.js";
 import { restartPolicy } from "../restart-policy.js";
 import { Space, type AddOptions, type SpaceOptions } from "../space.js";
@@ -12,6 +12,7 @@ import { ThreadSite } from "./thread-site.js";
 import { WarmPlacement } from "./warm-placement.js";
 import { answerTo } from "../answer.js";
 import { handsBack } from "../errors.js";
+import { addRows, type DurationRow } from "../telemetry/durations.js";
 
 export interface MultiprocessSpaceOptions extends SpaceOptions {
   /**
@@ -34,6 +35,10 @@ export class MultiprocessSpace extends Space {
   #placement: WarmPlacement | undefined;
   #threads: number | undefined;
   #ending = false;
+  /** The action durations of threads that ended (see WorkerThread.end). */
+  #retired = new Map<string, DurationRow>();
+  /** The telemetry module's bundle for worker threads, built once. */
+  #telemetryBundle: Promise<string | undefined> | undefined;
 
   constructor(options: MultiprocessSpaceOptions = {}) {
     super(options);
@@ -70,7 +75,7 @@ export class MultiprocessSpace extends Space {
   async prewarm(count: number): Promise<void> {
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`prewarm needs a positive whole number of threads, not ${String(count)}`);
     if (this.#ending) throw new Error("this space has been destroyed");
-    await this.#threadPlacement().prewarm(await workerHostUrl(), count);
+    await (await this.#threadsReady()).prewarm(await workerHostUrl(), count);
     // destroy() began meanwhile: it has ended the warm threads it saw, maybe not these.
     if (this.#ending) await this.#placement?.endWarm();
   }
@@ -89,7 +94,7 @@ export class MultiprocessSpace extends Space {
     assertCloneable(init, "init");
     // Named by its build: a shared thread that loaded an older build (before a reload or an edit) loads this one anew.
     const [{ bundleUrl }, hostUrl] = await Promise.all([nextVersion(moduleUrl), workerHostUrl()]);
-    const placement = this.#threadPlacement();
+    const placement = this.telemetry === undefined ? this.#threadPlacement(undefined) : await this.#threadsReady();
     const mailbox = this.mailbox(options);
     // Refused with a passivation's reason, a message goes back to the router, to wait for the next activation.
     const route = new ThreadRoute(id, mailbox, (message, error) => this.router.route(handsBack(error) ? message : answerTo(message, id, false, error)));
@@ -113,16 +118,34 @@ export class MultiprocessSpace extends Space {
     });
   }
 
+  /**
+   * The placement, once the telemetry module (if any) is bundled for the
+   * threads: a module in TypeScript, or importing packages, loads in a
+   * worker as an agent module does.
+   */
+  async #threadsReady(): Promise<WarmPlacement> {
+    const telemetry = this.telemetry;
+    const bundled = await (this.#telemetryBundle ??= telemetry === undefined ? Promise.resolve(undefined) : bundleModule(telemetry));
+    return this.#threadPlacement(bundled);
+  }
+
   /** Made on first use: by then a broker space has put its own router in place, and its settings are known. */
-  #threadPlacement(): WarmPlacement {
+  #threadPlacement(telemetry: string | undefined): WarmPlacement {
     this.#placement ??= new WarmPlacement(this.#threads, () => this.router, {
-      settings: this.hostSettings(),
+      settings: { ...this.hostSettings(), ...(telemetry === undefined ? {} : { telemetry }) },
       pool: this.pool,
       onError: (error) => this.reportError(error),
       onDropped: (why, senders) => this.dropped(why, senders),
       observe: (message) => this.emit("message", message),
       watching: () => this.watched,
+      timing: () => this.timing,
+      retired: (rows) => addRows(this.#retired, rows),
     });
     return this.#placement;
+  }
+
+  protected override async durationRows(): Promise<DurationRow[][]> {
+    const threads = [...(this.#placement?.threads ?? [])];
+    return [...(await super.durationRows()), [...this.#retired.values()], ...(await Promise.all(threads.map((thread) => thread.durations())))];
   }
 }

@@ -41,7 +41,7 @@ export class Placement {
   async release(thread: WorkerThread): Promise<void> {
     if (thread.size > 0 || !thread.alive) return;
     this.#shared = this.#shared.filter((other) => other !== thread);
-    await thread.kill();
+    await thread.end();
   }
 
   /** A thread for one agent alone. */

@@ -24,6 +24,7 @@ import { startTimeout, stopTimeout, type Timeout } from "../timeout.js";
 import type { ThreadRoute, ThreadSink } from "./thread-route.js";
 import { startWorker } from "./worker-exec-argv.js";
 import { workerPrinted } from "./worker-output.js";
+import { durationRowsProblem, type DurationRow } from "../telemetry/durations.js";
 
 /** An agent placed in a thread, seen from the main thread: its route, and who to tell of what happens to it there. */
 export interface ThreadAgent {
@@ -52,9 +53,16 @@ export interface WorkerThreadOptions {
   observe(message: Message): void;
   /** Whether a `message` listener watches the space. */
   watching(): boolean;
+  /** Whether the space times actions (see telemetry/durations.ts). */
+  timing(): boolean;
+  /** The action durations of a thread about to end: kept by the space, so that its metrics' counts never go down. */
+  retired(rows: DurationRow[]): void;
   /** The space's CPU pool. */
   pool: ComputePool;
 }
+
+/** How long a thread that is ending may take to hand over its durations and send its spans. */
+const LAST_WORDS_MS = 3_000;
 
 // Ids of agents that left a thread, remembered a while: what they sent just
 // before leaving may still arrive, and is not a forgery.
@@ -115,6 +123,7 @@ export class WorkerThread {
       settings: options.settings,
       watching: options.watching(),
       idPrefix: idPrefixFor(),
+      timing: options.timing(),
     };
     this.#worker = startWorker(new URL(hostUrl), {
       workerData,
@@ -240,6 +249,36 @@ export class WorkerThread {
   async reload(spec: HostReload): Promise<void> {
     await this.#control.remote.reload(spec);
     if (this.#agents.has(spec.id)) this.#classes.set(spec.id, { moduleUrl: spec.moduleUrl, className: spec.className, bundled: true });
+  }
+
+  /** The thread's action durations (timed from now on, if they were not); none from a thread that is gone. */
+  async durations(): Promise<DurationRow[]> {
+    if (!this.#alive) return [];
+    const rows: unknown = await this.#control.remote.durations().catch(() => []);
+    const problem = durationRowsProblem(rows);
+    if (problem === undefined) return rows as DurationRow[];
+    this.#drop(`its action durations were dropped: ${problem}`, undefined);
+    return [];
+  }
+
+  /**
+   * Ends the thread once its last agent left: what it timed is kept by the
+   * space, and the spans its SDK still holds are sent first (each bounded:
+   * a thread that does not answer is ended all the same).
+   */
+  async end(): Promise<void> {
+    const { timing, settings } = this.#options;
+    if (this.#alive && (timing() || settings.telemetry !== undefined)) {
+      const lastWords = async (): Promise<void> => {
+        if (timing()) this.#options.retired(await this.durations());
+        if (settings.telemetry !== undefined) await this.#control.remote.flushTraces();
+      };
+      let timer: Timeout;
+      const late = new Promise<void>((resolve) => (timer = startTimeout(resolve, LAST_WORDS_MS)));
+      await Promise.race([lastWords().catch(() => undefined), late, this.#exited]);
+      stopTimeout(timer!);
+    }
+    await this.kill();
   }
 
   /** Ends the thread now; agents still placed here crash. Every caller shares one end (the last agents of a thread may leave at once). */
