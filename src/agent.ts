@@ -28,7 +28,7 @@ import { assertJsonValue } from "./json-value.js";
 import { MessageStream } from "./message-stream.js";
 import { PendingRequests, type RequestOptions } from "./pending.js";
 import { checkTimeoutMs } from "./timeout.js";
-import type { MessageTracing } from "./telemetry/tracing.js";
+import type { MessageTracing, Span } from "./telemetry/tracing.js";
 
 /**
  * A typed proxy to an agent: each of `T`'s actions becomes a method that
@@ -99,7 +99,7 @@ export class Agent {
   #inFlight = 0;
   #idle: (() => void) | undefined;
   /** The CONSUMER span of each message being handled, while an SDK traces messages (see telemetry/tracing.ts). */
-  #spans: Map<Message, { tracing: MessageTracing; span: ReturnType<MessageTracing["handling"]> }> | undefined;
+  #spans: Map<Message, { tracing: MessageTracing; span: Span }> | undefined;
   #oneSettled = (): void => {
     this.#link?.working(-1);
     if (--this.#inFlight === 0 && this.#idle) {

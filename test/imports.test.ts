@@ -5,6 +5,7 @@
  * (workers/agent-host.ts) reach the agent runtime and its host only: no space,
  * broker, inspector, node, live-reload or CLI code, nor the bundler.
  */
+import { readFileSync } from "node:fs";
 import madge from "madge";
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -39,6 +40,11 @@ function reachedFrom(entry: string): string[] {
 describe("imports", () => {
   it("form no circle in src/ or workers/", () => {
     expect(circles).toEqual([]);
+  });
+
+  it("never name @opentelemetry/api, an optional peer: a program without it must load and typecheck", () => {
+    const naming = Object.keys(graph).filter((file) => /from\s+["']@opentelemetry\//.test(readFileSync(file, "utf8")));
+    expect(naming).toEqual([]);
   });
 
   it.each(["src/runtime.ts", "workers/agent-host.ts", "workers/compute-task.ts"])("from %s reach the agent runtime only", (entry) => {

@@ -11,11 +11,47 @@
  * action makes a CONSUMER span, a child of that context.
  */
 import { createRequire } from "node:module";
-import type * as OTel from "@opentelemetry/api";
 import type { Message } from "../message.js";
 
-type Api = typeof OTel;
-type Span = OTel.Span;
+// The parts of @opentelemetry/api used here, typed here: the package is an
+// optional peer, and no declaration file of agentspace may need it installed.
+type Context = object;
+type Attributes = Record<string, string | number | boolean>;
+interface SpanContext {
+  traceId: string;
+  spanId: string;
+  traceFlags: number;
+  isRemote?: boolean;
+  traceState?: { serialize(): string };
+}
+/** An OpenTelemetry span, as this file uses it. */
+export interface Span {
+  spanContext(): SpanContext;
+  recordException(error: Error): void;
+  setStatus(status: { code: number; message?: string }): void;
+  end(): void;
+}
+interface Tracer {
+  startSpan(name: string, options: { kind: number; attributes: Attributes }, context: Context): Span;
+}
+interface Api {
+  trace: {
+    getTracer(name: string): Tracer;
+    getTracerProvider(): unknown;
+    getSpan(context: Context): Span | undefined;
+    setSpan(context: Context, span: Span): Context;
+    setSpanContext(context: Context, spanContext: SpanContext): Context;
+  };
+  context: {
+    active(): Context;
+    with<A extends unknown[], R>(context: Context, fn: (...args: A) => R, thisArg: undefined, ...args: A): R;
+  };
+  SpanKind: { PRODUCER: number; CONSUMER: number };
+  SpanStatusCode: { ERROR: number };
+  ROOT_CONTEXT: Context;
+  isSpanContextValid(spanContext: SpanContext): boolean;
+  createTraceState(text: string): { serialize(): string };
+}
 
 /** Where the API keeps what was registered (its tracer provider…): shared by every copy of the API in the thread. */
 const REGISTERED = Symbol.for("opentelemetry.js.api.1");
@@ -67,7 +103,7 @@ function loadApi(): Api | null {
 }
 
 /** What a span of a message says of it (OpenTelemetry's messaging conventions, and agentspace's own). */
-function attributesOf(message: Message, operation: "send" | "request" | "process", receiver: string): OTel.Attributes {
+function attributesOf(message: Message, operation: "send" | "request" | "process", receiver: string): Attributes {
   return {
     "messaging.system": "agentspace",
     "messaging.operation.name": operation,
@@ -83,7 +119,7 @@ function attributesOf(message: Message, operation: "send" | "request" | "process
 /** The spans of one thread's messages, made with the registered SDK. */
 export class MessageTracing {
   readonly #api: Api;
-  readonly #tracer: OTel.Tracer;
+  readonly #tracer: Tracer;
   /** The CONSUMER span of each message being handled: the parent of what its action sends when no context manager carries it. */
   readonly #handling = new WeakMap<Message, Span>();
 
@@ -146,14 +182,14 @@ export class MessageTracing {
   }
 
   /** The context `message` carries (checked: it came from anywhere), or none: its span then starts a trace. */
-  #carried(message: Message): OTel.Context {
+  #carried(message: Message): Context {
     const otel = this.#api;
     const { traceparent, tracestate } = message.meta;
     if (typeof traceparent !== "string" || traceparent.length > MAX_TRACEPARENT) return otel.ROOT_CONTEXT;
     const fields = TRACEPARENT.exec(traceparent);
     // Version ff is invalid; version 00 has exactly four fields.
     if (!fields || fields[1] === "ff" || (fields[1] === "00" && traceparent.length !== 55)) return otel.ROOT_CONTEXT;
-    const context: OTel.SpanContext = { traceId: fields[2]!, spanId: fields[3]!, traceFlags: parseInt(fields[4]!, 16) & 1, isRemote: true };
+    const context: SpanContext = { traceId: fields[2]!, spanId: fields[3]!, traceFlags: parseInt(fields[4]!, 16) & 1, isRemote: true };
     if (!otel.isSpanContextValid(context)) return otel.ROOT_CONTEXT;
     if (typeof tracestate === "string" && tracestate.length > 0 && tracestate.length <= MAX_TRACESTATE) {
       context.traceState = otel.createTraceState(tracestate);
