@@ -452,23 +452,23 @@ export class Agent {
           ? current.run(message, callAction, spec, this, args)
           : traced.tracing.within(traced.span, () => current.run(message, callAction, spec, this, args));
     } catch (error) {
-      durations?.record(spec.name, (performance.now() - started) / 1000);
+      durations?.recordSince(spec.name, started);
       return this.#complete(message, false, error);
     } finally {
       this.#running = undefined;
     }
     if (!isPromise(result)) {
-      durations?.record(spec.name, (performance.now() - started) / 1000);
+      durations?.recordSince(spec.name, started);
       return this.#complete(message, true, result);
     }
     (this.#working ??= new Set()).add(message);
     const done = result.then(
       (value) => {
-        durations?.record(spec.name, (performance.now() - started) / 1000);
+        durations?.recordSince(spec.name, started);
         return this.#complete(message, true, value);
       },
       (error: unknown) => {
-        durations?.record(spec.name, (performance.now() - started) / 1000);
+        durations?.recordSince(spec.name, started);
         return this.#complete(message, false, error);
       },
     );

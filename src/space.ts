@@ -213,7 +213,6 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   /** Adds an agent where the space runs agents; resolves once it runs (after `afterAdd`). */
   async add<C extends AgentClass>(Cls: C, id: string, ...[init, options = {}]: AddArgs<C>): Promise<void> {
     this.#checkKeeps(Cls);
-    refreshTracing();
     await this.#join(id, () => this.spawn(Cls, id, init, options), isDurable(Cls));
   }
 
@@ -221,7 +220,6 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   async addForeground<C extends AgentClass>(Cls: C, id: string, ...[init]: InitArg<C>): Promise<InstanceType<C>> {
     let agent: InstanceType<C> | undefined;
     this.#checkKeeps(Cls);
-    refreshTracing();
     await this.#join(
       id,
       async () => {
@@ -338,14 +336,19 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
    * the first call on, unless the space was made with `metrics: true`.
    */
   async metrics(): Promise<string> {
-    return (await this.#metricsText()).text;
+    this.#startTiming();
+    const rows = new Map<string, DurationRow>();
+    for (const thread of await this.durationRows()) addRows(rows, thread);
+    const present: Array<{ agentClass: string; stats: AgentStats }> = [];
+    for (const [id, member] of this.#members) if (!this.#hidden.has(id)) present.push({ agentClass: member.describe().className, stats: member.stats() });
+    return prometheusText(this.#departed.withPresent(present), rows.values());
   }
 
   /** Serves `metrics()` at `/metrics` on `host` (default 127.0.0.1) and `port` (default: any free one), for Prometheus to scrape. `destroy()` closes it. */
   async serveMetrics(options: MetricsServerOptions = {}): Promise<MetricsServer> {
     if (this.#destroyed) throw new Error("this space has been destroyed");
     this.#startTiming();
-    const server = await serveMetrics(() => this.#metricsText(), options);
+    const server = await serveMetrics(() => this.metrics(), options);
     const close = server.close;
     const served: MetricsServer = {
       url: server.url,
@@ -356,15 +359,6 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     };
     this.#metricServers.add(served);
     return served;
-  }
-
-  async #metricsText(): Promise<{ text: string; contentType: string }> {
-    this.#startTiming();
-    const rows = new Map<string, DurationRow>();
-    for (const thread of await this.durationRows()) addRows(rows, thread);
-    const present: Array<{ agentClass: string; stats: AgentStats }> = [];
-    for (const [id, member] of this.#members) if (!this.#hidden.has(id)) present.push({ agentClass: member.describe().className, stats: member.stats() });
-    return prometheusText(this.#departed.withPresent(present), rows.values());
   }
 
   #startTiming(): void {
@@ -484,16 +478,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     options: AddOptions,
     trusted: boolean,
   ): Promise<{ member: Member; instance: unknown }> {
-    const own = (this.#own ??= new OwnThread({
-      settings: this.hostSettings(),
-      router: () => this.router,
-      pool: this.pool,
-      watched: () => this.#watched,
-      observe: (message) => this.emit("message", message),
-      reportError: (error) => this.reportError(error instanceof Error ? error : new Error(String(error))),
-    }));
-    own.host.durations.timing = this.#timing;
-    refreshTracing();
+    const own = (this.#own ??= this.#ownThread());
     const placed = own.place({
       id,
       create: () => new Cls(id, init as never),
@@ -518,6 +503,20 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
       events: this.supervisorEvents(id),
     });
     return { member, instance: placed.agent.instance };
+  }
+
+  /** The space's own thread as a place for agents, made on first use. */
+  #ownThread(): OwnThread {
+    const own = new OwnThread({
+      settings: this.hostSettings(),
+      router: () => this.router,
+      pool: this.pool,
+      watched: () => this.#watched,
+      observe: (message) => this.emit("message", message),
+      reportError: (error) => this.reportError(error instanceof Error ? error : new Error(String(error))),
+    });
+    own.host.durations.timing = this.#timing;
+    return own;
   }
 
   /** What each agent's supervisor tells this space. */
@@ -671,6 +670,8 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
       throw new DuplicateAgentError(`an agent "${id}" is already in this space`);
     }
     checkHeapRoom("the main thread", this.#members.size + this.#joining.size);
+    // An SDK registered since the space was made traces this thread's agents from here (see telemetry/tracing.ts).
+    refreshTracing();
     const starting = start();
     this.#joining.set(id, starting);
     try {

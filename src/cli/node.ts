@@ -4,8 +4,6 @@
  *                             [--telemetry <module>] [--metrics-port <n>] [--metrics-host <host>]
  */
 import { hostname } from "node:os";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { AgentNode, type AgentClass, type DirectOptions } from "../index.js";
 import { agentClassesOf, loadModule } from "./load-module.js";
@@ -44,12 +42,17 @@ function whole(name: string, value: string | undefined): number | undefined {
   return number;
 }
 
+/** The port flag `name` gives, checked (0: any free one). */
+function portOf(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!(Number.isSafeInteger(port) && port >= 0 && port <= 65_535)) throw new NodeUsageError(`--${name} takes a port number (0–65535), not "${value}"`);
+  return port;
+}
+
 /** The direct path the flags ask for: any of them turns it on. */
 function directOf(values: { direct?: boolean; "direct-host"?: string; "direct-port"?: string; advertise?: string }): DirectOptions | undefined {
-  const port = values["direct-port"] === undefined ? undefined : Number(values["direct-port"]);
-  if (port !== undefined && !(Number.isSafeInteger(port) && port >= 0 && port <= 65_535)) {
-    throw new NodeUsageError(`--direct-port takes a port number (0–65535), not "${values["direct-port"]}"`);
-  }
+  const port = portOf("direct-port", values["direct-port"]);
   const host = values["direct-host"];
   const advertise = values.advertise;
   if (!values.direct && host === undefined && port === undefined && advertise === undefined) return undefined;
@@ -88,14 +91,11 @@ export async function runNode(argv: string[]): Promise<number> {
   const leaseMs = whole("lease-ms", values["lease-ms"]);
   const threads = values.threads === "auto" ? "auto" : whole("threads", values.threads);
   const direct = directOf(values);
-  const metricsPort = values["metrics-port"] === undefined ? undefined : Number(values["metrics-port"]);
-  if (metricsPort !== undefined && !(Number.isSafeInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65_535)) {
-    throw new NodeUsageError(`--metrics-port takes a port number (0–65535), not "${values["metrics-port"]}"`);
-  }
+  const metricsPort = portOf("metrics-port", values["metrics-port"]);
   if (values["metrics-host"] !== undefined && metricsPort === undefined) throw new NodeUsageError("--metrics-host needs --metrics-port");
-  const telemetry = values.telemetry === undefined ? undefined : pathToFileURL(resolve(values.telemetry)).href;
+  const telemetry = values.telemetry;
   // Before the agent modules: an SDK must be registered before anything it traces loads.
-  if (values.telemetry !== undefined) await loadModule(values.telemetry);
+  if (telemetry !== undefined) await loadModule(telemetry);
   const classes = new Map<string, AgentClass>();
   for (const module of positionals) {
     for (const Cls of agentClassesOf(await loadModule(module)).values()) classes.set(Cls.name, Cls);

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { AgentCrashedError } from "../errors.js";
+import { checkPort, closeServer, listenOn } from "../http-listen.js";
+import { METRICS_CONTENT_TYPE } from "../telemetry/metrics.js";
 import { agentIdProblem } from "../message.js";
 import { agentDetail } from "./agent-detail.js";
 import { AgentRows } from "./agent-rows.js";
@@ -49,7 +50,7 @@ export function openInspector(space: object, options: InspectorOptions): Promise
 /** Serves the page and its API for one space until closed. */
 export async function startInspector(inspected: InspectedSpace, options: InspectorOptions = {}): Promise<Inspector> {
   const { port = 0, host = "127.0.0.1" } = options;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError(`port must be a whole number from 0 to 65535, not ${String(port)}`);
+  checkPort(port);
   if (typeof host !== "string" || host.length === 0) throw new TypeError("host must be a non-empty string");
 
   const { space } = inspected;
@@ -83,7 +84,7 @@ export async function startInspector(inspected: InspectedSpace, options: Inspect
       [
         "GET",
         async (_request, response) => {
-          response.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(await space.metrics());
+          response.writeHead(200, { "content-type": METRICS_CONTENT_TYPE }).end(await space.metrics());
         },
       ],
     ]),
@@ -149,31 +150,21 @@ export async function startInspector(inspected: InspectedSpace, options: Inspect
     await handler(request, response, url);
   };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  const origin = await listenOn(server, port, host);
   server.on("error", (error) => console.error(`[agentspace] inspector: ${error.message}`));
-  const address = server.address() as AddressInfo;
-  const shownHost = address.address.includes(":") ? `[${address.address}]` : address.address;
 
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${shownHost}:${address.port}/?token=${token}`,
+    url: `${origin}/?token=${token}`,
     closed,
     close() {
       closing ??= (async () => {
         hub.close();
         space.off("error", onError);
         space.off("lifecycle", onLifecycle);
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections();
-        await Promise.all([stopped, nodes.close()]);
+        await Promise.all([closeServer(server), nodes.close()]);
         resolveClosed();
       })();
       return closing;

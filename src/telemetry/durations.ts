@@ -25,6 +25,11 @@ export class ClassDurations {
   /** Per action: a count per bucket (the last past every bound), then the sum, then the count. */
   readonly actions = new Map<string, Float64Array>();
 
+  /** One run of `action`, begun at `startedMs` (performance.now()) and over now. */
+  recordSince(action: string, startedMs: number): void {
+    this.record(action, (performance.now() - startedMs) / 1000);
+  }
+
   /** `seconds` spent in one run of `action`. */
   record(action: string, seconds: number): void {
     let values = this.actions.get(action);

@@ -17,8 +17,22 @@ export interface ClassCounts {
   dropped: number;
 }
 
-function zero(): ClassCounts {
-  return { agents: 0, received: 0, sent: 0, mailboxDepth: 0, restarts: 0, dropped: 0 };
+/** Prometheus's text format, version 0.0.4: what prom-client's registries write. */
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** The counts of `agentClass` in `byClass`, made at zero if need be. */
+function countsOf(byClass: Map<string, ClassCounts>, agentClass: string): ClassCounts {
+  let counts = byClass.get(agentClass);
+  if (!counts) byClass.set(agentClass, (counts = { agents: 0, received: 0, sent: 0, mailboxDepth: 0, restarts: 0, dropped: 0 }));
+  return counts;
+}
+
+/** Adds what an agent counted (its counters, not its gauges) into `counts`. */
+function addCounters(counts: ClassCounts, stats: AgentStats): void {
+  counts.received += stats.received;
+  counts.sent += stats.sent;
+  counts.restarts += stats.restarts;
+  counts.dropped += stats.dropped;
 }
 
 /**
@@ -30,12 +44,7 @@ export class DepartedCounts {
   readonly #byClass = new Map<string, ClassCounts>();
 
   add(agentClass: string, stats: AgentStats): void {
-    let counts = this.#byClass.get(agentClass);
-    if (!counts) this.#byClass.set(agentClass, (counts = zero()));
-    counts.received += stats.received;
-    counts.sent += stats.sent;
-    counts.restarts += stats.restarts;
-    counts.dropped += stats.dropped;
+    addCounters(countsOf(this.#byClass, agentClass), stats);
   }
 
   /** By class: the agents present now (`present`) with the departed ones' counters added. */
@@ -43,14 +52,10 @@ export class DepartedCounts {
     const byClass = new Map<string, ClassCounts>();
     for (const [agentClass, counts] of this.#byClass) byClass.set(agentClass, { ...counts });
     for (const { agentClass, stats } of present) {
-      let counts = byClass.get(agentClass);
-      if (!counts) byClass.set(agentClass, (counts = zero()));
+      const counts = countsOf(byClass, agentClass);
+      addCounters(counts, stats);
       counts.agents++;
-      counts.received += stats.received;
-      counts.sent += stats.sent;
       counts.mailboxDepth += stats.mailboxDepth;
-      counts.restarts += stats.restarts;
-      counts.dropped += stats.dropped;
     }
     return byClass;
   }
@@ -58,8 +63,8 @@ export class DepartedCounts {
 
 const DURATION = "agentspace_action_duration_seconds";
 
-/** The Prometheus text of `classes` and `durations`, and its content type. */
-export async function prometheusText(classes: Map<string, ClassCounts>, durations: Iterable<DurationRow>): Promise<{ text: string; contentType: string }> {
+/** The Prometheus text of `classes` and `durations` (METRICS_CONTENT_TYPE). */
+export async function prometheusText(classes: Map<string, ClassCounts>, durations: Iterable<DurationRow>): Promise<string> {
   const { Registry, Counter, Gauge, AggregatorRegistry } = await import("prom-client");
   const registry = new Registry();
   const registers = [registry];
@@ -91,7 +96,7 @@ export async function prometheusText(classes: Map<string, ClassCounts>, duration
   // in the form its registries exchange (getMetricsAsJSON), which it merges and writes.
   const histogram = AggregatorRegistry.aggregate<typeof registry.contentType>([[{ name: DURATION, help: "How long actions took, from their start to their outcome.", type: "histogram", aggregator: "sum", values: histogramValues(durations) }]]);
   const merged = Registry.merge([registry, histogram]);
-  return { text: await merged.metrics(), contentType: registry.contentType };
+  return merged.metrics();
 }
 
 function histogramValues(durations: Iterable<DurationRow>): Array<{ metricName: string; labels: Record<string, string | number>; value: number }> {

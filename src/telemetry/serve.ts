@@ -1,5 +1,6 @@
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { checkPort, closeServer, listenOn } from "../http-listen.js";
+import { METRICS_CONTENT_TYPE } from "./metrics.js";
 
 export interface MetricsServerOptions {
   /** 0 (the default): any free port. */
@@ -16,9 +17,9 @@ export interface MetricsServer {
 }
 
 /** Serves `read()` at `/metrics` (GET or HEAD), in Prometheus's text format. */
-export async function serveMetrics(read: () => Promise<{ text: string; contentType: string }>, options: MetricsServerOptions = {}): Promise<MetricsServer> {
+export async function serveMetrics(read: () => Promise<string>, options: MetricsServerOptions = {}): Promise<MetricsServer> {
   const { port = 0, host = "127.0.0.1" } = options;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError(`port must be a whole number from 0 to 65535, not ${String(port)}`);
+  checkPort(port);
   const server = createServer((request, response) => {
     const path = (request.url ?? "/").split("?")[0];
     if (path !== "/metrics") {
@@ -30,26 +31,11 @@ export async function serveMetrics(read: () => Promise<{ text: string; contentTy
       return;
     }
     read().then(
-      ({ text, contentType }) => response.writeHead(200, { "content-type": contentType }).end(request.method === "HEAD" ? undefined : text),
+      (text) => response.writeHead(200, { "content-type": METRICS_CONTENT_TYPE }).end(request.method === "HEAD" ? undefined : text),
       (error: unknown) => response.writeHead(500, { "content-type": "text/plain" }).end(`metrics failed: ${String(error)}\n`),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const origin = await listenOn(server, port, host);
   let closed: Promise<void> | undefined;
-  return {
-    url: `http://${shown}:${address.port}/metrics`,
-    close: () =>
-      (closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      })),
-  };
+  return { url: `${origin}/metrics`, close: () => (closed ??= closeServer(server)) };
 }

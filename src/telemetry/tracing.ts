@@ -201,16 +201,11 @@ export class MessageTracing {
 /**
  * Sends what this thread's SDK still holds (a batching span processor's
  * queue) before the thread ends: a worker's buffered spans would be lost.
+ * The thread's end bounds the wait (see WorkerThread.end).
  */
-export async function flushTraces(timeoutMs = 2_000): Promise<void> {
+export async function flushTraces(): Promise<void> {
   if (!api || !tracing) return;
   const provider = api.trace.getTracerProvider() as { getDelegate?(): unknown };
   const delegate = (provider.getDelegate?.() ?? provider) as { forceFlush?(): Promise<void> };
-  if (typeof delegate.forceFlush !== "function") return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    delegate.forceFlush().catch(() => undefined),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-  ]);
-  clearTimeout(timer);
+  if (typeof delegate.forceFlush === "function") await delegate.forceFlush().catch(() => undefined);
 }
