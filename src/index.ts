@@ -13,6 +13,8 @@ export { LocalSpace } from "./spaces/local.js";
 export { MultiprocessSpace, type MultiprocessSpaceOptions } from "./spaces/multiprocess.js";
 export { AMQPSpace, type AMQPSpaceOptions } from "./spaces/amqp.js";
 export { AmqpConnectionError, AmqpPublishError, type AmqpOptions } from "./amqp/index.js";
+export { HttpSpace, type HttpSpaceOptions } from "./spaces/http.js";
+export { ExchangeConnectionError } from "./http/errors.js";
 export { RedisSpace, type RedisSpaceOptions, type RedisDestroyOptions, type RedisRemoveOptions } from "./spaces/redis.js";
 export { Manager, type ManagerOptions, type LaunchOptions, type LaunchedAgent } from "./nodes/manager.js";
 export { AgentNode, type NodeOptions } from "./nodes/node.js";
@@ -20,6 +22,7 @@ export type { NodeView, PlacedAgent } from "./nodes/directory.js";
 export type { NodeDescription, RestartPolicy } from "./nodes/description.js";
 export type { NodeEvent } from "./nodes/events.js";
 export { RedisConnectionError, RedisPublishError, type RedisConnectionOptions, type RedisTuning, type DirectOptions, type DirectTlsOptions } from "./redis/index.js";
+export { Exchange, TokensFileError, type ExchangeOptions, type MailboxLimits, type Tokens } from "./exchange/index.js";
 
 // The features whose code a space does not import, loaded on first use (a
 // space nobody inspects never loads the HTTP server).

@@ -6,9 +6,12 @@
  *   agentspace run <module> [args…] [--space multiprocess|local] [--debug] [--inspect]
  *   agentspace node <module…> --redis <url> --namespace <ns> --name <name> --capacity <n>
  *   agentspace nodes --redis <url> --namespace <ns>
+ *   agentspace exchange [--port <n>] [--redis <url>] [--auth <tokens.json>] [--tls-cert f --tls-key f]
  */
 import { parseArgs } from "node:util";
 import { AgentspaceError } from "../index.js";
+import { TokensFileError } from "../exchange/index.js";
+import { ExchangeUsageError, exchangeUsage, runExchange } from "./exchange.js";
 import { ModuleLoadError } from "./load-module.js";
 import { NodeUsageError, nodeUsage, runNode } from "./node.js";
 import { listNodes, nodesUsage } from "./nodes.js";
@@ -23,6 +26,7 @@ Usage:
   agentspace run <module> [args…] [--space multiprocess|local] [--threads <n>|auto] [--debug] [--inspect]
   agentspace node <module…> [--redis <url>] [--namespace <ns>] [--name <name>] [--capacity <n>]
   agentspace nodes [--redis <url>] [--namespace <ns>]
+  agentspace exchange [--port <n>] [--redis <url>] [--auth <tokens.json>] [--tls-cert f --tls-key f]
   agentspace --help
 
 Commands:
@@ -40,6 +44,8 @@ Commands:
          and hosts the agents a manager launches on it; SIGTERM drains it.
          agentspace node --help for its options.
   nodes  Prints a namespace's nodes and the agents placed on them.
+  exchange  An HTTP exchange in Academy's protocol, for HttpSpace and Python
+         Academy agents across firewalls. agentspace exchange --help for its options.
 
 Options:
   --space <kind>  multiprocess: each agent in its own worker thread (default)
@@ -120,7 +126,7 @@ function parse(argv: string[]): Invocation | undefined {
 
 /** Runs the command line; resolves with the exit code once the command is over. */
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] === "node" || argv[0] === "nodes") return nodeCommand(argv[0], argv.slice(1));
+  if (argv[0] === "node" || argv[0] === "nodes" || argv[0] === "exchange") return nodeCommand(argv[0], argv.slice(1));
   let invocation: Invocation | undefined;
   try {
     invocation = parse(argv);
@@ -150,17 +156,23 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** `node` and `nodes`, which take options of their own (Redis, namespace). */
-async function nodeCommand(command: "node" | "nodes", argv: string[]): Promise<number> {
+const serviceCommands = {
+  node: { usage: nodeUsage, run: runNode },
+  nodes: { usage: nodesUsage, run: listNodes },
+  exchange: { usage: exchangeUsage, run: runExchange },
+};
+
+/** `node`, `nodes` and `exchange`, which take options of their own (Redis, namespace, port). */
+async function nodeCommand(command: keyof typeof serviceCommands, argv: string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(command === "node" ? nodeUsage : nodesUsage);
+    process.stdout.write(serviceCommands[command].usage);
     return 0;
   }
   try {
-    return command === "node" ? await runNode(argv) : await listNodes(argv);
+    return await serviceCommands[command].run(argv);
   } catch (error) {
-    const misuse = error instanceof NodeUsageError || error instanceof TypeError || error instanceof RangeError;
-    const known = misuse || error instanceof ModuleLoadError || error instanceof AgentspaceError;
+    const misuse = error instanceof NodeUsageError || error instanceof ExchangeUsageError || error instanceof TypeError || error instanceof RangeError;
+    const known = misuse || error instanceof ModuleLoadError || error instanceof AgentspaceError || error instanceof TokensFileError;
     console.error(`agentspace ${command}: ${known ? (error as Error).message : String((error as Error).stack ?? error)}`);
     if (misuse) console.error(`Run agentspace ${command} --help for usage.`);
     return misuse ? misused : failed;

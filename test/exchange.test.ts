@@ -1,0 +1,4 @@
+/** The HTTP exchange (Academy's protocol) and HttpSpace on it. */
+import "./exchange/protocol.js";
+import "./exchange/redis.js";
+import "./exchange/space.js";
