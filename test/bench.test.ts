@@ -14,7 +14,7 @@ describe("npm run bench", () => {
       maxBuffer: 16 << 20,
       timeout: 420_000,
     });
-    for (const name of ["ports", "round-trip", "comlink", "piscina", "in-thread", "spawn", "throughput", "latency", "fan-out", "add", "swarm", "swarm-scale", "loops", "redis", "direct", "durable", "virtual", "nodes", "curves"]) {
+    for (const name of ["ports", "round-trip", "comlink", "piscina", "in-thread", "spawn", "throughput", "latency", "fan-out", "add", "swarm", "swarm-scale", "loops", "redis", "direct", "durable", "exchange", "virtual", "nodes", "curves"]) {
       expect(stdout).toContain(`## ${name}:`);
     }
     expect(stdout).not.toContain("FAILED");

@@ -8,6 +8,7 @@ import { comlink } from "./comlink.js";
 import { curves } from "./curves.js";
 import { direct } from "./direct.js";
 import { durable } from "./durable.js";
+import { exchange } from "./exchange.js";
 import { virtualAgents } from "./virtual.js";
 import { telemetry } from "./telemetry.js";
 import { inThread } from "./in-thread.js";
@@ -44,6 +45,7 @@ export const scenarios: readonly Scenario[] = [
   spaceAdd,
   direct,
   durable,
+  exchange,
   virtualAgents,
   telemetry,
   swarmScenario,

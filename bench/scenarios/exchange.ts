@@ -1,0 +1,131 @@
+/**
+ * The HTTP exchange: deposits into a plain account through `agentspace
+ * exchange` (in this process) and through Academy's own server (its
+ * `python -m academy.exchange.cloud`, when ../shared/tools/academy's venv is
+ * set up), beside RedisSpace, in the same run. Throughput with 256 requests
+ * in flight, and sequential request p50/p99.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { nanoid } from "nanoid";
+import { Exchange, HttpSpace, RedisSpace, type Agent, type Space } from "agentspace";
+import { PlainAccount } from "../agents/account.js";
+import { now, nsSince } from "../lib/clock.js";
+import { redisProblem } from "../lib/redis.js";
+import type { Context, Count, Scenario } from "../lib/scenario.js";
+import { spaceRig } from "../lib/space-rig.js";
+
+const WINDOW = 256;
+const ACADEMY_PY = process.env.ACADEMY_PY ?? "/tmp/academy-venv/bin/python";
+const ACADEMY_TOOLS = join(process.cwd(), "../shared/tools/academy");
+
+async function deposits(me: Agent, to: string, n: number): Promise<Count> {
+  const start = now();
+  let next = 0;
+  const lane = async () => {
+    while (next < n) {
+      next++;
+      await me.request({ to, action: { name: "deposit", args: { n: 1 } } });
+    }
+  };
+  await Promise.all(Array.from({ length: WINDOW }, lane));
+  return { count: n, ns: nsSince(start) };
+}
+
+async function sequential(me: Agent, to: string, k: number): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < k; i++) {
+    const start = now();
+    await me.request({ to, action: { name: "deposit", args: { n: 1 } } });
+    samples.push(nsSince(start));
+  }
+  return samples;
+}
+
+async function measure(ctx: Context, key: string, name: string, create: () => { space: Space; close(): Promise<void> }, n: number, k: number): Promise<void> {
+  const rig = await spaceRig({ create, sharedIds: false }, async ({ space, me }) => {
+    await space.add(PlainAccount, "acct");
+    return async () => ({ me, to: "acct" });
+  });
+  try {
+    const { me, to } = await rig.once();
+    const vs = key === "redis" ? {} : { vs: "redis-throughput" };
+    await ctx.throughput({ key: `${key}-throughput`, label: `${name}: deposits (${WINDOW} in flight)`, unit: "msg/s", ...vs }, () => deposits(me, to, n));
+    const lvs = key === "redis" ? {} : { vs: "redis-latency" };
+    await ctx.latency({ key: `${key}-latency`, label: `${name}: sequential deposit requests`, unit: "µs", ...lvs }, () => sequential(me, to, k));
+  } finally {
+    await rig.close();
+  }
+}
+
+/** Academy's own exchange on a free-ish port; resolves with its url once it listens. */
+function startAcademy(): Promise<{ url: string; child: ChildProcess }> {
+  const port = 20_000 + Math.floor(Math.random() * 10_000);
+  const child = spawn(ACADEMY_PY, ["peer.py", "--serve-only", String(port)], { cwd: ACADEMY_TOOLS, stdio: ["ignore", "pipe", "inherit"], detached: true });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /READY (\S+)/.exec(out);
+      if (match) void listening(match[1]!).then(() => resolve({ url: match[1]!, child }), reject);
+    });
+    child.once("exit", (code) => reject(new Error(`Academy's exchange exited (${code})`)));
+  });
+}
+
+/** Resolves once `url`'s port takes connections (Academy's script prints its url a moment before). */
+async function listening(url: string): Promise<void> {
+  const { hostname, port } = new URL(url);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(Number(port), hostname, () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`Academy's exchange at ${url} never took a connection`);
+}
+
+export const exchange: Scenario = {
+  name: "exchange",
+  group: "spaces",
+  description: "HttpSpace through agentspace exchange and through Academy's own HTTP exchange, beside RedisSpace: deposits with 256 in flight, sequential requests",
+  async run(ctx) {
+    const n = ctx.size(10_000, 500);
+    const k = ctx.size(1_000, 100);
+    const problem = await redisProblem();
+    if (problem) ctx.note(`RedisSpace skipped: ${problem}`);
+    else await measure(ctx, "redis", "RedisSpace", () => closing(new RedisSpace({ namespace: `bench-exchange-${nanoid(8).replace(/[^A-Za-z0-9]/g, "x")}` })), n, k);
+    const ours = await Exchange.start({});
+    try {
+      await measure(ctx, "ours", "HttpSpace on agentspace exchange", () => closing(new HttpSpace({ url: ours.url })), n, k);
+    } finally {
+      await ours.close();
+    }
+    if (!existsSync(ACADEMY_PY) || !existsSync(ACADEMY_TOOLS)) {
+      ctx.note(`Academy's own exchange skipped: no ${ACADEMY_PY} (set it up with ../shared/tools/academy/setup.sh)`);
+      return;
+    }
+    const academy = await startAcademy();
+    try {
+      await measure(ctx, "academy", "HttpSpace on Academy's own exchange", () => closing(new HttpSpace({ url: academy.url })), n, k);
+    } finally {
+      // Its script runs the server in a process of its own: the whole group goes.
+      const exited = new Promise((resolve) => academy.child.once("exit", resolve));
+      process.kill(-academy.child.pid!, "SIGTERM");
+      await exited;
+      academy.child.stdout?.destroy();
+    }
+    ctx.note("each message is an HTTP PUT and an SSE event, each way; Academy's server runs in one Python process (aiohttp), ours in this process beside the space");
+  },
+};
+
+function closing(space: Space): { space: Space; close(): Promise<void> } {
+  return { space, close: () => space.destroy() };
+}
