@@ -10,39 +10,15 @@ import { existsSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { nanoid } from "nanoid";
-import { Exchange, HttpSpace, RedisSpace, type Agent, type Space } from "agentspace";
+import { Exchange, HttpSpace, RedisSpace, type Space } from "agentspace";
 import { PlainAccount } from "../agents/account.js";
-import { now, nsSince } from "../lib/clock.js";
+import { WINDOW, deposits, sequential } from "../lib/deposits.js";
 import { redisProblem } from "../lib/redis.js";
-import type { Context, Count, Scenario } from "../lib/scenario.js";
+import type { Context, Scenario } from "../lib/scenario.js";
 import { spaceRig } from "../lib/space-rig.js";
 
-const WINDOW = 256;
 const ACADEMY_PY = process.env.ACADEMY_PY ?? "/tmp/academy-venv/bin/python";
 const ACADEMY_TOOLS = join(process.cwd(), "../shared/tools/academy");
-
-async function deposits(me: Agent, to: string, n: number): Promise<Count> {
-  const start = now();
-  let next = 0;
-  const lane = async () => {
-    while (next < n) {
-      next++;
-      await me.request({ to, action: { name: "deposit", args: { n: 1 } } });
-    }
-  };
-  await Promise.all(Array.from({ length: WINDOW }, lane));
-  return { count: n, ns: nsSince(start) };
-}
-
-async function sequential(me: Agent, to: string, k: number): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < k; i++) {
-    const start = now();
-    await me.request({ to, action: { name: "deposit", args: { n: 1 } } });
-    samples.push(nsSince(start));
-  }
-  return samples;
-}
 
 async function measure(ctx: Context, key: string, name: string, create: () => { space: Space; close(): Promise<void> }, n: number, k: number): Promise<void> {
   const rig = await spaceRig({ create, sharedIds: false }, async ({ space, me }) => {
