@@ -88,7 +88,13 @@ export const exchange: Scenario = {
       ctx.note(`Academy's own exchange skipped: no ${ACADEMY_PY} (set it up with ../shared/tools/academy/setup.sh)`);
       return;
     }
-    const academy = await startAcademy();
+    let academy: Awaited<ReturnType<typeof startAcademy>>;
+    try {
+      academy = await startAcademy();
+    } catch (error) {
+      ctx.note(`Academy's own exchange skipped: it did not start (${(error as Error).message})`);
+      return;
+    }
     try {
       await measure(ctx, "academy", "HttpSpace on Academy's own exchange", () => closing(new HttpSpace({ url: academy.url })), n, k);
     } finally {
