@@ -65,14 +65,14 @@ export class Exchange {
   readonly #onError: (error: Error) => void;
   #closing: Promise<void> | undefined;
 
-  private constructor(server: Server, url: string, mailboxes: Mailboxes, tokens: Tokens | undefined, options: ExchangeOptions) {
+  private constructor(server: Server, url: string, mailboxes: Mailboxes, tokens: Tokens | undefined, options: ExchangeOptions, onError: (error: Error) => void) {
     this.#server = server;
     this.url = url;
     this.#mailboxes = mailboxes;
     this.#tokens = tokens;
     this.#listenTimeoutS = options.listenTimeoutS ?? 60;
     this.#pingIntervalMs = options.pingIntervalMs ?? 15_000;
-    this.#onError = options.onError ?? ((error) => console.error(`agentspace exchange: ${error.message}`));
+    this.#onError = onError;
   }
 
   /** Starts an exchange; resolves once it listens (its `url` says where). */
@@ -103,7 +103,7 @@ export class Exchange {
       throw error;
     }
     if (options.tls) url = url.replace(/^http:/, "https:");
-    const exchange = new Exchange(server as Server, url, mailboxes, tokens, { ...options, onError });
+    const exchange = new Exchange(server as Server, url, mailboxes, tokens, options, onError);
     handle = (request, response) => exchange.#handle(request, response);
     return exchange;
   }

@@ -123,8 +123,7 @@ export class HttpTransport extends EventEmitter<BrokerTransportEvents> implement
       }
       if (held.status === 403) throw new PermissionDeniedError(`agent id "${id}" belongs to another client of ${this.where}: choose another id`);
     }
-    const agentClass = this.#options.classOf(id);
-    const created = await this.#call("POST", "/mailbox", { mailbox, agent: [agentClass ?? "agentspace.ForegroundAgent", ...AGENT_BASES].join(",") });
+    const created = await this.#call("POST", "/mailbox", { mailbox, agent: this.#hierarchyOf(id) });
     this.#refuseAttach(id, created);
     const status = await this.#call("GET", "/mailbox", { mailbox });
     this.#refuseAttach(id, status);
@@ -135,6 +134,11 @@ export class HttpTransport extends EventEmitter<BrokerTransportEvents> implement
     const attached: Attached = { entity, deliver, stop: new AbortController(), held: new Set(), lastEventId: undefined };
     this.#attached.set(id, attached);
     void this.#listenLoop(id, attached);
+  }
+
+  /** The class hierarchy Academy's discover reads: the agent's class first (a foreground agent has none of its own). */
+  #hierarchyOf(id: string): string {
+    return [this.#options.classOf(id) ?? "agentspace.ForegroundAgent", ...AGENT_BASES].join(",");
   }
 
   #refuseAttach(id: string, reply: Reply): void {
@@ -158,7 +162,7 @@ export class HttpTransport extends EventEmitter<BrokerTransportEvents> implement
         failures = 0;
         if (reply.status === 404) {
           // The exchange restarted without keeping its mailboxes: this agent's is opened again.
-          await this.#call("POST", "/mailbox", { mailbox, agent: [this.#options.classOf(id) ?? "agentspace.ForegroundAgent", ...AGENT_BASES].join(",") });
+          await this.#call("POST", "/mailbox", { mailbox, agent: this.#hierarchyOf(id) });
         } else if (reply.status === 419) {
           this.#attached.delete(id);
           this.emit("attachmentLost", id, new ExchangeConnectionError(`its mailbox on ${this.where} was closed by someone else`));

@@ -31,6 +31,11 @@ function shape(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([key, inner]) => [key, shape(inner)]));
 }
 
+/** A ping-request from `src` to `dest`, as Academy's wire has it. */
+function pingRequest(src: unknown, dest: unknown, tag = randomUUID()) {
+  return { header: { src, dest, tag, label: null, kind: "request", protocol_version: "1" }, body: { kind: "ping-request" } };
+}
+
 function user(name: string) {
   return JSON.stringify({ uid: randomUUID(), name, role: "user" });
 }
@@ -97,7 +102,7 @@ describe("the HTTP exchange, in Academy's protocol", () => {
     await listening;
     while (JSON.parse((await client.call("GET", "/mailbox/listeners", { mailbox })).text).listeners !== 0) await new Promise((r) => setImmediate(r));
     const src = JSON.parse(mailbox);
-    const message = { header: { src, dest: src, tag: randomUUID(), label: null, kind: "request", protocol_version: "1" }, body: { kind: "ping-request" } };
+    const message = pingRequest(src, src);
     expect((await client.call("PUT", "/message", { message: JSON.stringify(message) })).status).toBe(200);
     const received = await client.call("GET", "/message", { mailbox, timeout: 3 });
     expect(received.status).toBe(200);
@@ -110,7 +115,7 @@ describe("the HTTP exchange, in Academy's protocol", () => {
     const mailbox = user("taker");
     await client.call("POST", "/mailbox", { mailbox });
     const src = JSON.parse(mailbox);
-    const message = { header: { src, dest: src, tag: randomUUID(), label: null, kind: "request", protocol_version: "1" }, body: { kind: "ping-request" } };
+    const message = pingRequest(src, src);
     await client.call("PUT", "/message", { message: JSON.stringify(message) });
     // Takes the event and drops the connection at once, before any later write could confirm it.
     const stop = new AbortController();
@@ -136,7 +141,7 @@ describe("the HTTP exchange, in Academy's protocol", () => {
     const refused = await client.call("PUT", "/message", { message: JSON.stringify(big) });
     expect(refused.status).toBe(413);
     expect(refused.text).toMatch(/^Message of size \d+ larger than limit 1048576\.$/);
-    const small = { header: { ...header, tag: randomUUID() }, body: { kind: "ping-request" } };
+    const small = pingRequest(src, src);
     expect((await clientOf(exchange).call("PUT", "/message", { message: JSON.stringify(small) })).status).toBe(200);
     expect(JSON.parse((await clientOf(exchange).call("GET", "/mailbox/stats", { mailbox })).text).queued).toBe(1);
   });
@@ -161,7 +166,7 @@ describe("the HTTP exchange with --auth", () => {
     expect((await bob.call("DELETE", "/mailbox", { mailbox: aliceBox })).status).toBe(403);
     const a = JSON.parse(aliceBox);
     const b = JSON.parse(bobBox);
-    const as = (src: unknown, dest: unknown) => JSON.stringify({ header: { src, dest, tag: randomUUID(), label: null, kind: "request", protocol_version: "1" }, body: { kind: "ping-request" } });
+    const as = (src: unknown, dest: unknown) => JSON.stringify(pingRequest(src, dest));
     // Claiming to be alice's agent: refused, wherever it goes.
     expect((await bob.call("PUT", "/message", { message: as(a, b) })).status).toBe(403);
     // Writing into alice's mailbox, which is not shared with bob.
