@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe } from "vitest";
-import { HttpSpace } from "../../src/index.js";
+import { HttpSpace, type SpaceOptions } from "../../src/index.js";
+import { describeHardening } from "../behaviour/hardening.js";
+import { describeLoops } from "../behaviour/loops.js";
+import { describeReload } from "../behaviour/reload.js";
 import { describeSpace } from "../behaviour/suite.js";
 import { startExchangeProcess, type ExchangeProcess } from "./exchange-process.js";
 
@@ -10,5 +13,9 @@ describe("HttpSpace (agentspace exchange process)", () => {
     exchange = await startExchangeProcess();
   });
   afterAll(() => exchange.stop());
-  describeSpace("HttpSpace", (options) => new HttpSpace({ ...options, url: exchange.url }), { workers: true });
+  const makeSpace = (options: SpaceOptions): HttpSpace => new HttpSpace({ ...options, url: exchange.url });
+  describeSpace("HttpSpace", makeSpace, { workers: true });
+  describeLoops("HttpSpace", makeSpace, { workers: true });
+  describeHardening("HttpSpace", makeSpace, { workers: true, carries: "json" });
+  describeReload("HttpSpace", makeSpace);
 });
