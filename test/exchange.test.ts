@@ -2,3 +2,4 @@
 import "./exchange/protocol.js";
 import "./exchange/redis.js";
 import "./exchange/space.js";
+import "./exchange/tls.js";

@@ -5,6 +5,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { rootCertificates as tlsRootCertificates } from "node:tls";
 
 export interface Reply {
   status: number;
@@ -17,17 +18,27 @@ export class UnreachableError extends Error {}
 /** The longest error text kept from a reply (an exchange's error bodies are one line). */
 const MAX_TEXT = 64 * 1024;
 
+/** The codes Node gives a TLS certificate it cannot verify. */
+const UNTRUSTED_CERTIFICATE = new Set(["DEPTH_ZERO_SELF_SIGNED_CERT", "SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "CERT_UNTRUSTED"]);
+
+function certificateFix(error: Error): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === undefined || !UNTRUSTED_CERTIFICATE.has(code)) return "";
+  return " (the exchange's certificate is not one this process trusts: pass its certificate, PEM, as new HttpSpace({ url, ca }), or name it in NODE_EXTRA_CA_CERTS)";
+}
+
 export class ExchangeClient {
   readonly url: URL;
   readonly #headers: Record<string, string>;
   readonly #agent: HttpAgent;
   readonly #request: typeof httpRequest;
 
-  constructor(url: string, token: string | undefined) {
+  /** `ca`: the PEM certificate(s) to trust for an https:// exchange, beside the system's. */
+  constructor(url: string, token: string | undefined, ca?: string) {
     this.url = new URL(url);
     if (this.url.protocol !== "http:" && this.url.protocol !== "https:") throw new TypeError(`the exchange's url must be http:// or https://, not ${url}`);
     const https = this.url.protocol === "https:";
-    this.#agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    this.#agent = https ? new HttpsAgent({ keepAlive: true, ...(ca === undefined ? {} : { ca: [...tlsRootCertificates, ca] }) }) : new HttpAgent({ keepAlive: true });
     this.#request = https ? (httpsRequest as typeof httpRequest) : httpRequest;
     this.#headers = { "Content-Type": "application/json", ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }) };
   }
@@ -44,7 +55,7 @@ export class ExchangeClient {
         { method, path: this.#path(path), agent: this.#agent, headers: { ...this.#headers, ...headers, "Content-Length": String(payload.length) }, signal },
         resolve,
       );
-      request.once("error", (error) => reject(signal?.aborted ? error : new UnreachableError(`${method} ${path} to the exchange at ${this.url.origin} failed: ${error.message}`, { cause: error })));
+      request.once("error", (error) => reject(signal?.aborted ? error : new UnreachableError(`${method} ${path} to the exchange at ${this.url.origin} failed: ${error.message}${certificateFix(error)}`, { cause: error })));
       request.end(payload);
     });
   }

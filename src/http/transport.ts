@@ -11,6 +11,8 @@ import { entityOf } from "./ids.js";
 export interface HttpTransportOptions {
   url: string;
   token?: string;
+  /** PEM certificate(s) to trust for an https:// exchange (one with a self-signed or private certificate). */
+  ca?: string;
   /** The agent class of id `id`, for the hierarchy Academy's discover reads (undefined: a foreground agent). */
   classOf: (id: string) => string | undefined;
   argNames: ArgNames;
@@ -71,7 +73,7 @@ export class HttpTransport extends EventEmitter<BrokerTransportEvents> implement
    * when it refuses the token (or its absence).
    */
   static async open(options: HttpTransportOptions): Promise<HttpTransport> {
-    const client = new ExchangeClient(options.url, options.token);
+    const client = new ExchangeClient(options.url, options.token, options.ca);
     const transport = new HttpTransport(client, options);
     try {
       const probe = encodeEntityId({ uid: "00000000-0000-4000-8000-000000000000", name: null, role: "user" });

@@ -10,6 +10,8 @@ export interface HttpSpaceOptions extends MultiprocessSpaceOptions {
   url: string;
   /** A bearer token from the exchange's --auth file. */
   token?: string;
+  /** PEM certificate(s) to trust for an https:// exchange whose certificate is self-signed or from a private authority (else set NODE_EXTRA_CA_CERTS). */
+  ca?: string;
   /** How long each listen lasts before it is renewed, in seconds (default 30; at most the exchange's limit, 60 on Academy's). */
   listenTimeoutS?: number;
 }
@@ -33,6 +35,7 @@ export class HttpSpace extends MultiprocessSpace {
     this.#transport = HttpTransport.open({
       url: options.url,
       token: options.token,
+      ca: options.ca,
       listenTimeoutS: options.listenTimeoutS,
       classOf: (id) => this.#classes.get(id)?.name,
       argNames: (id, action) => {

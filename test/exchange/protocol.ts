@@ -175,6 +175,30 @@ describe("the HTTP exchange with --auth", () => {
     expect(JSON.parse((await alice.call("GET", "/mailbox/stats", { mailbox: aliceBox })).text).queued).toBe(0);
   });
 
+  it("lets the owner share a mailbox with a group, and take the share back", async () => {
+    const exchange = await start({ auth: { ...tokens, "carol-token-0123456789": { client: "carol", groups: ["lab"] } } });
+    const alice = clientOf(exchange, "alice-token-0123456789");
+    const bob = clientOf(exchange, "bob-token-0123456789ab");
+    const carol = clientOf(exchange, "carol-token-0123456789");
+    const aliceBox = user("alice-agent");
+    const carolBox = user("carol-user");
+    expect((await alice.call("POST", "/mailbox", { mailbox: aliceBox })).status).toBe(200);
+    expect((await carol.call("POST", "/mailbox", { mailbox: carolBox })).status).toBe(200);
+    const fromCarol = () => JSON.stringify(pingRequest(JSON.parse(carolBox), JSON.parse(aliceBox)));
+    expect((await carol.call("PUT", "/message", { message: fromCarol() })).status).toBe(403);
+    // Only the owner shares.
+    expect((await bob.call("POST", "/mailbox/share", { mailbox: aliceBox, group_id: "lab" })).status).toBe(403);
+    expect((await alice.call("POST", "/mailbox/share", { mailbox: aliceBox, group_id: "lab" })).status).toBe(200);
+    expect(JSON.parse((await carol.call("GET", "/mailbox/share", { mailbox: aliceBox })).text)).toEqual({ group_ids: ["lab"] });
+    expect((await carol.call("PUT", "/message", { message: fromCarol() })).status).toBe(200);
+    expect(JSON.parse((await carol.call("GET", "/mailbox/stats", { mailbox: aliceBox })).text).queued).toBe(1);
+    // bob is not in the group.
+    expect((await bob.call("GET", "/mailbox/stats", { mailbox: aliceBox })).status).toBe(403);
+    expect((await alice.call("DELETE", "/mailbox/share", { mailbox: aliceBox, group_id: "lab" })).status).toBe(200);
+    expect((await carol.call("PUT", "/message", { message: fromCarol() })).status).toBe(403);
+    expect(JSON.parse((await alice.call("GET", "/mailbox/stats", { mailbox: aliceBox })).text).queued).toBe(1);
+  });
+
   it("gives an HttpSpace without a token a typed error at add that names the fix", async () => {
     const exchange = await start({ auth: tokens });
     const space = new HttpSpace({ url: exchange.url });

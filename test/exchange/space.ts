@@ -13,7 +13,7 @@ describe("HttpSpace (agentspace exchange process)", () => {
     exchange = await startExchangeProcess();
   });
   afterAll(() => exchange.stop());
-  const makeSpace = (options: SpaceOptions): HttpSpace => new HttpSpace({ ...options, url: exchange.url });
+  const makeSpace = (options?: SpaceOptions): HttpSpace => new HttpSpace({ ...options, url: exchange.url });
   describeSpace("HttpSpace", makeSpace, { workers: true });
   describeLoops("HttpSpace", makeSpace, { workers: true });
   describeHardening("HttpSpace", makeSpace, { workers: true, carries: "json" });
