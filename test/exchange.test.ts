@@ -3,3 +3,4 @@ import "./exchange/protocol.js";
 import "./exchange/redis.js";
 import "./exchange/space.js";
 import "./exchange/tls.js";
+import "./exchange/per-message.js";

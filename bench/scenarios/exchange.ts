@@ -1,6 +1,6 @@
 /**
  * The HTTP exchange: deposits into a plain account through `agentspace
- * exchange` (in this process) and through Academy's own server (its
+ * exchange` (a process of its own, as users run it) and through Academy's own server (its
  * `python -m academy.exchange.cloud`, when ../shared/tools/academy's venv is
  * set up), beside RedisSpace, in the same run. Throughput with 256 requests
  * in flight, and sequential request p50/p99.
@@ -10,9 +10,10 @@ import { existsSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { nanoid } from "nanoid";
-import { Exchange, HttpSpace, RedisSpace, type Space } from "agentspace";
+import { HttpSpace, RedisSpace, type Space } from "agentspace";
 import { PlainAccount } from "../agents/account.js";
 import { WINDOW, deposits, sequential } from "../lib/deposits.js";
+import { cliCommand } from "../lib/library.js";
 import { redisProblem } from "../lib/redis.js";
 import type { Context, Scenario } from "../lib/scenario.js";
 import { spaceRig } from "../lib/space-rig.js";
@@ -34,6 +35,28 @@ async function measure(ctx: Context, key: string, name: string, create: () => { 
   } finally {
     await rig.close();
   }
+}
+
+/** `agentspace exchange` of the library under test on a free port; resolves with its url once it listens. */
+function startOurs(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [...cliCommand(), "exchange", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening at (\S+)/.exec(out);
+      if (match) resolve({ url: match[1]!, child });
+    });
+    child.once("exit", (code) => reject(new Error(`agentspace exchange exited (${code}) before it listened: ${out}`)));
+  });
+}
+
+async function stop(child: ChildProcess, group: boolean): Promise<void> {
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  if (group) process.kill(-child.pid!, "SIGTERM");
+  else child.kill("SIGTERM");
+  await exited;
+  child.stdout?.destroy();
 }
 
 /** Academy's own exchange on a free-ish port; resolves with its url once it listens. */
@@ -78,11 +101,11 @@ export const exchange: Scenario = {
     const problem = await redisProblem();
     if (problem) ctx.note(`RedisSpace skipped: ${problem}`);
     else await measure(ctx, "redis", "RedisSpace", () => closing(new RedisSpace({ namespace: `bench-exchange-${nanoid(8).replace(/[^A-Za-z0-9]/g, "x")}` })), n, k);
-    const ours = await Exchange.start({});
+    const ours = await startOurs();
     try {
       await measure(ctx, "ours", "HttpSpace on agentspace exchange", () => closing(new HttpSpace({ url: ours.url })), n, k);
     } finally {
-      await ours.close();
+      await stop(ours.child, false);
     }
     if (!existsSync(ACADEMY_PY) || !existsSync(ACADEMY_TOOLS)) {
       ctx.note(`Academy's own exchange skipped: no ${ACADEMY_PY} (set it up with ../shared/tools/academy/setup.sh)`);
@@ -99,12 +122,9 @@ export const exchange: Scenario = {
       await measure(ctx, "academy", "HttpSpace on Academy's own exchange", () => closing(new HttpSpace({ url: academy.url })), n, k);
     } finally {
       // Its script runs the server in a process of its own: the whole group goes.
-      const exited = new Promise((resolve) => academy.child.once("exit", resolve));
-      process.kill(-academy.child.pid!, "SIGTERM");
-      await exited;
-      academy.child.stdout?.destroy();
+      await stop(academy.child, true);
     }
-    ctx.note("each message is an HTTP PUT and an SSE event, each way; Academy's server runs in one Python process (aiohttp), ours in this process beside the space");
+    ctx.note("each exchange runs in a process of its own: Academy's in Python (aiohttp), ours in Node; a message reaches its receiver as an SSE event; the space sends agentspace's exchange what waits in one PUT /messages, Academy's a PUT per message");
   },
 };
 

@@ -10,7 +10,7 @@ import { checkPort, closeServer, listenOn } from "../http-listen.js";
 import { callerOf, loadTokens, tokensOf, type Tokens } from "./auth.js";
 import { MemoryJournal, RedisJournal, type Journal } from "./journal.js";
 import { DEFAULT_LIMITS, MailboxRefusal, Mailboxes, type Caller, type MailboxLimits } from "./mailboxes.js";
-import { entityIdFromJson, messageFromJson, WireError, type EntityId } from "./wire.js";
+import { entityIdFromJson, MAX_BATCH_BODY_BYTES, MAX_BATCH_MESSAGES, messageFromJson, WireError, type EntityId, type PutResult } from "./wire.js";
 
 export interface ExchangeOptions {
   /** 0 (the default): any free port. */
@@ -42,7 +42,7 @@ const SSE_HEADERS = {
 
 /** How long an event stays unconfirmed on an open stream before a ping confirms it (see `listen`). */
 const CONFIRM_MS = 1_000;
-/** The largest body of any route but PUT /message. */
+/** The largest body of any route but PUT /message and PUT /messages. */
 const SMALL_BODY_BYTES = 64 * 1024;
 
 /** A reply that ends a request: Academy's status code and its text. */
@@ -160,6 +160,9 @@ export class Exchange {
           await mailboxes.put(caller, message, JSON.stringify(message));
           reply(response, 200);
         }, this.#messageBodyBytes());
+      case "PUT /messages":
+        // agentspace's own: many messages in one request, taken in order (HttpSpace sends so to this exchange).
+        return this.#run(request, response, async (caller, body) => json(response, { results: await this.#putAll(caller, body.messages) }), this.#batchBodyBytes());
       case "GET /message":
         return this.#run(request, response, async (caller, body) => this.#receive(caller, mailboxOf(body), this.#timeoutOf(body), request, response));
       case "GET /mailbox/listen":
@@ -208,6 +211,36 @@ export class Exchange {
   // The JSON string a message travels in escapes its quotes: room for that, then the limit applies to the message itself.
   #messageBodyBytes(): number {
     return 2 * this.#mailboxes.limits.maxMessageBytes + SMALL_BODY_BYTES;
+  }
+
+  #batchBodyBytes(): number {
+    return Math.max(MAX_BATCH_BODY_BYTES, this.#messageBodyBytes());
+  }
+
+  /**
+   * PUT /messages: each message as PUT /message would take it, in order, each
+   * with its own status. When the journal fails at one, it and the rest are
+   * 503 (not taken), so that the sender sends again exactly those.
+   */
+  async #putAll(caller: Caller, messages: unknown): Promise<PutResult[]> {
+    if (!Array.isArray(messages) || messages.length > MAX_BATCH_MESSAGES) throw new WireError(`messages must be an array of at most ${MAX_BATCH_MESSAGES} strings`);
+    const results: PutResult[] = [];
+    for (let i = 0; i < messages.length; i++) {
+      const text: unknown = messages[i];
+      try {
+        const message = messageFromJson(text);
+        await this.#mailboxes.put(caller, message, JSON.stringify(message));
+        results.push({ status: 200 });
+      } catch (error) {
+        if (error instanceof MailboxRefusal) results.push({ status: error.status, text: error.message });
+        else if (error instanceof WireError) results.push({ status: 400, text: `Missing or invalid field: ${error.message}` });
+        else {
+          this.#onError(new Error("PUT /messages failed", { cause: error }));
+          while (results.length < messages.length) results.push({ status: 503, text: `not taken: ${(error as Error).message}` });
+        }
+      }
+    }
+    return results;
   }
 
   /** Authenticates, reads and parses the JSON body (every route has one, GET too), then runs `route`. */
@@ -334,6 +367,7 @@ export class Exchange {
       stop();
     };
     let stop = (): void => undefined;
+    let corked = false;
     response.once("close", () => {
       if (!open) return;
       cleanUp();
@@ -341,6 +375,15 @@ export class Exchange {
     });
     stop = mailboxes.wait(caller, id, {
       offer: (entry, delivery) => {
+        // The events of one turn (a batch put) leave in one write.
+        if (!corked) {
+          corked = true;
+          response.cork();
+          process.nextTick(() => {
+            corked = false;
+            response.uncork();
+          });
+        }
         response.write(`id: ${delivery}\r\ndata: ${entry.text}\r\n\r\n`);
         unconfirmed.push({ delivery, at: Date.now() });
         clearTimeout(idle);

@@ -136,6 +136,21 @@ export function responseTo(request: Header, body: WireMessage["body"]): WireMess
 }
 
 /** Compact JSON, one line: what an SSE event carries and `GET /message` answers. */
+/**
+ * PUT /messages, agentspace's own route: `{ messages: string[] }` (each as
+ * PUT /message's `message`) answered `{ results: PutResult[] }`, one per
+ * message in order. At most MAX_BATCH_MESSAGES in a body of at most
+ * MAX_BATCH_BODY_BYTES (or one message's worth, when that is more).
+ */
+export const MAX_BATCH_MESSAGES = 4096;
+export const MAX_BATCH_BODY_BYTES = 8 * 1024 * 1024;
+
+/** One message's outcome in PUT /messages: the status PUT /message would give it, and the refusal's text. */
+export interface PutResult {
+  status: number;
+  text?: string;
+}
+
 export function encodeWire(message: WireMessage): string {
   return JSON.stringify(message);
 }

@@ -9,8 +9,22 @@ import { isUuid, type EntityId } from "../exchange/wire.js";
 /** The UUID v5 namespace of agentspace agent ids. */
 const ID_NAMESPACE = Buffer.from("5b1d7f0e3c2a4e6b9a8f0c1d2e3f4a5b", "hex");
 
+/** Ids hashed lately: every message's sender and receiver are. Emptied when full. */
+const hashed = new Map<string, string>();
+const HASHED_MAX = 65_536;
+
 export function uidOf(id: string): string {
   if (isUuid(id)) return id.toLowerCase();
+  let uid = hashed.get(id);
+  if (uid === undefined) {
+    if (hashed.size === HASHED_MAX) hashed.clear();
+    uid = uuidV5(id);
+    hashed.set(id, uid);
+  }
+  return uid;
+}
+
+function uuidV5(id: string): string {
   const hash = createHash("sha1").update(ID_NAMESPACE).update(id, "utf8").digest();
   hash[6] = (hash[6]! & 0x0f) | 0x50;
   hash[8] = (hash[8]! & 0x3f) | 0x80;

@@ -6,6 +6,7 @@ import type { BrokerTransport, BrokerTransportEvents, Deliver } from "../spaces/
 import { Bridge, type ArgNames } from "./bridge.js";
 import { ExchangeConnectionError } from "./errors.js";
 import { ExchangeClient, UnreachableError, type Reply } from "./exchange-client.js";
+import { backoff, BatchOutbox, PerMessageOutbox, type Outbox, type OutboxOptions, type Outgoing } from "./outbox.js";
 import { entityOf } from "./ids.js";
 
 export interface HttpTransportOptions {
@@ -24,7 +25,6 @@ export interface HttpTransportOptions {
 
 /** Every agentspace agent's hierarchy ends so: `discover("agentspace.Agent")` finds them all (broadcasts use it). */
 const AGENT_BASES = ["agentspace.Agent", "academy.agent.Agent"];
-const RETRY_MS = [50, 100, 250, 500, 1_000, 2_000];
 /** How often repeated drops of malformed messages are reported, at most. */
 const REPORT_EVERY_MS = 5_000;
 
@@ -39,8 +39,8 @@ interface Attached {
 
 /**
  * BrokerTransport on Academy's HTTP exchange (ours or Academy's own): one
- * mailbox and one SSE listen per agent, a PUT per message, sends to one
- * receiver kept in order. The exchange is untrusted: every event is parsed
+ * mailbox and one SSE listen per agent, sends through an Outbox (batched
+ * on agentspace's exchange), each receiver's in order. The exchange is untrusted: every event is parsed
  * at the boundary, and a carried agentspace message must name the sender
  * the exchange vouches for.
  */
@@ -49,8 +49,8 @@ export class HttpTransport extends EventEmitter<BrokerTransportEvents> implement
   readonly #bridge: Bridge;
   readonly #options: HttpTransportOptions;
   readonly #attached = new Map<string, Attached>();
-  /** Per receiver uid: the tail of its sends, so that they arrive in the order sent. */
-  readonly #tails = new Map<string, Promise<void>>();
+  /** Sends each receiver's messages in the order sent; set at open, by what the exchange can take. */
+  #outbox: Outbox;
   /** Broadcasts waiting for discover: later sends go behind them. */
   #order: Promise<void> | undefined;
   #broadcasting = 0;
@@ -65,6 +65,18 @@ export class HttpTransport extends EventEmitter<BrokerTransportEvents> implement
     this.#client = client;
     this.#options = options;
     this.#bridge = new Bridge(options.argNames);
+    this.#outbox = new PerMessageOutbox(this.#outboxOptions());
+  }
+
+  #outboxOptions(): OutboxOptions {
+    return {
+      client: this.#client,
+      retryForMs: this.#options.retryForMs ?? 10_000,
+      settle: (item, outcome) => this.#settle(item, outcome),
+      reached: () => this.#reached(),
+      unreached: (error) => this.#unreached(error),
+      closed: () => this.#closed,
+    };
   }
 
   /**
@@ -86,6 +98,8 @@ export class HttpTransport extends EventEmitter<BrokerTransportEvents> implement
       }
       if (status.status !== 200) throw new ExchangeConnectionError(`${options.url} did not answer as an Academy exchange (GET /mailbox: ${status.status} ${status.text.trim().slice(0, 200)})`);
       transport.#countsListeners = (await transport.#call("GET", "/mailbox/listeners", { mailbox: probe })).status === 200;
+      // agentspace's exchange takes many messages in one request; Academy's, one each.
+      if ((await transport.#call("PUT", "/messages", { messages: [] })).status === 200) transport.#outbox = new BatchOutbox(transport.#outboxOptions());
     } catch (error) {
       client.close();
       throw error;
@@ -175,7 +189,7 @@ export class HttpTransport extends EventEmitter<BrokerTransportEvents> implement
       } catch (error) {
         if (attached.stop.signal.aborted) return;
         this.#unreached(error as Error);
-        await sleep(RETRY_MS[Math.min(failures++, RETRY_MS.length - 1)]!);
+        await backoff(failures++);
       }
     }
   }
@@ -190,7 +204,7 @@ export class HttpTransport extends EventEmitter<BrokerTransportEvents> implement
     if (wire.header.dest.uid !== attached.entity.uid) return this.#dropped(`a message for ${wire.header.dest.uid} in the mailbox of "${id}"`);
     const arrival = this.#bridge.arrive(wire, id);
     if ("drop" in arrival) return arrival.drop === undefined ? undefined : this.#dropped(`${arrival.drop} (for "${id}")`);
-    if ("reply" in arrival) return this.#put(arrival.reply, undefined);
+    if ("reply" in arrival) return this.#outbox.send({ wire: arrival.reply, message: undefined });
     const message = arrival.deliver;
     attached.held.add(message);
     attached.deliver(message, () => attached.held.delete(message), false);
@@ -231,10 +245,10 @@ export class HttpTransport extends EventEmitter<BrokerTransportEvents> implement
       return;
     }
     if (this.#order !== undefined) {
-      this.#order = this.#order.then(() => this.#put(this.#bridge.depart(message), message));
+      this.#order = this.#order.then(() => this.#outbox.send({ wire: this.#bridge.depart(message), message }));
       return;
     }
-    this.#put(this.#bridge.depart(message), message);
+    this.#outbox.send({ wire: this.#bridge.depart(message), message });
   }
 
   async #broadcast(message: Message): Promise<void> {
@@ -248,54 +262,31 @@ export class HttpTransport extends EventEmitter<BrokerTransportEvents> implement
       return void this.emit("error", new ExchangeConnectionError(`a broadcast from "${message.from}" reached no one: ${(error as Error).message}`, { cause: error }));
     }
     for (const uid of uids) {
-      this.#put(this.#bridge.depart(message, uid), undefined);
+      this.#outbox.send({ wire: this.#bridge.depart(message, uid), message: undefined });
     }
   }
 
-  /** PUTs `wire` behind the earlier sends to the same receiver; `message` is ours, told of failures (undefined for replies made here). */
-  #put(wire: WireMessage, message: Message | undefined): void {
-    const dest = wire.header.dest.uid;
-    const previous = this.#tails.get(dest) ?? Promise.resolve();
-    const sent = previous.then(() => this.#send(wire, message));
-    this.#tails.set(dest, sent);
-    void sent.then(() => {
-      if (this.#tails.get(dest) === sent) this.#tails.delete(dest);
-    });
-  }
-
-  async #send(wire: WireMessage, message: Message | undefined): Promise<void> {
-    const body = { message: encodeWire(wire) };
-    const deadline = Date.now() + (this.#options.retryForMs ?? 10_000);
-    for (let attempt = 0; ; attempt++) {
-      let reply: Reply;
-      try {
-        reply = await this.#client.call("PUT", "/message", body);
-      } catch (error) {
-        this.#unreached(error as Error);
-        if (this.#closed || Date.now() > deadline) {
-          if (message) this.emit("publishFailed", message, new ExchangeConnectionError(`could not reach ${this.where} to send: ${(error as Error).message}`, { cause: error }));
-          return;
-        }
-        await sleep(RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]!);
-        continue;
-      }
-      this.#reached();
-      if (reply.status === 200 || message === undefined) return;
-      const text = reply.text.trim();
-      switch (reply.status) {
-        case 404:
-        case 419:
-          return void this.emit("unroutable", message);
-        case 413:
-          return void this.emit("publishFailed", message, new MessageValidationError(`${this.where} refused the message as too large (${text}): send less, or raise the exchange's --max-message-bytes`));
-        case 429:
-          return void this.emit("publishFailed", message, new MailboxFullError(`${this.where}: ${text}`));
-        case 401:
-        case 403:
-          return void this.emit("publishFailed", message, new PermissionDeniedError(`${this.where} refused the message (${reply.status} ${text})`));
-        default:
-          return void this.emit("publishFailed", message, new ExchangeConnectionError(`${this.where} refused the message (${reply.status} ${text})`));
-      }
+  /** What became of a message sent: the exchange's reply to it, or the error that kept it from the exchange. */
+  #settle({ message }: Outgoing, outcome: Reply | Error): void {
+    if (message === undefined) return;
+    if (outcome instanceof Error) {
+      return void this.emit("publishFailed", message, new ExchangeConnectionError(`could not reach ${this.where} to send: ${outcome.message}`, { cause: outcome }));
+    }
+    if (outcome.status === 200) return;
+    const text = outcome.text.trim();
+    switch (outcome.status) {
+      case 404:
+      case 419:
+        return void this.emit("unroutable", message);
+      case 413:
+        return void this.emit("publishFailed", message, new MessageValidationError(`${this.where} refused the message as too large (${text}): send less, or raise the exchange's --max-message-bytes`));
+      case 429:
+        return void this.emit("publishFailed", message, new MailboxFullError(`${this.where}: ${text}`));
+      case 401:
+      case 403:
+        return void this.emit("publishFailed", message, new PermissionDeniedError(`${this.where} refused the message (${outcome.status} ${text})`));
+      default:
+        return void this.emit("publishFailed", message, new ExchangeConnectionError(`${this.where} refused the message (${outcome.status} ${text})`));
     }
   }
 
@@ -314,7 +305,10 @@ export class HttpTransport extends EventEmitter<BrokerTransportEvents> implement
   /** Waits (bounded) for the sends under way, stops every listen, and closes the connections. */
   async close(timeoutMs = 5_000): Promise<void> {
     if (this.#closed) return;
-    const sends = Promise.allSettled([...this.#tails.values(), this.#order]);
+    const sends = (async () => {
+      await this.#order;
+      await this.#outbox.drained();
+    })();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([sends, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
@@ -323,8 +317,4 @@ export class HttpTransport extends EventEmitter<BrokerTransportEvents> implement
     this.#attached.clear();
     this.#client.close();
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -130,6 +130,36 @@ describe("the HTTP exchange, in Academy's protocol", () => {
     expect(JSON.parse(JSON.parse(again.text).message).header.tag).toBe(message.header.tag);
   });
 
+  it("takes many messages in one PUT /messages, in order, each with the status PUT /message would give it", async () => {
+    const exchange = await start({ limits: { maxMessageBytes: 4096 } });
+    const client = clientOf(exchange);
+    const mailbox = user("batched");
+    await client.call("POST", "/mailbox", { mailbox });
+    const me = JSON.parse(mailbox);
+    const nowhere = { uid: randomUUID(), name: null, role: "user" };
+    const stranger = { uid: randomUUID(), name: null, role: "user" };
+    const first = pingRequest(me, me);
+    const last = pingRequest(me, me);
+    const big = pingRequest(me, me);
+    (big.body as Record<string, unknown>).padding = "x".repeat(5000);
+    const messages = [JSON.stringify(first), JSON.stringify(pingRequest(me, nowhere)), JSON.stringify(pingRequest(stranger, me)), "{not json", JSON.stringify(big), JSON.stringify(last)];
+    const reply = await client.call("PUT", "/messages", { messages });
+    expect(reply.status).toBe(200);
+    const { results } = JSON.parse(reply.text) as { results: { status: number; text?: string }[] };
+    expect(results.map((result) => result.status)).toEqual([200, 404, 403, 400, 413, 200]);
+    expect(results[1]!.text).toBe("Unknown mailbox ID");
+    expect(results[3]!.text).toMatch(/^Missing or invalid field: /);
+    const tags: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const received = await client.call("GET", "/message", { mailbox, timeout: 3 });
+      expect(received.status).toBe(200);
+      tags.push(JSON.parse(JSON.parse(received.text).message).header.tag);
+    }
+    expect(tags).toEqual([first.header.tag, last.header.tag]);
+    expect((await client.call("PUT", "/messages", { messages: "not a list" })).status).toBe(400);
+    expect((await client.call("PUT", "/messages", { messages: Array.from({ length: 5000 }, () => "x") })).status).toBe(400);
+  });
+
   it("refuses a message past the size limit with 413 and goes on serving", async () => {
     const exchange = await start();
     const client = clientOf(exchange);
