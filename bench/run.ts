@@ -51,7 +51,10 @@ main().then(
     // A scenario that leaves a worker or socket open would keep the process
     // alive for ever; say so and leave instead of hanging the caller.
     setTimeout(() => {
-      console.error("bench: handles still open after the last scenario (a scenario leaks); exiting");
+      const open = new Map<string, number>();
+      for (const kind of process.getActiveResourcesInfo()) open.set(kind, (open.get(kind) ?? 0) + 1);
+      const named = [...open].map(([kind, count]) => (count === 1 ? kind : `${kind} ×${count}`)).join(", ");
+      console.error(`bench: handles still open after the last scenario (a scenario leaks: ${named}); exiting`);
       process.exit(code);
     }, LINGER_MS).unref();
   },

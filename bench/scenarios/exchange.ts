@@ -65,11 +65,16 @@ function startAcademy(): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(ACADEMY_PY, ["peer.py", "--serve-only", String(port)], { cwd: ACADEMY_TOOLS, stdio: ["ignore", "pipe", "inherit"], detached: true });
   return new Promise((resolve, reject) => {
     let out = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
+    const look = (chunk: Buffer) => {
       out += chunk.toString();
       const match = /READY (\S+)/.exec(out);
-      if (match) void listening(match[1]!).then(() => resolve({ url: match[1]!, child }), reject);
-    });
+      if (match === null) return;
+      // Once: later output must not start more waits (one outliving the server kept the bench alive).
+      child.stdout!.off("data", look);
+      child.stdout!.resume(); // and its output is still read, so that the server never blocks on a full pipe
+      void listening(match[1]!).then(() => resolve({ url: match[1]!, child }), reject);
+    };
+    child.stdout!.on("data", look);
     child.once("exit", (code) => reject(new Error(`Academy's exchange exited (${code})`)));
   });
 }
