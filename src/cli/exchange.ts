@@ -1,10 +1,10 @@
 /**
- *   agentspace exchange [--port <n>] [--host <host>] [--redis <url>] [--auth <tokens.json>] [--tls-cert f --tls-key f]
+ *   agentspace exchange [--port <n>] [--host <host>] [--redis <url> [--redis-prefix <p>]] [--auth <tokens.json>] [--tls-cert f --tls-key f]
  */
 import { parseArgs } from "node:util";
 import { Exchange } from "../exchange/index.js";
 
-export const exchangeUsage = `Usage: agentspace exchange [--port <n>] [--host <host>] [--redis <url>] [--auth <tokens.json>]
+export const exchangeUsage = `Usage: agentspace exchange [--port <n>] [--host <host>] [--redis <url> [--redis-prefix <p>]] [--auth <tokens.json>]
                              [--tls-cert <file> --tls-key <file>] [--max-message-bytes <n>] [--max-mailbox-bytes <n>]
 
 Runs an HTTP exchange speaking Academy's protocol: mailboxes for Python Academy
@@ -13,6 +13,7 @@ agents and clients, and for HttpSpace agents (new HttpSpace({ url })).
   --port <n>        default 8700 (0: any free port)
   --host <host>     default 127.0.0.1; 0.0.0.0 to take connections from elsewhere
   --redis <url>     keep mailboxes and their messages in Redis: they outlive a restart
+  --redis-prefix <p>  the keys' prefix in Redis (default "agentspace-exchange:"): one per exchange sharing a Redis
   --auth <file>     bearer tokens, { "<token>": { "client": "alice", "groups": ["lab"] } }:
                     a mailbox is its creator's and its groups'; a message's src must be the caller's
   --tls-cert/--tls-key  serve HTTPS with this PEM certificate and key
@@ -39,6 +40,7 @@ export async function runExchange(argv: string[]): Promise<number> {
         port: { type: "string" },
         host: { type: "string" },
         redis: { type: "string" },
+        "redis-prefix": { type: "string" },
         auth: { type: "string" },
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
@@ -54,12 +56,16 @@ export async function runExchange(argv: string[]): Promise<number> {
   const cert = values["tls-cert"];
   const key = values["tls-key"];
   if ((cert === undefined) !== (key === undefined)) throw new ExchangeUsageError("--tls-cert and --tls-key go together");
+  const redisPrefix = values["redis-prefix"];
+  if (redisPrefix !== undefined && values.redis === undefined) throw new ExchangeUsageError("--redis-prefix goes with --redis <url>");
+  if (redisPrefix === "") throw new ExchangeUsageError("--redis-prefix takes a non-empty prefix, such as \"lab-exchange:\"");
   const maxMessageBytes = positive("max-message-bytes", values["max-message-bytes"]);
   const maxMailboxBytes = positive("max-mailbox-bytes", values["max-mailbox-bytes"]);
   const exchange = await Exchange.start({
     port,
     ...(values.host === undefined ? {} : { host: values.host }),
     ...(values.redis === undefined ? {} : { redis: values.redis }),
+    ...(redisPrefix === undefined ? {} : { redisPrefix }),
     ...(values.auth === undefined ? {} : { auth: values.auth }),
     ...(cert === undefined || key === undefined ? {} : { tls: { cert, key } }),
     limits: {
@@ -67,7 +73,7 @@ export async function runExchange(argv: string[]): Promise<number> {
       ...(maxMailboxBytes === undefined ? {} : { maxMailboxBytes }),
     },
   });
-  const kept = values.redis === undefined ? "mailboxes in memory" : `mailboxes in Redis at ${values.redis}`;
+  const kept = values.redis === undefined ? "mailboxes in memory" : `mailboxes in Redis at ${values.redis}${redisPrefix === undefined ? "" : ` under ${redisPrefix}`}`;
   console.log(`[exchange] listening at ${exchange.url} (${kept}${values.auth === undefined ? ", no auth" : ", tokens from " + values.auth})`);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());

@@ -14,8 +14,9 @@ export interface Caller {
 
 /**
  * Someone waiting for messages: an SSE listen takes every one offered, a
- * long-poll one. Each entry is handed out under a delivery number (an SSE
- * event's `id`) and stays in the mailbox until acknowledged.
+ * long-poll one. Each entry is handed out under a delivery number and
+ * stays in the mailbox until acknowledged; an SSE event's `id` is its
+ * LastSeen (see `eventId`).
  */
 export interface Waiter {
   /** Takes `entry`; false when it takes no more (a long-poll that got one). */
@@ -25,6 +26,36 @@ export interface Waiter {
 }
 
 export type Status = "ACTIVE" | "TERMINATED" | "MISSING";
+
+/**
+ * What a listen's Last-Event-Id says it got last: a delivery number (of this
+ * run of the exchange, or an earlier one) and that message's journal id,
+ * which outlives a restart.
+ */
+export interface LastSeen {
+  delivery: number;
+  seq: string;
+}
+
+/** The SSE event id of `entry` delivered as `delivery`. */
+export function eventId(delivery: number, entry: Entry): string {
+  return `${delivery}:${entry.seq}`;
+}
+
+/** A Last-Event-Id header parsed (undefined: none, or not one of ours). */
+export function lastSeenOf(header: string | undefined): LastSeen | undefined {
+  const match = header === undefined ? null : /^(\d{1,16}):(\d{1,16}(?:-\d{1,16})?)$/.exec(header);
+  if (match === null) return undefined;
+  const delivery = Number(match[1]);
+  return Number.isSafeInteger(delivery) ? { delivery, seq: match[2]! } : undefined;
+}
+
+/** Journal ids in order: "n" (memory) or Redis's "ms-n". */
+function seqAtMost(a: string, b: string): boolean {
+  const [aHigh = 0, aLow = 0] = a.split("-").map(Number);
+  const [bHigh = 0, bLow = 0] = b.split("-").map(Number);
+  return aHigh < bHigh || (aHigh === bHigh && aLow <= bLow);
+}
 
 /** Why a mailbox operation was refused: the route turns each into Academy's status code. */
 export class MailboxRefusal extends Error {
@@ -58,8 +89,10 @@ class Mailbox {
   completed = 0;
   outgoing = 0;
   lastActive: number | undefined;
-  /** The highest Last-Event-Id a listen on it has sent. */
-  lastEventId = 0;
+  /** The latest Last-Event-Id a listen on it has sent. */
+  lastSeen: LastSeen | undefined;
+  /** Entries the journal held at start and not handed out since: a reconnecting listen may have had them before the restart. */
+  readonly restored = new Set<Entry>();
 
   constructor(
     readonly id: EntityId,
@@ -94,6 +127,7 @@ export class Mailboxes {
       const box = new Mailbox(mailbox.id, mailbox.owner, mailbox.agent, mailbox.terminated, new Set(mailbox.shares));
       for (const entry of entries) {
         box.queue.push(entry);
+        box.restored.add(entry);
         box.bytes += entry.bytes;
       }
       mailboxes.#boxes.set(mailbox.id.uid, box);
@@ -220,16 +254,19 @@ export class Mailboxes {
   /**
    * Registers a listen or long-poll on `id`'s mailbox and hands it what is
    * waiting. First it settles the deliveries of a dropped connection: those
-   * up to `lastEventId` (the SSE `Last-Event-Id` a reconnecting client
-   * sends, Academy's included) were received and leave; the rest come again.
-   * The caller calls the returned function when the waiter goes.
+   * up to `lastSeen` (the SSE `Last-Event-Id` a reconnecting client sends,
+   * Academy's included) were received and leave; the rest come again. So do
+   * the messages kept over a restart up to it: they went out, in order,
+   * before the exchange stopped. The caller calls the returned function
+   * when the waiter goes.
    */
-  wait(caller: Caller, id: EntityId, waiter: Waiter, lastEventId?: number): () => void {
+  wait(caller: Caller, id: EntityId, waiter: Waiter, lastSeen?: LastSeen): () => void {
     const box = this.#open(caller, id);
     box.lastActive = Date.now();
-    if (lastEventId !== undefined && lastEventId > box.lastEventId) box.lastEventId = lastEventId;
+    if (lastSeen !== undefined && (box.lastSeen === undefined || lastSeen.delivery > box.lastSeen.delivery)) box.lastSeen = lastSeen;
     box.waiters.push(waiter);
     this.#settleDoubt(box);
+    this.#settleRestored(box);
     this.#dispatch(box);
     return () => {
       const at = box.waiters.indexOf(waiter);
@@ -269,9 +306,25 @@ export class Mailboxes {
 
   #settleDoubt(box: Mailbox): void {
     if (box.doubt.size === 0) return;
-    this.acknowledge(box.id, [...box.doubt].filter((delivery) => delivery <= box.lastEventId));
+    const seen = box.lastSeen?.delivery ?? 0;
+    this.acknowledge(box.id, [...box.doubt].filter((delivery) => delivery <= seen));
     this.#putBack(box, [...box.doubt]);
     this.#dispatch(box);
+  }
+
+  #settleRestored(box: Mailbox): void {
+    const seen = box.lastSeen?.seq;
+    if (box.restored.size === 0 || seen === undefined) return;
+    const gone: Entry[] = [];
+    for (const entry of box.restored) if (seqAtMost(entry.seq, seen)) gone.push(entry);
+    if (gone.length === 0) return;
+    const leaving = new Set(gone);
+    box.queue.splice(0, box.queue.length, ...box.queue.filter((entry) => !leaving.has(entry)));
+    for (const entry of gone) {
+      box.restored.delete(entry);
+      box.bytes -= entry.bytes;
+    }
+    this.#journal.remove(box.id.uid, gone.map((entry) => entry.seq));
   }
 
   /** These deliveries were never sent (a long-poll that closed first): back to the front at once. */
@@ -298,6 +351,7 @@ export class Mailboxes {
     while (box.queue.length > 0 && box.waiters.length > 0) {
       const waiter = box.waiters[0]!;
       const entry = box.queue.shift()!;
+      box.restored.delete(entry);
       const delivery = ++this.#delivery;
       box.out.set(delivery, entry);
       if (!waiter.offer(entry, delivery)) box.waiters.shift();

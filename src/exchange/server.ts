@@ -9,7 +9,7 @@ import { createServer as createHttpsServer } from "node:https";
 import { checkPort, closeServer, listenOn } from "../http-listen.js";
 import { callerOf, loadTokens, tokensOf, type Tokens } from "./auth.js";
 import { MemoryJournal, RedisJournal, type Journal } from "./journal.js";
-import { DEFAULT_LIMITS, MailboxRefusal, Mailboxes, type Caller, type MailboxLimits } from "./mailboxes.js";
+import { DEFAULT_LIMITS, eventId, lastSeenOf, MailboxRefusal, Mailboxes, type Caller, type MailboxLimits } from "./mailboxes.js";
 import { entityIdFromJson, MAX_BATCH_BODY_BYTES, MAX_BATCH_MESSAGES, messageFromJson, WireError, type EntityId, type PutResult } from "./wire.js";
 
 export interface ExchangeOptions {
@@ -108,7 +108,11 @@ export class Exchange {
     return exchange;
   }
 
-  /** Stops listening, ends every stream and closes the journal. */
+  /**
+   * Stops listening, cuts every stream and closes the journal. What a stream
+   * delivered and nobody confirmed stays; a client that reconnects after a
+   * restart says with Last-Event-Id what it got (see Mailboxes.wait).
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await closeServer(this.#server);
@@ -118,6 +122,12 @@ export class Exchange {
   }
 
   #handle(request: IncomingMessage, response: ServerResponse): void {
+    if (this.#closing !== undefined) {
+      // A listen opened now would take messages and be cut off: the client tries again after the restart.
+      request.resume();
+      response.setHeader("Connection", "close");
+      return reply(response, 503, "The exchange is shutting down");
+    }
     const path = (request.url ?? "/").split("?")[0]!;
     const route = `${request.method ?? "GET"} ${path}`;
     const run = this.#route(route, request, response);
@@ -311,7 +321,7 @@ export class Exchange {
         gone();
         reply(response, 419, "Mailbox was closed");
       },
-    }, lastEventIdOf(request));
+    }, lastSeenOf(request.headers["last-event-id"] as string | undefined));
   }
 
   /**
@@ -384,7 +394,7 @@ export class Exchange {
             response.uncork();
           });
         }
-        response.write(`id: ${delivery}\r\ndata: ${entry.text}\r\n\r\n`);
+        response.write(`id: ${eventId(delivery, entry)}\r\ndata: ${entry.text}\r\n\r\n`);
         unconfirmed.push({ delivery, at: Date.now() });
         clearTimeout(idle);
         idle = setTimeout(() => finish(), timeoutS * 1000);
@@ -392,20 +402,13 @@ export class Exchange {
         return true;
       },
       terminated: () => finish(),
-    }, lastEventIdOf(request));
+    }, lastSeenOf(request.headers["last-event-id"] as string | undefined));
     if (!open) stop();
   }
 }
 
 function mailboxOf(body: Record<string, unknown>): EntityId {
   return entityIdFromJson(body.mailbox);
-}
-
-function lastEventIdOf(request: IncomingMessage): number | undefined {
-  const header = request.headers["last-event-id"];
-  if (typeof header !== "string") return undefined;
-  const value = Number(header);
-  return Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
 
 function reply(response: ServerResponse, status: number, text?: string): void {
