@@ -21,6 +21,15 @@ export interface StoredMailbox {
   shares: string[];
 }
 
+/**
+ * A journal id as a number that orders a mailbox's messages: an SSE event's
+ * id (Academy's client reads it as an integer). Redis's "ms-n" is ms·2³² + n.
+ */
+export function positionOf(seq: string): bigint {
+  const [high = "0", low = "0"] = seq.split("-");
+  return (BigInt(high) << 32n) + BigInt(low);
+}
+
 export interface Journal {
   /** Every mailbox kept, with the messages not acknowledged, oldest first. */
   load(): Promise<{ mailbox: StoredMailbox; entries: Entry[] }[]>;
@@ -36,7 +45,8 @@ export interface Journal {
 
 /** Keeps nothing: the mailboxes live as long as the exchange. */
 export class MemoryJournal implements Journal {
-  #next = 0;
+  // From the clock, as Redis's are: a Last-Event-Id from before a restart names no later message.
+  #next = Date.now() * 1000;
   async load(): Promise<never[]> {
     return [];
   }

@@ -3,7 +3,7 @@
  * listening, and the rule that a message leaves only once its receiver
  * acknowledged it. The HTTP routes (server.ts) only translate to and from this.
  */
-import type { Entry, Journal, StoredMailbox } from "./journal.js";
+import { positionOf, type Entry, type Journal, type StoredMailbox } from "./journal.js";
 import { encodeWire, ErrorCode, responseTo, type EntityId, type Header, type WireMessage } from "./wire.js";
 
 /** A caller, as authentication made it: a client name ("" without --auth) and its groups. */
@@ -16,7 +16,7 @@ export interface Caller {
  * Someone waiting for messages: an SSE listen takes every one offered, a
  * long-poll one. Each entry is handed out under a delivery number and
  * stays in the mailbox until acknowledged; an SSE event's `id` is its
- * LastSeen (see `eventId`).
+ * position (see `eventId`).
  */
 export interface Waiter {
   /** Takes `entry`; false when it takes no more (a long-poll that got one). */
@@ -27,34 +27,14 @@ export interface Waiter {
 
 export type Status = "ACTIVE" | "TERMINATED" | "MISSING";
 
-/**
- * What a listen's Last-Event-Id says it got last: a delivery number (of this
- * run of the exchange, or an earlier one) and that message's journal id,
- * which outlives a restart.
- */
-export interface LastSeen {
-  delivery: number;
-  seq: string;
+/** The SSE event id of `entry`: its journal position, the same on every delivery and across restarts. */
+export function eventId(entry: Entry): string {
+  return positionOf(entry.seq).toString();
 }
 
-/** The SSE event id of `entry` delivered as `delivery`. */
-export function eventId(delivery: number, entry: Entry): string {
-  return `${delivery}:${entry.seq}`;
-}
-
-/** A Last-Event-Id header parsed (undefined: none, or not one of ours). */
-export function lastSeenOf(header: string | undefined): LastSeen | undefined {
-  const match = header === undefined ? null : /^(\d{1,16}):(\d{1,16}(?:-\d{1,16})?)$/.exec(header);
-  if (match === null) return undefined;
-  const delivery = Number(match[1]);
-  return Number.isSafeInteger(delivery) ? { delivery, seq: match[2]! } : undefined;
-}
-
-/** Journal ids in order: "n" (memory) or Redis's "ms-n". */
-function seqAtMost(a: string, b: string): boolean {
-  const [aHigh = 0, aLow = 0] = a.split("-").map(Number);
-  const [bHigh = 0, bLow = 0] = b.split("-").map(Number);
-  return aHigh < bHigh || (aHigh === bHigh && aLow <= bLow);
+/** A Last-Event-Id header parsed: the position of the last message a listen got (undefined: none, or not one of ours). */
+export function lastSeenOf(header: string | undefined): bigint | undefined {
+  return header !== undefined && /^\d{1,30}$/.test(header) ? BigInt(header) : undefined;
 }
 
 /** Why a mailbox operation was refused: the route turns each into Academy's status code. */
@@ -89,8 +69,8 @@ class Mailbox {
   completed = 0;
   outgoing = 0;
   lastActive: number | undefined;
-  /** The latest Last-Event-Id a listen on it has sent. */
-  lastSeen: LastSeen | undefined;
+  /** The highest Last-Event-Id a listen on it has sent: the messages up to this position were received. */
+  lastSeen: bigint | undefined;
   /** Entries the journal held at start and not handed out since: a reconnecting listen may have had them before the restart. */
   readonly restored = new Set<Entry>();
 
@@ -109,9 +89,8 @@ class Mailbox {
 
 export class Mailboxes {
   readonly #boxes = new Map<string, Mailbox>();
-  // Delivery numbers grow across restarts (they start from the clock), so a
-  // Last-Event-Id from before a restart never acknowledges a later delivery.
-  #delivery = Date.now() * 1000;
+  /** Numbers each hand-out (an entry given again gets a new one); they never leave the exchange. */
+  #delivery = 0;
   readonly #journal: Journal;
   readonly limits: MailboxLimits;
 
@@ -260,10 +239,10 @@ export class Mailboxes {
    * before the exchange stopped. The caller calls the returned function
    * when the waiter goes.
    */
-  wait(caller: Caller, id: EntityId, waiter: Waiter, lastSeen?: LastSeen): () => void {
+  wait(caller: Caller, id: EntityId, waiter: Waiter, lastSeen?: bigint): () => void {
     const box = this.#open(caller, id);
     box.lastActive = Date.now();
-    if (lastSeen !== undefined && (box.lastSeen === undefined || lastSeen.delivery > box.lastSeen.delivery)) box.lastSeen = lastSeen;
+    if (lastSeen !== undefined && (box.lastSeen === undefined || lastSeen > box.lastSeen)) box.lastSeen = lastSeen;
     box.waiters.push(waiter);
     this.#settleDoubt(box);
     this.#settleRestored(box);
@@ -306,17 +285,17 @@ export class Mailboxes {
 
   #settleDoubt(box: Mailbox): void {
     if (box.doubt.size === 0) return;
-    const seen = box.lastSeen?.delivery ?? 0;
-    this.acknowledge(box.id, [...box.doubt].filter((delivery) => delivery <= seen));
+    const seen = box.lastSeen ?? -1n;
+    this.acknowledge(box.id, [...box.doubt].filter((delivery) => positionOf(box.out.get(delivery)!.seq) <= seen));
     this.#putBack(box, [...box.doubt]);
     this.#dispatch(box);
   }
 
   #settleRestored(box: Mailbox): void {
-    const seen = box.lastSeen?.seq;
+    const seen = box.lastSeen;
     if (box.restored.size === 0 || seen === undefined) return;
     const gone: Entry[] = [];
-    for (const entry of box.restored) if (seqAtMost(entry.seq, seen)) gone.push(entry);
+    for (const entry of box.restored) if (positionOf(entry.seq) <= seen) gone.push(entry);
     if (gone.length === 0) return;
     const leaving = new Set(gone);
     box.queue.splice(0, box.queue.length, ...box.queue.filter((entry) => !leaving.has(entry)));

@@ -394,7 +394,7 @@ export class Exchange {
             response.uncork();
           });
         }
-        response.write(`id: ${eventId(delivery, entry)}\r\ndata: ${entry.text}\r\n\r\n`);
+        response.write(`id: ${eventId(entry)}\r\ndata: ${entry.text}\r\n\r\n`);
         unconfirmed.push({ delivery, at: Date.now() });
         clearTimeout(idle);
         idle = setTimeout(() => finish(), timeoutS * 1000);

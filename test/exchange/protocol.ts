@@ -120,11 +120,15 @@ describe("the HTTP exchange, in Academy's protocol", () => {
     // Takes the event and drops the connection at once, before any later write could confirm it.
     const stop = new AbortController();
     const first: string[] = [];
-    await client.listen({ mailbox, timeout: 20 }, undefined, stop.signal, (_id, data) => {
+    let eventId: string | undefined;
+    await client.listen({ mailbox, timeout: 20 }, undefined, stop.signal, (id, data) => {
       first.push(data);
+      eventId = id;
       stop.abort();
     });
     expect(first).toHaveLength(1);
+    // Academy's client reads an event's id with int(): it must be a whole number.
+    expect(eventId).toMatch(/^\d+$/);
     const again = await client.call("GET", "/message", { mailbox, timeout: 3 });
     expect(again.status).toBe(200);
     expect(JSON.parse(JSON.parse(again.text).message).header.tag).toBe(message.header.tag);
