@@ -29,12 +29,14 @@ describe("the benchmark report page", () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "agentspace-report-"));
-    await writeResult(dir, result("ports", [figure("direct-1", 300_000), figure("relay-1", 150_000, { vs: "direct-1", ratio: 0.5 })]));
+    await writeResult(dir, result("ports", [figure("direct-1", 300_000), figure("relay-1", 150_000, { vs: "direct-1", ratio: 0.5 }), figure("erlang-ring", 500_000)]));
+    // A baseline that figures of another scenario are compared with.
+    await writeResult(dir, result("savina", [figure("ring", 250_000, { vs: "ports/erlang-ring", ratio: 0.5 })]));
     await writeResult(dir, result("curves", [1, 100, 10_000].flatMap((x) => [
       figure(`router-raw-${x}`, 250_000, curve(x, "raw: port")),
       figure(`router-${x}`, 100_000 / Math.log10(x + 10), { vs: `router-raw-${x}`, ...curve(x, "ours") }),
     ])));
-    file = await writeHtmlReport(dir, ["ports", "curves"]);
+    file = await writeHtmlReport(dir, ["ports", "curves", "savina"]);
   });
 
   afterAll(async () => {
@@ -72,6 +74,13 @@ describe("the benchmark report page", () => {
       expect(await page.locator("#curves canvas").count()).toBe(1);
       expect(await page.locator("#ports td", { hasText: "0.50×" }).count()).toBe(1);
       expect(await page.locator("#curves h3").textContent()).toBe("router throughput against agents");
+      // A baseline on its own is a baseline, not agentspace; rows and bars are named, not numbered.
+      const cells = await page.locator("#ports > table tr", { hasText: "erlang-ring" }).locator("td").allTextContents();
+      expect(cells).toEqual(["erlang-ring", "", "500,000 msg/s", ""]);
+      expect(await page.locator("#ports > table").textContent()).not.toContain("#1");
+      // Legends name the series and show no empty value.
+      expect(await page.locator("#ports .u-legend").textContent()).toMatch(/raw baseline.*agentspace/);
+      expect(await page.locator("#ports .u-legend").textContent()).not.toContain("--");
     } finally {
       await browser.close();
     }

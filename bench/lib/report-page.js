@@ -34,8 +34,16 @@
     return Math.max(...positive) / Math.min(...positive) > 30;
   }
 
-  /** Grouped bars: per figure with a baseline, the baseline and ours; other figures alone. */
-  function barChart(section, unit, figures, byName) {
+  /** A bar's name under the axis: the figure's label, cut short (the table below has it whole). */
+  function short(label) {
+    return label.length <= 26 ? label : `${label.slice(0, 25)}…`;
+  }
+
+  /**
+   * Grouped bars: per figure with a baseline, the baseline and ours; other
+   * figures alone, a baseline (one some figure is compared with) as raw.
+   */
+  function barChart(section, unit, figures, byName, isBaseline) {
     const groups = [];
     const used = new Set();
     for (const f of figures) {
@@ -46,25 +54,32 @@
     }
     for (const f of figures) {
       if (f.vs !== undefined || used.has(f)) continue;
-      groups.push({ label: f.label, ours: f.median, raw: null, rawLabel: "", ratio: undefined });
+      if (isBaseline(f)) groups.push({ label: f.label, ours: null, raw: f.median, rawLabel: f.label, ratio: undefined });
+      else groups.push({ label: f.label, ours: f.median, raw: null, rawLabel: "", ratio: undefined });
     }
     if (groups.length === 0) return;
     const xs = groups.map((_, i) => i);
     const ours = groups.map((g) => g.ours);
     const raw = groups.map((g) => g.raw);
-    const log = logWorthy([...ours, ...raw.filter((v) => v !== null)]);
+    const log = logWorthy([...ours, ...raw].filter((v) => v !== null));
+    const tilted = groups.length > 3;
     const holder = el("div", { class: "chart" });
     section.appendChild(holder);
     const bars = uPlot.paths.bars;
     const opts = {
       width: width(section),
-      height: 260 + 0 * groups.length,
+      height: tilted ? 340 : 280,
       scales: { x: { time: false, range: [-0.6, groups.length - 0.4] }, y: log ? { distr: 3 } : { range: (u, min, max) => [0, max * 1.15] } },
       axes: [
-        { values: (u, ticks) => ticks.map((t) => (Number.isInteger(t) && t >= 0 && t < groups.length ? `#${t + 1}` : "")), splits: () => xs },
+        {
+          values: (u, ticks) => ticks.map((t) => (Number.isInteger(t) && t >= 0 && t < groups.length ? short(groups[t].label) : "")),
+          splits: () => xs,
+          ...(tilted ? { rotate: -30, size: 120 } : { size: 40 }),
+        },
         { label: unit, size: 70 },
       ],
-      legend: { show: true },
+      // Names only: a bar chart has no point under the cursor to give a value for.
+      legend: { show: true, live: false },
       series: [
         {},
         { label: "raw baseline", stroke: RAW, fill: RAW + "99", paths: bars({ size: [0.4, 80], align: -1 }), points: { show: false } },
@@ -80,7 +95,7 @@
             ctx.textAlign = "center";
             groups.forEach((g, i) => {
               if (g.ratio === undefined || g.ratio === null) return;
-              const top = Math.max(g.ours, g.raw ?? 0);
+              const top = Math.max(g.ours ?? 0, g.raw ?? 0);
               const x = u.valToPos(i, "x", true);
               const y = u.valToPos(top, "y", true) - 6 * devicePixelRatio;
               ctx.fillText(`${g.ratio.toFixed(2)}×`, x, Math.max(y, 12 * devicePixelRatio));
@@ -93,13 +108,12 @@
     new uPlot(opts, [xs, raw, ours], holder);
     const table = el("table");
     const head = el("tr");
-    for (const h of ["#", "figure", "agentspace", "raw baseline", "ratio"]) head.appendChild(el("th", {}, h));
+    for (const h of ["figure", "agentspace", "raw baseline", "ratio"]) head.appendChild(el("th", {}, h));
     table.appendChild(head);
-    groups.forEach((g, i) => {
+    groups.forEach((g) => {
       const row = el("tr");
-      row.appendChild(el("td", {}, `#${i + 1}`));
       row.appendChild(el("td", { title: g.rawLabel }, g.label));
-      row.appendChild(el("td", { class: "num" }, `${fmt(g.ours)} ${unit}`));
+      row.appendChild(el("td", { class: "num" }, g.ours === null ? "" : `${fmt(g.ours)} ${unit}`));
       row.appendChild(el("td", { class: "num", title: g.rawLabel }, g.raw === null ? "" : `${fmt(g.raw)} ${unit}`));
       row.appendChild(el("td", { class: "num" }, g.ratio === undefined || g.ratio === null ? "" : `${g.ratio.toFixed(2)}×`));
       table.appendChild(row);
@@ -171,6 +185,11 @@
 
   const all = new Map();
   for (const result of REPORT.results) for (const f of result.figures) all.set(`${result.scenario}/${f.key}`, f);
+  // Figures some other figure is compared with: drawn as baselines wherever they appear.
+  const baselines = new Set();
+  for (const result of REPORT.results) {
+    for (const f of result.figures) if (f.vs !== undefined) baselines.add(f.vs.includes("/") ? f.vs : `${result.scenario}/${f.vs}`);
+  }
 
   for (const result of REPORT.results) {
     const section = el("section", { id: result.scenario });
@@ -190,7 +209,8 @@
         plain.get(f.unit).push(f);
       }
     }
-    for (const [unit, figures] of plain) barChart(section, unit, figures, byName);
+    const isBaseline = (f) => baselines.has(`${result.scenario}/${f.key}`);
+    for (const [unit, figures] of plain) barChart(section, unit, figures, byName, isBaseline);
     for (const [title, figures] of curves) curveChart(section, title, figures);
     for (const v of result.targets || []) {
       // One small run cannot judge a target: its figure is shown, not a verdict.

@@ -112,9 +112,10 @@ async function academyLoad(ctx: Context, key: string, name: string, url: string,
   try {
     const { stdout } = await run(ACADEMY_PY, [LOAD_SCRIPT, url, peer.ready, "--requests", String(n), "--window", String(WINDOW), "--sequential", String(k), "--rounds", String(ctx.runs)]);
     const load = JSON.parse(stdout) as AcademyLoad;
-    const vs = key === "ours" ? {} : { vs: "academy-client-ours-throughput" };
+    // Academy's server is the baseline of the same load through ours.
+    const vs = key === "ours" ? { vs: "academy-client-academy-throughput" } : {};
     ctx.recordThroughput({ key: `academy-client-${key}-throughput`, label: `Academy client → Academy agent on ${name}: requests (${WINDOW} in flight)`, unit: "msg/s", ...vs }, load.throughput);
-    const lvs = key === "ours" ? {} : { vs: "academy-client-ours-latency" };
+    const lvs = key === "ours" ? { vs: "academy-client-academy-latency" } : {};
     ctx.recordLatency({ key: `academy-client-${key}-latency`, label: `Academy client → Academy agent on ${name}: sequential requests`, unit: "µs", ...lvs }, load.latency);
   } finally {
     await stop(peer.child, true);
