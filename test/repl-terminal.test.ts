@@ -52,4 +52,27 @@ describe.skipIf(!hasTmux)("agentspace repl at a terminal", () => {
     expect(shown.at(-1)).toBe("agentspace>");
     tmux("send-keys", "-t", session, "C-d");
   }, 60_000);
+
+  it("leaves no stale preview after a Tab completes an agent id or an action, as plain node leaves none", async () => {
+    tmux("kill-session", "-t", session);
+    // Without colours the REPL writes its preview as " // <rest>".
+    const command = `cd ${JSON.stringify(root)} && NO_COLOR=1 ${JSON.stringify(process.execPath)} --import tsx src/cli/main.ts repl test/fixtures/calculator.ts`;
+    tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "40", command);
+    const prompt = (lines: string[]) => lines.filter((line) => line.startsWith("agentspace>")).at(-1);
+    await until((lines) => prompt(lines) === "agentspace>");
+    tmux("send-keys", "-t", session, `await space.add(Calculator, "coordinator")`, "Enter");
+    await until((lines) => lines.filter((line) => line.startsWith("agentspace>")).length === 2);
+    tmux("send-keys", "-t", session, "-l", `space.handle("coord`);
+    await until((lines) => prompt(lines) === `agentspace> space.handle("coord // inator`);
+    tmux("send-keys", "-t", session, "Tab");
+    await until((lines) => prompt(lines)?.startsWith(`agentspace> space.handle("coordinator`) === true);
+    tmux("send-keys", "-t", session, "-l", `").ad`);
+    await until((lines) => prompt(lines) === `agentspace> space.handle("coordinator").ad // d`);
+    tmux("send-keys", "-t", session, "Tab");
+    await until((lines) => prompt(lines)?.startsWith(`agentspace> space.handle("coordinator").add`) === true);
+    // The previews asked for before each Tab are answered just after it: a grace for one to be drawn (none must be).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(prompt(screen())).toBe(`agentspace> space.handle("coordinator").add`);
+    tmux("send-keys", "-t", session, "C-c", "C-d");
+  }, 60_000);
 });

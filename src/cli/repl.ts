@@ -255,9 +255,16 @@ function completeAgents(
   });
   const ownCompletion = server.completer as AsyncCompleter;
   (server as { completer: AsyncCompleter }).completer = (line, callback) => {
+    // An answer comes after a turn or more (an agent's `help`). By then a Tab may have
+    // completed the line, or more was typed: an answer for the old line is stale, and the
+    // REPL would draw it as a grey preview after the new one.
+    const answer: Parameters<AsyncCompleter>[1] = (error, found) => {
+      if (server.line.slice(0, server.cursor) === line) callback(error, found);
+      else callback(null, [[], line]);
+    };
     completer.complete(line).then(
-      (found) => (found && found[0].length > 0 ? callback(null, found) : ownCompletion.call(server, line, callback)),
-      () => ownCompletion.call(server, line, callback),
+      (found) => (found && found[0].length > 0 ? answer(null, found) : ownCompletion.call(server, line, answer)),
+      () => ownCompletion.call(server, line, answer),
     );
   };
 }
