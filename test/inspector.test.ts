@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startRepl } from "../src/cli/repl.js";
 import { AMQPSpace, Agent, LocalSpace, MultiprocessSpace, action, type Inspector } from "../src/index.js";
 import { Calculator } from "./fixtures/calculator.js";
+import { Coordinator, Person } from "./fixtures/census.js";
 import { Fragile } from "./fixtures/faults.js";
 import { deleteExchangesMade, describeWithBroker, probeBroker, uniqueExchange } from "./helpers/broker.js";
 import { nextEvent } from "./helpers/events.js";
@@ -637,6 +638,77 @@ describe.runIf(haveChromium)("the inspector's page in Chromium", () => {
     await mkdir(`${root}/test-results`, { recursive: true });
     await page.screenshot({ path: `${root}/test-results/inspector.png`, fullPage: true });
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe.runIf(haveChromium)("the inspector's page in Chromium, at 5,000 agents", () => {
+  let browser: Browser;
+  let page: Page;
+  let space: LocalSpace;
+
+  beforeAll(async () => {
+    space = new LocalSpace();
+    await space.add(Coordinator, "coord");
+    for (let i = 0; i < 5_000; i++) await space.add(Person, `p${i}`, { sick: i % 10 === 0 });
+    const inspector = await space.openInspector();
+    browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(inspector.url);
+    await page.waitForFunction(() => document.querySelectorAll("#agents tbody tr").length === 300, null, { timeout: 60_000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await space?.destroy();
+  });
+
+  const people = Array.from({ length: 5_000 }, (_, i) => `p${i}`);
+
+  it("totals the agents by class and state at the top", async () => {
+    const person = page.locator('#summary tr[data-class="Person"]');
+    await expect.poll(() => person.locator("td").first().textContent()).toBe("5,000");
+    expect(await person.locator('td[data-state="running"]').textContent()).toBe("5,000");
+    expect(await page.locator('#summary tr[data-class="Coordinator"] td').first().textContent()).toBe("1");
+  });
+
+  it("sorts ids in natural order: p2 before p10", async () => {
+    const first = await page.locator("#agents tbody tr").evaluateAll((rows) => rows.slice(0, 5).map((row) => row.getAttribute("data-agent")));
+    expect(first).toEqual(["coord", "p0", "p1", "p2", "p3"]);
+  });
+
+  it("draws the flow between classes, and a class's busiest agents on a click", async () => {
+    const census = await space.handle<Coordinator>("coord").census({ people });
+    expect(Object.keys(census.values)).toHaveLength(5_000);
+    await expect.poll(() => page.locator('#flow g.node[data-node="group:Person"]').count()).toBe(1);
+    expect(await page.locator('#flow g.node[data-node="group:Coordinator"]').count()).toBe(1);
+    expect(await page.locator("#flow line.edge").count()).toBeGreaterThan(0);
+    expect(await page.locator("#flow-mode").textContent()).toBe("By agent");
+    await page.click('#flow g.node[data-node="group:Person"]');
+    await expect.poll(() => page.locator('#flow g.node:not(.group)[data-node^="p"]').count()).toBe(24);
+    expect(await page.locator("#flow-note").textContent()).toContain("the busiest Person agents");
+  });
+
+  it("hides the answers in the trace on asking, and filters it by class", async () => {
+    await space.handle<Coordinator>("coord").census({ people: people.slice(0, 50) });
+    await expect.poll(() => page.locator("#trace li.kind-response").count()).toBeGreaterThan(0);
+    await page.uncheck("#trace-answers");
+    expect(await page.locator("#trace li.kind-response:visible").count()).toBe(0);
+    expect(await page.locator("#trace li:visible").count()).toBeGreaterThan(0);
+    await page.fill("#trace-filter", "coordinator");
+    expect(await page.locator("#trace li:visible").count()).toBeGreaterThan(0);
+    await page.fill("#trace-filter", "");
+    await page.check("#trace-answers");
+  });
+
+  it("shows an agent's numbers in its detail as its row and the space's stats have them, live", async () => {
+    await page.fill("#agent-filter", "coord");
+    await page.locator('#agents tbody tr[data-agent="coord"]').click();
+    await expect.poll(() => page.locator("#detail-title").textContent()).toBe("coord");
+    await space.handle<Coordinator>("coord").ask({ id: "p3" });
+    const stats = () => space.stats().coord!;
+    await expect.poll(() => page.locator("#detail dl.facts").textContent()).toContain(`received / sent${stats().received.toLocaleString("en-US")} / ${stats().sent.toLocaleString("en-US")}`);
+    if (process.env.INSPECTOR_SCREENSHOT) await page.screenshot({ path: process.env.INSPECTOR_SCREENSHOT, fullPage: true });
+    await page.fill("#agent-filter", "");
   });
 });
 

@@ -20,6 +20,7 @@ const files = new Map<string, string>([
   ["/detail.js", "detail.js"],
   ["/sparkline.js", "sparkline.js"],
   ["/nodes.js", "nodes.js"],
+  ["/summary.js", "summary.js"],
 ]);
 
 const contentTypes = new Map([

@@ -2,6 +2,7 @@ import { compact, setText } from "./dom.js?token=__TOKEN__";
 import { DetailPanel } from "./detail.js?token=__TOKEN__";
 import { FlowGraph } from "./flow.js?token=__TOKEN__";
 import { History } from "./sparkline.js?token=__TOKEN__";
+import { Summary } from "./summary.js?token=__TOKEN__";
 import { AgentTable } from "./table.js?token=__TOKEN__";
 import { TracePanel } from "./trace.js?token=__TOKEN__";
 
@@ -32,7 +33,7 @@ async function answerOf(response) {
 const agents = new Map(); // id → row
 let edges = [];
 const history = new History();
-const detail = new DetailPanel(document.getElementById("detail"), api, history);
+const detail = new DetailPanel(document.getElementById("detail"), api, history, (id) => agents.get(id));
 const select = (id) => void detail.open(id);
 const table = new AgentTable(
   document.getElementById("agents"),
@@ -45,9 +46,12 @@ const trace = new TracePanel(
   document.getElementById("trace"),
   document.getElementById("trace-pause"),
   document.getElementById("trace-filter"),
+  document.getElementById("trace-answers"),
   document.getElementById("trace-note"),
+  (id) => agents.get(id)?.className,
 );
-const flow = new FlowGraph(document.getElementById("flow"), document.getElementById("flow-note"), select);
+const flow = new FlowGraph(document.getElementById("flow"), document.getElementById("flow-note"), document.getElementById("flow-mode"), select, () => draw());
+const summary = new Summary(document.getElementById("summary"));
 
 // Updates arrive up to four times a second; the page draws at most once per frame.
 let drawPending = false;
@@ -57,8 +61,11 @@ function draw() {
   requestAnimationFrame(() => {
     drawPending = false;
     const rows = [...agents.values()];
+    summary.render(rows);
     table.render(rows);
     flow.render(agents, edges);
+    // The open agent's numbers are the row's: the same as its line in the table, live.
+    if (detail.id !== undefined) detail.update(agents.get(detail.id));
     const running = rows.filter((row) => row.state === "running").length;
     const rate = rows.reduce((sum, row) => sum + row.rate, 0);
     // Each message counts at its sender and at its receiver: half the sum is what the space moves.

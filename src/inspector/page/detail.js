@@ -16,7 +16,11 @@ export class DetailPanel {
   #id;
   #asked = 0;
 
-  constructor(panel, api, history) {
+  #latest;
+
+  /** `latest(id)`: the page's current row of agent `id`. */
+  constructor(panel, api, history, latest) {
+    this.#latest = latest;
     this.#panel = panel;
     this.#title = panel.querySelector("#detail-title");
     this.#body = panel.querySelector("#detail-body");
@@ -60,26 +64,22 @@ export class DetailPanel {
     document.body.classList.remove("detail-open");
   }
 
+  /** The agent's latest row: its facts are redrawn from it (the rest was asked of the agent once). */
+  update(row) {
+    const facts = this.#body.querySelector("dl.facts");
+    if (!row || !facts || facts.dataset.agent !== row.id) return;
+    const fresh = factsOf(row);
+    if (fresh.textContent !== facts.textContent) facts.replaceWith(fresh);
+  }
+
   #draw(detail) {
-    const { row, help, state, lastError } = detail;
+    const { help, state, lastError } = detail;
+    // The page's own row when it has one: the numbers then agree with the table's.
+    const row = this.#latest(detail.id) ?? detail.row;
     this.#removeButton.disabled = !row || row.state === "removed" || row.state === "crashed";
     const parts = [];
     if (row) {
-      parts.push(
-        el(
-          "dl",
-          { class: "facts" },
-          ...fact("class", row.className),
-          ...fact("runs in", row.mates > 0 ? `${row.thread}, with ${row.mates} other agent${row.mates === 1 ? "" : "s"}` : row.thread),
-          ...fact("state", row.state),
-          ...fact("restarts", row.restarts),
-          ...fact("mailbox", row.waiting ? `${row.mailboxDepth} (+${row.waiting} waiting)` : row.mailboxDepth),
-          ...fact("received / sent", `${row.received} / ${row.sent}`),
-          ...fact("errors", row.errors),
-          ...fact("dropped", row.dropped),
-          ...(row.loops === undefined ? [] : fact("loops", row.loops)),
-        ),
-      );
+      parts.push(factsOf(row));
       const { depth, rate } = this.#history.of(row.id);
       parts.push(
         el("h3", {}, "Last minute"),
@@ -122,6 +122,22 @@ export class DetailPanel {
       this.#removeButton.disabled = false;
     }
   }
+}
+
+function factsOf(row) {
+  return el(
+    "dl",
+    { class: "facts", "data-agent": row.id },
+    ...fact("class", row.className),
+    ...fact("runs in", row.mates > 0 ? `${row.thread}, with ${row.mates} other agent${row.mates === 1 ? "" : "s"}` : row.thread),
+    ...fact("state", row.state),
+    ...fact("restarts", row.restarts),
+    ...fact("mailbox", row.waiting ? `${row.mailboxDepth} (+${row.waiting} waiting)` : row.mailboxDepth),
+    ...fact("received / sent", `${row.received.toLocaleString("en-US")} / ${row.sent.toLocaleString("en-US")}`),
+    ...fact("errors", row.errors),
+    ...fact("dropped", row.dropped),
+    ...(row.loops === undefined ? [] : fact("loops", row.loops)),
+  );
 }
 
 function fact(term, value) {

@@ -49,3 +49,14 @@ export function compact(number) {
 export function cut(text, length) {
   return text.length > length ? `${text.slice(0, length - 1)}…` : text;
 }
+
+/** How two values sort: numbers by value, text in natural order (p2 before p10). */
+export function naturalCompare(a, b) {
+  if (a === b) return 0;
+  if (a === undefined) return -1;
+  if (b === undefined) return 1;
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  return collator.compare(String(a), String(b));
+}
+
+const collator = new Intl.Collator("en", { numeric: true });

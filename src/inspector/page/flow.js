@@ -1,8 +1,10 @@
-import { compact, cut, svg, setText } from "./dom.js?token=__TOKEN__";
+import { compact, cut, naturalCompare, svg, setText } from "./dom.js?token=__TOKEN__";
 
 // Beyond this many agents a graph is a hairball: the busiest are drawn, the
 // rest merged into one node per class (and one for remote ids).
 const TOP = 24;
+// Past this many agents the graph starts by class.
+const BY_CLASS_FROM = 100;
 const WIDTH = 720;
 const HEIGHT = 720;
 const CENTRE = { x: WIDTH / 2, y: HEIGHT / 2 };
@@ -10,20 +12,48 @@ const RADIUS = 185;
 const BROADCAST = "*";
 
 /**
- * The Flow: agents as nodes, message traffic as edges (thicker for more
- * messages per second), broadcasts as dashed edges to a node of their own in
- * the middle. Drawn from the edge rates the server sends, which cover the
- * last few seconds.
+ * The Flow: message traffic as edges (thicker for more messages per
+ * second) between nodes, broadcasts as dashed edges to a node of their own
+ * in the middle. By agent: the busiest agents, the rest one node per class.
+ * By class (the start, from BY_CLASS_FROM agents): one node per class, the traffic
+ * between classes; a click on a class shows its busiest agents among the
+ * other classes, a second click folds them again. Drawn from the edge rates
+ * the server sends, which cover the last few seconds.
  */
 export class FlowGraph {
   #svg;
   #note;
+  #modeButton;
   #onSelect;
+  #redraw;
+  /** "auto" (by class from BY_CLASS_FROM agents), "agents" or "classes", as the button last chose. */
+  #mode = "auto";
+  /** The class whose agents are shown one by one, by class. */
+  #focus;
+  #byClass = false;
 
-  constructor(svgElement, note, onSelect) {
+  constructor(svgElement, note, modeButton, onSelect, redraw) {
     this.#svg = svgElement;
     this.#note = note;
+    this.#modeButton = modeButton;
     this.#onSelect = onSelect;
+    this.#redraw = redraw;
+    modeButton.addEventListener("click", () => {
+      this.#mode = this.#byClass ? "agents" : "classes";
+      this.#focus = undefined;
+      this.#redraw();
+    });
+  }
+
+  #top(agents, activity) {
+    const busiest = (ids) => {
+      const ranked = ids.filter((id) => activity.has(id)).sort((a, b) => activity.get(b) - activity.get(a));
+      // With no traffic, the first ones, so that the view is never empty.
+      return ranked.length > 0 ? ranked.slice(0, TOP) : ids.sort(naturalCompare).slice(0, TOP);
+    };
+    if (!this.#byClass) return new Set(busiest([...new Set([...activity.keys(), ...agents.keys()])]));
+    if (this.#focus === undefined) return new Set();
+    return new Set(busiest([...agents.values()].filter((row) => row.className === this.#focus).map((row) => row.id)));
   }
 
   /** Redraws from `agents` (id → row) and `edges` ([{ from, to, rate }]). */
@@ -34,10 +64,10 @@ export class FlowGraph {
       add(from, rate);
       if (to !== BROADCAST) add(to, rate);
     }
-    // The busiest agents by traffic; with no traffic, the first agents, so the view is never empty.
-    let ranked = [...activity.entries()].sort((a, b) => b[1] - a[1]).map(([id]) => id);
-    if (ranked.length === 0) ranked = [...agents.keys()].sort().slice(0, TOP);
-    const top = new Set(ranked.slice(0, TOP));
+    this.#byClass = this.#mode === "classes" || (this.#mode === "auto" && agents.size >= BY_CLASS_FROM);
+    setText(this.#modeButton, this.#byClass ? "By agent" : "By class");
+    this.#modeButton.setAttribute("aria-pressed", String(!this.#byClass));
+    const top = this.#top(agents, activity);
     const nodeOf = (id) => {
       if (top.has(id)) return id;
       const row = agents.get(id);
@@ -68,7 +98,7 @@ export class FlowGraph {
       links.set(key, link);
     }
 
-    const ordered = [...nodes.values()].sort((a, b) => Number(Boolean(a.group)) - Number(Boolean(b.group)) || a.key.localeCompare(b.key));
+    const ordered = [...nodes.values()].sort((a, b) => Number(Boolean(a.group)) - Number(Boolean(b.group)) || naturalCompare(a.key, b.key));
     const at = new Map();
     ordered.forEach((node, i) => {
       const angle = (2 * Math.PI * i) / Math.max(1, ordered.length) - Math.PI / 2;
@@ -124,18 +154,26 @@ export class FlowGraph {
       if (node.agent !== undefined) {
         const id = node.agent;
         g.addEventListener("click", () => this.#onSelect(id));
+      } else if (node.group && this.#byClass && agents.size > 0) {
+        const className = node.label;
+        g.addEventListener("click", () => {
+          this.#focus = this.#focus === className ? undefined : className;
+          this.#redraw();
+        });
       }
       drawn.push(g);
     }
     this.#svg.replaceChildren(...drawn);
     let hidden = 0;
     for (const id of agents.keys()) if (!top.has(id)) hidden++;
-    setText(
-      this.#note,
-      edges.length === 0
-        ? "no messages in the last 5 s"
-        : `${links.size} edges; ${hidden > 0 ? `${hidden} quieter agents grouped by class` : "every agent shown"}`,
-    );
+    const shown = this.#byClass
+      ? this.#focus === undefined
+        ? "by class: click one to see its agents"
+        : `the busiest ${this.#focus} agents, the rest by class`
+      : hidden > 0
+        ? `${hidden} quieter agents grouped by class`
+        : "every agent shown";
+    setText(this.#note, edges.length === 0 ? `no messages in the last 5 s; ${shown}` : `${links.size} edges; ${shown}`);
   }
 }
 

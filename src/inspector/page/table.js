@@ -1,4 +1,4 @@
-import { compact, el, setText } from "./dom.js?token=__TOKEN__";
+import { compact, el, naturalCompare as compare, setText } from "./dom.js?token=__TOKEN__";
 import { sparkline } from "./sparkline.js?token=__TOKEN__";
 
 // Drawing thousands of rows several times a second would cost the page more
@@ -136,12 +136,4 @@ export class AgentTable {
       else th.removeAttribute("aria-sort");
     }
   }
-}
-
-function compare(a, b) {
-  if (a === b) return 0;
-  if (a === undefined) return -1;
-  if (b === undefined) return 1;
-  if (typeof a === "number" && typeof b === "number") return a - b;
-  return String(a).localeCompare(String(b));
 }

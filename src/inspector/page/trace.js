@@ -7,7 +7,8 @@ const KEPT = 500;
  * The Trace: the last messages, one `.trace` line each (who → whom, the
  * action and its arguments or the answer, the ids that pair them). Pausing
  * holds new lines back (the last KEPT of them) until resumed; the filter
- * shows only lines from or to agents whose id contains its text.
+ * shows only lines from or to agents whose id or class contains its text;
+ * unticking "answers" hides the answers (a swarm's trace is mostly those).
  */
 export class TracePanel {
   #list;
@@ -17,12 +18,16 @@ export class TracePanel {
   #held = [];
   #lines = []; // { line, li }
   #filter = "";
+  #answers = true;
+  #classOf;
   #skipped = 0;
   /** Whether the list follows new lines: until the reader scrolls up, and again once back at the bottom. */
   #follow = true;
 
-  constructor(list, pauseButton, filterInput, note) {
+  /** `classOf(id)`: the class of agent `id`, when the page knows it. */
+  constructor(list, pauseButton, filterInput, answersBox, note, classOf) {
     this.#list = list;
+    this.#classOf = classOf;
     this.#note = note;
     this.#button = pauseButton;
     pauseButton.addEventListener("click", () => this.#toggle());
@@ -30,11 +35,18 @@ export class TracePanel {
     list.addEventListener("scroll", () => {
       this.#follow = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
     });
-    filterInput.addEventListener("input", () => {
-      this.#filter = filterInput.value.trim().toLowerCase();
+    const refilter = () => {
       for (const entry of this.#lines) entry.li.hidden = !this.#matches(entry.line);
       this.#list.scrollTop = this.#list.scrollHeight; // the newest matching lines
       this.#follow = true;
+    };
+    filterInput.addEventListener("input", () => {
+      this.#filter = filterInput.value.trim().toLowerCase();
+      refilter();
+    });
+    answersBox.addEventListener("change", () => {
+      this.#answers = answersBox.checked;
+      refilter();
     });
   }
 
@@ -72,8 +84,10 @@ export class TracePanel {
   }
 
   #matches(line) {
+    if (!this.#answers && line.kind === "response") return false;
     const filter = this.#filter;
-    return !filter || line.from.toLowerCase().includes(filter) || line.to.toLowerCase().includes(filter);
+    if (!filter) return true;
+    return [line.from, line.to, this.#classOf(line.from), this.#classOf(line.to)].some((text) => text !== undefined && text.toLowerCase().includes(filter));
   }
 
   #toggle() {
