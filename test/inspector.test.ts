@@ -227,14 +227,19 @@ describe("the inspector's HTTP API", () => {
     await Promise.all(Array.from({ length: 2_000 }, (_, i) => calc.add({ a: i, b: 0 })));
     let lines = 0;
     let skipped = 0;
+    const kinds = new Set<string>();
     while (lines + skipped < 4_000) {
       const { data } = await events.until((event) => event.event === "update");
       expect(data.trace.length).toBeLessThanOrEqual(100);
+      // At most half of a sample is answers: they do not crowd out the requests.
+      expect(data.trace.filter((line: { kind: string }) => line.kind === "response").length).toBeLessThanOrEqual(50);
+      for (const line of data.trace) kinds.add(line.kind);
       lines += data.trace.length;
       skipped += data.skipped;
     }
     expect(lines + skipped).toBe(4_000); // every request and every answer, shown or counted
     expect(skipped).toBeGreaterThan(0);
+    expect([...kinds].sort()).toEqual(["request", "response"]);
     await events.cancel();
   });
 
@@ -654,7 +659,7 @@ describe.runIf(haveChromium)("the inspector's page in Chromium, at 5,000 agents"
     browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.goto(inspector.url);
-    await page.waitForFunction(() => document.querySelectorAll("#agents tbody tr").length === 300, null, { timeout: 60_000 });
+    await page.waitForFunction('document.querySelectorAll("#agents tbody tr").length === 300', null, { timeout: 60_000 });
   }, 120_000);
 
   afterAll(async () => {

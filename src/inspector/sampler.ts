@@ -1,5 +1,5 @@
 import { formatTrace, kindOf, type MessageKind } from "../trace-format.js";
-import { ERROR, type Message } from "../message.js";
+import { ERROR, RESPONSE, type Message } from "../message.js";
 import type { Space } from "../space.js";
 
 /** One routed message as the page shows it: the `.trace` line, and who to whom for filtering. */
@@ -37,7 +37,7 @@ export interface Sample {
 }
 
 // Bounds: what a flood of messages can cost the inspector, whatever its rate.
-const RING = 100; // trace lines kept between two samples
+const RING = 100; // trace lines kept between two samples: half of them answers at most
 const WINDOW_BUCKETS = 20; // samples over which edge rates are averaged (5 s at 4 samples a second)
 const MAX_EDGES = 300; // edges handed to the page, busiest first
 const MAX_ERRORS = 2_000;
@@ -45,13 +45,15 @@ const MAX_ERRORS = 2_000;
 /**
  * Watches the space's messages while a page is open, at a cost per message
  * of a few map lookups and one array write: the message itself is kept by
- * reference in a ring of the last `RING` (never copied), and formatted only
- * when sampled. Edges are counted per sender and receiver; rates come from
+ * reference (never copied) in a ring of the last RING / 2 answers or of the
+ * last RING / 2 other messages, and formatted only when sampled. Two rings:
+ * a swarm's traffic is mostly answers, which would crowd out the requests. Edges are counted per sender and receiver; rates come from
  * the counts of the last few samples.
  */
 export class MessageSampler {
   #space: Space;
-  #ring: (Message | undefined)[] = new Array<Message | undefined>(RING).fill(undefined);
+  #answers = new Ring(RING / 2);
+  #others = new Ring(RING / 2);
   #seen = 0;
   #sampledUpTo = 0;
   #counts = new Map<string, Map<string, number>>();
@@ -78,7 +80,8 @@ export class MessageSampler {
     this.#space.off("message", this.#listener);
     this.#counts.clear();
     this.#buckets = [];
-    this.#ring.fill(undefined);
+    this.#answers.clear();
+    this.#others.clear();
   }
 
   /** The last failure seen of `id`, if any. */
@@ -101,16 +104,13 @@ export class MessageSampler {
   /** Trace lines and edge rates since the last sample. */
   sample(): Sample {
     const now = Date.now();
-    const first = Math.max(this.#sampledUpTo, this.#seen - RING);
-    const trace: TraceLine[] = [];
-    for (let seq = first; seq < this.#seen; seq++) {
-      const message = this.#ring[seq % RING];
-      if (!message) continue;
-      trace.push({ seq, at: now, from: message.from, to: message.to, kind: kindOf(message), text: traceText(message) });
-    }
-    const skipped = first - this.#sampledUpTo;
+    const kept = [...this.#answers.since(this.#sampledUpTo), ...this.#others.since(this.#sampledUpTo)].sort((a, b) => a.seq - b.seq);
+    const trace: TraceLine[] = kept.map(({ seq, message }) => ({ seq, at: now, from: message.from, to: message.to, kind: kindOf(message), text: traceText(message) }));
+    const skipped = this.#seen - this.#sampledUpTo - trace.length;
     this.#sampledUpTo = this.#seen;
-    this.#ring.fill(undefined); // sampled: no reason to keep their arguments alive
+    // Sampled: no reason to keep their arguments alive.
+    this.#answers.clear();
+    this.#others.clear();
     this.#buckets.push({ at: now, counts: this.#counts });
     this.#counts = new Map();
     if (this.#buckets.length > WINDOW_BUCKETS) this.#buckets.shift();
@@ -118,7 +118,7 @@ export class MessageSampler {
   }
 
   #observe(message: Message): void {
-    this.#ring[this.#seen % RING] = message;
+    (message.action.name === RESPONSE ? this.#answers : this.#others).put(this.#seen, message);
     this.#seen++;
     let row = this.#counts.get(message.from);
     if (!row) this.#counts.set(message.from, (row = new Map()));
@@ -163,4 +163,38 @@ function traceText(message: Message): string {
 
 function round(rate: number): number {
   return Math.round(rate * 10) / 10;
+}
+
+/** The last `size` messages put, with their sequence numbers. */
+class Ring {
+  readonly #messages: (Message | undefined)[];
+  readonly #seqs: number[];
+  #next = 0;
+
+  constructor(readonly size: number) {
+    this.#messages = new Array<Message | undefined>(size).fill(undefined);
+    this.#seqs = new Array<number>(size).fill(-1);
+  }
+
+  put(seq: number, message: Message): void {
+    this.#messages[this.#next] = message;
+    this.#seqs[this.#next] = seq;
+    this.#next = (this.#next + 1) % this.size;
+  }
+
+  /** The messages kept from sequence number `first` on. */
+  since(first: number): { seq: number; message: Message }[] {
+    const found: { seq: number; message: Message }[] = [];
+    for (let i = 0; i < this.size; i++) {
+      const message = this.#messages[i];
+      const seq = this.#seqs[i]!;
+      if (message !== undefined && seq >= first) found.push({ seq, message });
+    }
+    return found;
+  }
+
+  clear(): void {
+    this.#messages.fill(undefined);
+    this.#seqs.fill(-1);
+  }
 }
