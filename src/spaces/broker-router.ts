@@ -338,7 +338,7 @@ export class BrokerRouter implements MessageRouter {
     transport.on("publishFailed", (message, error) => this.#fail(message, error));
     transport.on("abandoned", (message, error) => this.#refuse(message, message.to, error));
     transport.on("disconnected", (error) =>
-      this.#report(transport.connectionError(`lost ${where} (${error.message}); reconnecting`, { cause: error })),
+      this.#report(transport.connectionError(`lost the connection to ${where} (${error.message}); reconnecting`, { cause: error })),
     );
     transport.on("attachmentLost", (id, error) => {
       if (error instanceof StateFencedError) return this.#fenced(id, error);
