@@ -712,7 +712,8 @@ describe.runIf(haveChromium)("the inspector's page in Chromium, at 5,000 agents"
     await space.handle<Coordinator>("coord").ask({ id: "p3" });
     const stats = () => space.stats().coord!;
     await expect.poll(() => page.locator("#detail dl.facts").textContent()).toContain(`received / sent${stats().received.toLocaleString("en-US")} / ${stats().sent.toLocaleString("en-US")}`);
-    if (process.env.INSPECTOR_SCREENSHOT) await page.screenshot({ path: process.env.INSPECTOR_SCREENSHOT, fullPage: true });
+    await mkdir(`${root}/test-results`, { recursive: true });
+    await page.screenshot({ path: `${root}/test-results/inspector-5000.png`, fullPage: true });
     await page.fill("#agent-filter", "");
   });
 });
