@@ -255,11 +255,12 @@ function completeAgents(
   });
   const ownCompletion = server.completer as AsyncCompleter;
   (server as { completer: AsyncCompleter }).completer = (line, callback) => {
-    // An answer comes after a turn or more (an agent's `help`). By then a Tab may have
-    // completed the line, or more was typed: an answer for the old line is stale, and the
-    // REPL would draw it as a grey preview after the new one.
+    // An answer comes after a turn or more (an agent's `help`). If by then a Tab has
+    // completed the line, or more was typed, the answer is stale: the REPL would draw it
+    // as a grey preview after the new line.
+    const asked = `${server.cursor}:${server.line}`;
     const answer: Parameters<AsyncCompleter>[1] = (error, found) => {
-      if (server.line.slice(0, server.cursor) === line) callback(error, found);
+      if (`${server.cursor}:${server.line}` === asked) callback(error, found);
       else callback(null, [[], line]);
     };
     completer.complete(line).then(

@@ -61,23 +61,26 @@ describe("the HTTP exchange, in Academy's protocol", () => {
   it("replays Academy's captured traffic with the statuses and body shapes Academy's server gave", async () => {
     const exchange = await start();
     const client = clientOf(exchange);
-    // Each request at its captured time (the first 6.4 s: everything but the idle part), concurrently, as they ran.
-    const requests = capture.filter((entry) => entry.method !== undefined && entry.t_start < 6.36);
-    const results = await Promise.all(
-      requests.map(async (entry) => {
-        await new Promise((resolve) => setTimeout(resolve, entry.t_start * 1000));
-        const body = JSON.parse(entry.request_body_raw ?? "{}");
-        if (entry.path === "/mailbox/listen" && entry.status === 200) {
-          const stop = new AbortController();
-          const events: string[] = [];
-          setTimeout(() => stop.abort(), ((entry.t_end ?? entry.t_start) - entry.t_start) * 1000);
-          const reply = await client.listen(body, undefined, stop.signal, (_id, data) => events.push(data));
-          return { entry, status: reply.status, text: events[0] ?? "" };
-        }
-        const reply = await client.call(entry.method!, entry.path!, body);
-        return { entry, status: reply.status, text: reply.text };
-      }),
-    );
+    // The first 6.4 s (everything but the idle part), concurrently where they overlapped in the
+    // capture: each request starts once every request that had ended before it began has ended
+    // here too. (By clock time alone, a PUT 5 ms before a DELETE can arrive after it on a busy machine.)
+    const requests = capture.filter((entry) => entry.method !== undefined && entry.t_start < 6.36).sort((a, b) => a.t_start - b.t_start);
+    const done = new Map<Captured, Promise<{ entry: Captured; status: number; text: string }>>();
+    const replay = async (entry: Captured) => {
+      await Promise.all(requests.filter((other) => (other.t_end ?? Infinity) < entry.t_start).map((other) => done.get(other)));
+      const body = JSON.parse(entry.request_body_raw ?? "{}");
+      if (entry.path === "/mailbox/listen" && entry.status === 200) {
+        const stop = new AbortController();
+        const events: string[] = [];
+        setTimeout(() => stop.abort(), ((entry.t_end ?? entry.t_start) - entry.t_start) * 1000);
+        const reply = await client.listen(body, undefined, stop.signal, (_id, data) => events.push(data));
+        return { entry, status: reply.status, text: events[0] ?? "" };
+      }
+      const reply = await client.call(entry.method!, entry.path!, body);
+      return { entry, status: reply.status, text: reply.text };
+    };
+    for (const entry of requests) done.set(entry, replay(entry));
+    const results = await Promise.all(done.values());
     for (const { entry, status, text } of results) {
       const where = `#${entry.seq} ${entry.method} ${entry.path}`;
       expect(status, where).toBe(entry.status);
