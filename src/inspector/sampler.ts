@@ -37,7 +37,9 @@ export interface Sample {
 }
 
 // Bounds: what a flood of messages can cost the inspector, whatever its rate.
-const RING = 100; // trace lines kept between two samples: half of them answers at most
+const RING = 100; // trace lines handed out per sample: at most half of them answers
+const PER_CLASS = 50; // messages kept per sender class and kind between two samples
+const MAX_RINGS = 64; // classes × kinds with a ring of their own; the rest share one
 const WINDOW_BUCKETS = 20; // samples over which edge rates are averaged (5 s at 4 samples a second)
 const MAX_EDGES = 300; // edges handed to the page, busiest first
 const MAX_ERRORS = 2_000;
@@ -45,15 +47,18 @@ const MAX_ERRORS = 2_000;
 /**
  * Watches the space's messages while a page is open, at a cost per message
  * of a few map lookups and one array write: the message itself is kept by
- * reference (never copied) in a ring of the last RING / 2 answers or of the
- * last RING / 2 other messages, and formatted only when sampled. Two rings:
- * a swarm's traffic is mostly answers, which would crowd out the requests. Edges are counted per sender and receiver; rates come from
+ * reference (never copied) in a ring per sender class and kind (answers or
+ * the rest), and formatted only when sampled. A sample takes the newest of
+ * each ring in turn, answers and the rest half each: a swarm's traffic is
+ * mostly answers, and mostly of its biggest class, which would otherwise
+ * crowd out the coordinator's requests. Edges are counted per sender and receiver; rates come from
  * the counts of the last few samples.
  */
 export class MessageSampler {
   #space: Space;
-  #answers = new Ring(RING / 2);
-  #others = new Ring(RING / 2);
+  readonly #classOf: (id: string) => string | undefined;
+  /** By "<kind>:<sender's class>": the last messages of each. */
+  #rings = new Map<string, Ring>();
   #seen = 0;
   #sampledUpTo = 0;
   #counts = new Map<string, Map<string, number>>();
@@ -62,8 +67,10 @@ export class MessageSampler {
   #listener = (message: Message): void => this.#observe(message);
   #watching = false;
 
-  constructor(space: Space) {
+  /** `classOf(id)`: the class of this space's agent `id`, for sampling by class. */
+  constructor(space: Space, classOf: (id: string) => string | undefined = () => undefined) {
     this.#space = space;
+    this.#classOf = classOf;
   }
 
   /** Subscribes to the space's messages: only while somebody looks, since a listener turns off the router's unopened forwarding. */
@@ -80,8 +87,7 @@ export class MessageSampler {
     this.#space.off("message", this.#listener);
     this.#counts.clear();
     this.#buckets = [];
-    this.#answers.clear();
-    this.#others.clear();
+    this.#rings.clear();
   }
 
   /** The last failure seen of `id`, if any. */
@@ -104,13 +110,15 @@ export class MessageSampler {
   /** Trace lines and edge rates since the last sample. */
   sample(): Sample {
     const now = Date.now();
-    const kept = [...this.#answers.since(this.#sampledUpTo), ...this.#others.since(this.#sampledUpTo)].sort((a, b) => a.seq - b.seq);
+    const answers: Ring[] = [];
+    const others: Ring[] = [];
+    for (const [key, ring] of this.#rings) (key.startsWith("a:") ? answers : others).push(ring);
+    const kept = [...fairly(answers, this.#sampledUpTo, RING / 2), ...fairly(others, this.#sampledUpTo, RING / 2)].sort((a, b) => a.seq - b.seq);
     const trace: TraceLine[] = kept.map(({ seq, message }) => ({ seq, at: now, from: message.from, to: message.to, kind: kindOf(message), text: traceText(message) }));
     const skipped = this.#seen - this.#sampledUpTo - trace.length;
     this.#sampledUpTo = this.#seen;
     // Sampled: no reason to keep their arguments alive.
-    this.#answers.clear();
-    this.#others.clear();
+    this.#rings.clear();
     this.#buckets.push({ at: now, counts: this.#counts });
     this.#counts = new Map();
     if (this.#buckets.length > WINDOW_BUCKETS) this.#buckets.shift();
@@ -118,7 +126,15 @@ export class MessageSampler {
   }
 
   #observe(message: Message): void {
-    (message.action.name === RESPONSE ? this.#answers : this.#others).put(this.#seen, message);
+    const key = `${message.action.name === RESPONSE ? "a" : "m"}:${this.#classOf(message.from) ?? ""}`;
+    let ring = this.#rings.get(key);
+    if (ring === undefined) {
+      // Past MAX_RINGS, the classes yet unseen this sample share one ring per kind.
+      const at = this.#rings.size < MAX_RINGS ? key : `${key[0]}:*`;
+      ring = this.#rings.get(at) ?? new Ring(PER_CLASS);
+      this.#rings.set(at, ring);
+    }
+    ring.put(this.#seen, message);
     this.#seen++;
     let row = this.#counts.get(message.from);
     if (!row) this.#counts.set(message.from, (row = new Map()));
@@ -163,6 +179,24 @@ function traceText(message: Message): string {
 
 function round(rate: number): number {
   return Math.round(rate * 10) / 10;
+}
+
+/** Up to `count` of the rings' messages from `first` on: the newest of each ring in turn. */
+function fairly(rings: Ring[], first: number, count: number): { seq: number; message: Message }[] {
+  const queues = rings.map((ring) => ring.since(first).sort((a, b) => b.seq - a.seq));
+  const taken: { seq: number; message: Message }[] = [];
+  for (let i = 0; taken.length < count; i++) {
+    let any = false;
+    for (const queue of queues) {
+      const next = queue[i];
+      if (next === undefined) continue;
+      any = true;
+      taken.push(next);
+      if (taken.length === count) break;
+    }
+    if (!any) break;
+  }
+  return taken;
 }
 
 /** The last `size` messages put, with their sequence numbers. */

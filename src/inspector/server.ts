@@ -56,8 +56,8 @@ export async function startInspector(inspected: InspectedSpace, options: Inspect
   const { space } = inspected;
   const token = newToken();
   const page = await loadPage(token);
-  const sampler = new MessageSampler(space);
   const rows = new AgentRows(inspected);
+  const sampler = new MessageSampler(space, (id) => rows.row(id)?.className);
   const hub = new EventHub(rows, sampler, { kind: space.constructor.name, debug: inspected.debug });
 
   // Failures are remembered per agent (with the words the error event gives); an agent its
