@@ -39,10 +39,10 @@ interface Attached {
 
 /**
  * BrokerTransport on Academy's HTTP exchange (ours or Academy's own): one
- * mailbox and one SSE listen per agent, sends through an Outbox (batched
- * on agentspace's exchange), each receiver's in order. The exchange is untrusted: every event is parsed
- * at the boundary, and a carried agentspace message must name the sender
- * the exchange vouches for.
+ * mailbox and one SSE listen per agent; sends go through an Outbox (batched
+ * on agentspace's exchange), each receiver's in order. The exchange is
+ * untrusted: every event is parsed at the boundary, and a carried
+ * agentspace message must name the sender the exchange vouches for.
  */
 export class HttpTransport extends EventEmitter<BrokerTransportEvents> implements BrokerTransport {
   readonly #client: ExchangeClient;
