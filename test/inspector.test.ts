@@ -244,23 +244,31 @@ describe("the inspector's HTTP API", () => {
   });
 
   it("samples by sender class: one class's flood does not hide another class's message", async () => {
-    await space.add(Relay, "relay-sampled");
-    const events = new EventReader(await fetch(at(parts, "api/events")));
-    await events.next();
-    const calc = space.handle<Calculator>("calc");
-    // One request from a Relay, then at once 2,000 from a foreground agent to a Calculator (most
-    // likely in the same quarter second: the Relay's is the oldest there).
-    await space.handle<Relay>("relay-sampled").relay({ to: "victim", a: 1, b: 2 });
-    await Promise.all(Array.from({ length: 2_000 }, (_, i) => calc.add({ a: i, b: 0 })));
-    const texts: string[] = [];
-    let counted = 0;
-    while (counted < 4_004) {
-      const { data } = await events.until((event) => event.event === "update");
-      for (const line of data.trace) texts.push(line.text);
-      counted += data.trace.length + data.skipped;
+    // A space of its own: the classes are those the inspector read when the page connected.
+    const own = new LocalSpace();
+    try {
+      await own.add(Calculator, "calc");
+      await own.add(Calculator, "victim");
+      await own.add(Relay, "relay");
+      const ownParts = partsOf(await own.openInspector({ port: 0 }));
+      const events = new EventReader(await fetch(at(ownParts, "api/events")));
+      await events.next();
+      // One request from a Relay, then at once 2,000 from a foreground agent to a Calculator (most
+      // likely in the same quarter second: the Relay's is the oldest there).
+      await own.handle<Relay>("relay").relay({ to: "victim", a: 1, b: 2 });
+      await Promise.all(Array.from({ length: 2_000 }, (_, i) => own.handle<Calculator>("calc").add({ a: i, b: 0 })));
+      const texts: string[] = [];
+      let counted = 0;
+      while (counted < 4_004) {
+        const { data } = await events.until((event) => event.event === "update");
+        for (const line of data.trace) texts.push(line.text);
+        counted += data.trace.length + data.skipped;
+      }
+      expect(texts.some((text) => text.startsWith("relay → victim: add"))).toBe(true);
+      await events.cancel();
+    } finally {
+      await own.destroy();
     }
-    expect(texts.some((text) => text.startsWith("relay-sampled → victim: add"))).toBe(true);
-    await events.cancel();
   });
 
   it("describes an agent: its help, its state in a debug space", async () => {
