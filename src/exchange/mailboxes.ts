@@ -33,8 +33,8 @@ export function eventId(entry: Entry): string {
 }
 
 /** A Last-Event-Id header parsed: the position of the last message a listen got (undefined: none, or not one of ours). */
-export function lastSeenOf(header: string | undefined): bigint | undefined {
-  return header !== undefined && /^\d{1,30}$/.test(header) ? BigInt(header) : undefined;
+export function lastSeenOf(header: string): bigint | undefined {
+  return /^\d{1,30}$/.test(header) ? BigInt(header) : undefined;
 }
 
 /** Why a mailbox operation was refused: the route turns each into Academy's status code. */
@@ -297,8 +297,11 @@ export class Mailboxes {
     const gone: Entry[] = [];
     for (const entry of box.restored) if (positionOf(entry.seq) <= seen) gone.push(entry);
     if (gone.length === 0) return;
+    // In place: a queue restored from Redis may hold more entries than a call takes as arguments.
     const leaving = new Set(gone);
-    box.queue.splice(0, box.queue.length, ...box.queue.filter((entry) => !leaving.has(entry)));
+    let kept = 0;
+    for (const entry of box.queue) if (!leaving.has(entry)) box.queue[kept++] = entry;
+    box.queue.length = kept;
     for (const entry of gone) {
       box.restored.delete(entry);
       box.bytes -= entry.bytes;

@@ -137,8 +137,8 @@ export class Exchange {
       return;
     }
     run.catch((error: unknown) => {
-      if (error instanceof Refusal || error instanceof MailboxRefusal) return reply(response, error.status, error.message);
-      if (error instanceof WireError) return reply(response, 400, `Missing or invalid field: ${error.message}`);
+      const refused = refusalOf(error);
+      if (refused) return reply(response, refused.status, refused.text);
       this.#onError(new Error(`${route} failed`, { cause: error }));
       reply(response, 500, "Internal Server Error");
     });
@@ -242,8 +242,8 @@ export class Exchange {
         await this.#mailboxes.put(caller, message, JSON.stringify(message));
         results.push({ status: 200 });
       } catch (error) {
-        if (error instanceof MailboxRefusal) results.push({ status: error.status, text: error.message });
-        else if (error instanceof WireError) results.push({ status: 400, text: `Missing or invalid field: ${error.message}` });
+        const refused = refusalOf(error);
+        if (refused) results.push(refused);
         else {
           this.#onError(new Error("PUT /messages failed", { cause: error }));
           while (results.length < messages.length) results.push({ status: 503, text: `not taken: ${(error as Error).message}` });
@@ -321,7 +321,7 @@ export class Exchange {
         gone();
         reply(response, 419, "Mailbox was closed");
       },
-    }, lastSeenOf(request.headers["last-event-id"] as string | undefined));
+    }, lastSeenIn(request));
   }
 
   /**
@@ -402,9 +402,22 @@ export class Exchange {
         return true;
       },
       terminated: () => finish(),
-    }, lastSeenOf(request.headers["last-event-id"] as string | undefined));
+    }, lastSeenIn(request));
     if (!open) stop();
   }
+}
+
+/** The status and text that refuse a request for `error`, as Academy's server gives them; undefined for a failure of ours. */
+function refusalOf(error: unknown): { status: number; text: string } | undefined {
+  if (error instanceof Refusal || error instanceof MailboxRefusal) return { status: error.status, text: error.message };
+  if (error instanceof WireError) return { status: 400, text: `Missing or invalid field: ${error.message}` };
+  return undefined;
+}
+
+/** What a reconnecting listen's Last-Event-Id header says it got last. */
+function lastSeenIn(request: IncomingMessage): bigint | undefined {
+  const header = request.headers["last-event-id"];
+  return typeof header === "string" ? lastSeenOf(header) : undefined;
 }
 
 function mailboxOf(body: Record<string, unknown>): EntityId {

@@ -135,7 +135,6 @@ export function responseTo(request: Header, body: WireMessage["body"]): WireMess
   };
 }
 
-/** Compact JSON, one line: what an SSE event carries and `GET /message` answers. */
 /**
  * PUT /messages, agentspace's own route: `{ messages: string[] }` (each as
  * PUT /message's `message`) answered `{ results: PutResult[] }`, one per
@@ -151,6 +150,7 @@ export interface PutResult {
   text?: string;
 }
 
+/** Compact JSON, one line: what an SSE event carries and `GET /message` answers. */
 export function encodeWire(message: WireMessage): string {
   return JSON.stringify(message);
 }
