@@ -51,7 +51,8 @@ const MAX_ERRORS = 2_000;
  * the rest), and formatted only when sampled. A sample takes the newest of
  * each ring in turn, answers and the rest half each: a swarm's traffic is
  * mostly answers, and mostly of its biggest class, which would otherwise
- * crowd out the coordinator's requests. Edges are counted per sender and receiver; rates come from
+ * crowd out the coordinator's requests. The rings begin anew with each
+ * sample. Edges are counted per sender and receiver; rates come from
  * the counts of the last few samples.
  */
 export class MessageSampler {
@@ -113,7 +114,7 @@ export class MessageSampler {
     const answers: Ring[] = [];
     const others: Ring[] = [];
     for (const [key, ring] of this.#rings) (key.startsWith("a:") ? answers : others).push(ring);
-    const kept = [...fairly(answers, this.#sampledUpTo, RING / 2), ...fairly(others, this.#sampledUpTo, RING / 2)].sort((a, b) => a.seq - b.seq);
+    const kept = [...fairly(answers, RING / 2), ...fairly(others, RING / 2)].sort((a, b) => a.seq - b.seq);
     const trace: TraceLine[] = kept.map(({ seq, message }) => ({ seq, at: now, from: message.from, to: message.to, kind: kindOf(message), text: traceText(message) }));
     const skipped = this.#seen - this.#sampledUpTo - trace.length;
     this.#sampledUpTo = this.#seen;
@@ -181,9 +182,9 @@ function round(rate: number): number {
   return Math.round(rate * 10) / 10;
 }
 
-/** Up to `count` of the rings' messages from `first` on: the newest of each ring in turn. */
-function fairly(rings: Ring[], first: number, count: number): { seq: number; message: Message }[] {
-  const queues = rings.map((ring) => ring.since(first).sort((a, b) => b.seq - a.seq));
+/** Up to `count` of the rings' messages: the newest of each ring in turn. */
+function fairly(rings: Ring[], count: number): { seq: number; message: Message }[] {
+  const queues = rings.map((ring) => ring.newestFirst());
   const taken: { seq: number; message: Message }[] = [];
   for (let i = 0; taken.length < count; i++) {
     let any = false;
@@ -207,7 +208,7 @@ class Ring {
 
   constructor(readonly size: number) {
     this.#messages = new Array<Message | undefined>(size).fill(undefined);
-    this.#seqs = new Array<number>(size).fill(-1);
+    this.#seqs = new Array<number>(size).fill(0);
   }
 
   put(seq: number, message: Message): void {
@@ -216,19 +217,15 @@ class Ring {
     this.#next = (this.#next + 1) % this.size;
   }
 
-  /** The messages kept from sequence number `first` on. */
-  since(first: number): { seq: number; message: Message }[] {
+  /** The messages kept, the newest first. */
+  newestFirst(): { seq: number; message: Message }[] {
     const found: { seq: number; message: Message }[] = [];
-    for (let i = 0; i < this.size; i++) {
-      const message = this.#messages[i];
-      const seq = this.#seqs[i]!;
-      if (message !== undefined && seq >= first) found.push({ seq, message });
+    for (let back = 1; back <= this.size; back++) {
+      const at = (this.#next - back + this.size) % this.size;
+      const message = this.#messages[at];
+      if (message === undefined) break; // not yet filled this far
+      found.push({ seq: this.#seqs[at]!, message });
     }
     return found;
-  }
-
-  clear(): void {
-    this.#messages.fill(undefined);
-    this.#seqs.fill(-1);
   }
 }

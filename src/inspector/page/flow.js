@@ -3,7 +3,7 @@ import { compact, cut, naturalCompare, svg, setText } from "./dom.js?token=__TOK
 // Beyond this many agents a graph is a hairball: the busiest are drawn, the
 // rest merged into one node per class (and one for remote ids).
 const TOP = 24;
-// Past this many agents the graph starts by class.
+// From this many agents on, the graph starts by class.
 const BY_CLASS_FROM = 100;
 const WIDTH = 720;
 const HEIGHT = 720;
