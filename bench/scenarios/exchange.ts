@@ -42,18 +42,32 @@ async function measure(ctx: Context, key: string, name: string, create: () => { 
   }
 }
 
-/** `agentspace exchange` of the library under test on a free port; resolves with its url once it listens. */
-function startOurs(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [...cliCommand(), "exchange", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+/**
+ * Resolves with `pattern`'s first group once `child` prints a line that
+ * matches it, once only; its output is still read after, so that it never
+ * blocks on a full pipe. (A wait started by later output once outlived its
+ * server and kept the bench alive.)
+ */
+function printed(child: ChildProcess, pattern: RegExp, what: string): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
+    const look = (chunk: Buffer) => {
       out += chunk.toString();
-      const match = /listening at (\S+)/.exec(out);
-      if (match) resolve({ url: match[1]!, child });
-    });
-    child.once("exit", (code) => reject(new Error(`agentspace exchange exited (${code}) before it listened: ${out}`)));
+      const match = pattern.exec(out);
+      if (match === null) return;
+      child.stdout!.off("data", look);
+      child.stdout!.resume();
+      resolve(match[1]!);
+    };
+    child.stdout!.on("data", look);
+    child.once("exit", (code) => reject(new Error(`${what} exited (${code}) before it was ready: ${out}`)));
   });
+}
+
+/** `agentspace exchange` of the library under test on a free port; resolves with its url once it listens. */
+async function startOurs(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [...cliCommand(), "exchange", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  return { url: await printed(child, /listening at (\S+)/, "agentspace exchange"), child };
 }
 
 async function stop(child: ChildProcess, group: boolean): Promise<void> {
@@ -65,22 +79,9 @@ async function stop(child: ChildProcess, group: boolean): Promise<void> {
 }
 
 /** One of ../shared/tools/academy's scripts, in a process group of its own; resolves with what it prints after READY. */
-function startAcademyScript(args: string[]): Promise<{ ready: string; child: ChildProcess }> {
+async function startAcademyScript(args: string[]): Promise<{ ready: string; child: ChildProcess }> {
   const child = spawn(ACADEMY_PY, args, { cwd: ACADEMY_TOOLS, stdio: ["ignore", "pipe", "inherit"], detached: true });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const look = (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /READY (\S+)/.exec(out);
-      if (match === null) return;
-      // Once: later output must not resolve again (a wait started so outlived the server and kept the bench alive).
-      child.stdout!.off("data", look);
-      child.stdout!.resume(); // its output is still read, so that it never blocks on a full pipe
-      resolve({ ready: match[1]!, child });
-    };
-    child.stdout!.on("data", look);
-    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited (${code}) before it was ready`)));
-  });
+  return { ready: await printed(child, /READY (\S+)/, args.join(" ")), child };
 }
 
 /** Academy's own exchange on a free-ish port; resolves with its url once it listens. */
