@@ -121,16 +121,24 @@ const ENTRIES: Entry[] = [
     },
     // destroy() ends every mailbox of the space, and with them every key of its namespace.
     make: (Cls) => {
-      const space = new Cls({ namespace: `bench-${nanoid(8).replace(/[^A-Za-z0-9]/g, "x")}` });
-      return { space, close: () => space.destroy() };
+      return destroying(new Cls({ namespace: `bench-${tag()}` }));
     },
     unavailable: redisProblem,
   },
 ];
 
 function destroyOnly(Cls: SpaceConstructor): MadeSpace {
-  const space = new Cls();
+  return destroying(new Cls());
+}
+
+/** A space that its destroy() ends, with all it declared. */
+export function destroying(space: Space): MadeSpace {
   return { space, close: () => space.destroy() };
+}
+
+/** Eight random letters and digits: a name part (a Redis namespace, an id) no other run uses. */
+export function tag(): string {
+  return nanoid(8).replace(/[^A-Za-z0-9]/g, "x");
 }
 
 async function deleteExchange(exchange: string): Promise<void> {
@@ -167,8 +175,8 @@ function kindOf(entry: Entry, Cls: SpaceConstructor): SpaceKind {
 /** Makes agent names into ids for one space of `kind`: unique ones where ids are seen beyond this process. */
 export function idMaker(kind: Pick<SpaceKind, "sharedIds">): (name: string) => string {
   if (!kind.sharedIds) return (name) => name;
-  const tag = nanoid(8).replace(/[^A-Za-z0-9]/g, "x");
-  return (name) => `bench-${tag}-${name}`;
+  const run = tag();
+  return (name) => `bench-${run}-${name}`;
 }
 
 let checked: Promise<{ kinds: SpaceKind[]; missing: string[] }> | undefined;

@@ -9,17 +9,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nanoid } from "nanoid";
-import { LocalSpace, MultiprocessSpace, RedisSpace, type Space } from "agentspace";
+import { LocalSpace, MultiprocessSpace, RedisSpace } from "agentspace";
 import { DurableAccount, PlainAccount } from "../agents/account.js";
 import { WINDOW, deposits, sequential } from "../lib/deposits.js";
 import { redisProblem } from "../lib/redis.js";
 import type { Context, Scenario } from "../lib/scenario.js";
 import { spaceRig } from "../lib/space-rig.js";
+import { destroying, tag, type MadeSpace } from "../lib/spaces.js";
 
 interface Where {
   key: string;
   name: string;
-  make(): { space: Space; close(): Promise<void> };
+  make(): MadeSpace;
 }
 
 async function measure(ctx: Context, where: Where, durable: boolean, n: number, k: number): Promise<void> {
@@ -49,12 +50,12 @@ export const durable: Scenario = {
     const dir = mkdtempSync(join(tmpdir(), "agentspace-bench-durable-"));
     const file = () => join(dir, `${nanoid(8)}.db`);
     const wheres: Where[] = [
-      { key: "local", name: "LocalSpace, store file", make: () => closing(new LocalSpace({ store: file() })) },
-      { key: "threads-1", name: "MultiprocessSpace threads: 1, store file", make: () => closing(new MultiprocessSpace({ threads: 1, store: file() })) },
+      { key: "local", name: "LocalSpace, store file", make: () => destroying(new LocalSpace({ store: file() })) },
+      { key: "threads-1", name: "MultiprocessSpace threads: 1, store file", make: () => destroying(new MultiprocessSpace({ threads: 1, store: file() })) },
     ];
     const problem = await redisProblem();
     if (problem) ctx.note(`RedisSpace skipped: ${problem}`);
-    else wheres.push({ key: "redis", name: "RedisSpace", make: () => closing(new RedisSpace({ namespace: `bench-durable-${nanoid(8).replace(/[^A-Za-z0-9]/g, "x")}` })) });
+    else wheres.push({ key: "redis", name: "RedisSpace", make: () => destroying(new RedisSpace({ namespace: `bench-durable-${tag()}` })) });
     try {
       for (const where of wheres) {
         const slow = where.key === "redis";
@@ -71,7 +72,3 @@ export const durable: Scenario = {
     );
   },
 };
-
-function closing(space: Space): { space: Space; close(): Promise<void> } {
-  return { space, close: () => space.destroy() };
-}

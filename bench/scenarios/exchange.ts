@@ -12,21 +12,21 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { nanoid } from "nanoid";
-import { HttpSpace, RedisSpace, type Space } from "agentspace";
+import { HttpSpace, RedisSpace } from "agentspace";
 import { PlainAccount } from "../agents/account.js";
 import { WINDOW, deposits, sequential } from "../lib/deposits.js";
 import { cliCommand } from "../lib/library.js";
 import { redisProblem } from "../lib/redis.js";
 import type { Context, Count, Scenario } from "../lib/scenario.js";
 import { spaceRig } from "../lib/space-rig.js";
+import { destroying, tag, type MadeSpace } from "../lib/spaces.js";
 
 const ACADEMY_PY = process.env.ACADEMY_PY ?? "/tmp/academy-venv/bin/python";
 const ACADEMY_TOOLS = join(process.cwd(), "../shared/tools/academy");
 const LOAD_SCRIPT = fileURLToPath(new URL("../lib/academy-load.py", import.meta.url));
 const run = promisify(execFile);
 
-async function measure(ctx: Context, key: string, name: string, create: () => { space: Space; close(): Promise<void> }, n: number, k: number): Promise<void> {
+async function measure(ctx: Context, key: string, name: string, create: () => MadeSpace, n: number, k: number): Promise<void> {
   const rig = await spaceRig({ create, sharedIds: false }, async ({ space, me }) => {
     await space.add(PlainAccount, "acct");
     return async () => ({ me, to: "acct" });
@@ -149,13 +149,13 @@ export const exchange: Scenario = {
     const k = ctx.size(1_000, 100);
     const problem = await redisProblem();
     if (problem) ctx.note(`RedisSpace skipped: ${problem}`);
-    else await measure(ctx, "redis", "RedisSpace", () => closing(new RedisSpace({ namespace: `bench-exchange-${nanoid(8).replace(/[^A-Za-z0-9]/g, "x")}` })), n, k);
+    else await measure(ctx, "redis", "RedisSpace", () => destroying(new RedisSpace({ namespace: `bench-exchange-${tag()}` })), n, k);
     const academyProblem = !existsSync(ACADEMY_PY) || !existsSync(ACADEMY_TOOLS) ? `no ${ACADEMY_PY} (set it up with ../shared/tools/academy/setup.sh)` : undefined;
     const m = ctx.size(2_000, 200);
     const j = ctx.size(200, 20);
     const ours = await startOurs();
     try {
-      await measure(ctx, "ours", "HttpSpace on agentspace exchange", () => closing(new HttpSpace({ url: ours.url })), n, k);
+      await measure(ctx, "ours", "HttpSpace on agentspace exchange", () => destroying(new HttpSpace({ url: ours.url })), n, k);
       if (academyProblem === undefined) await academyLoad(ctx, "ours", "agentspace exchange", ours.url, m, j);
     } finally {
       await stop(ours.child, false);
@@ -168,7 +168,7 @@ export const exchange: Scenario = {
       return ctx.note(`Academy's own exchange skipped: it did not start (${(error as Error).message})`);
     }
     try {
-      await measure(ctx, "academy", "HttpSpace on Academy's own exchange", () => closing(new HttpSpace({ url: academy.url })), n, k);
+      await measure(ctx, "academy", "HttpSpace on Academy's own exchange", () => destroying(new HttpSpace({ url: academy.url })), n, k);
       await academyLoad(ctx, "academy", "Academy's own exchange", academy.url, m, j);
     } finally {
       // Its script runs the server in a process of its own: the whole group goes.
@@ -181,7 +181,3 @@ export const exchange: Scenario = {
     );
   },
 };
-
-function closing(space: Space): { space: Space; close(): Promise<void> } {
-  return { space, close: () => space.destroy() };
-}
