@@ -3,6 +3,7 @@
  */
 import { parseArgs } from "node:util";
 import { Exchange } from "../exchange/index.js";
+import { portFlag, positiveFlag } from "./flags.js";
 
 export const exchangeUsage = `Usage: agentspace exchange [--port <n>] [--host <host>] [--redis <url> [--redis-prefix <p>]] [--auth <tokens.json>]
                              [--tls-cert <file> --tls-key <file>] [--max-message-bytes <n>] [--max-mailbox-bytes <n>]
@@ -22,13 +23,6 @@ agents and clients, and for HttpSpace agents (new HttpSpace({ url })).
 `;
 
 export class ExchangeUsageError extends Error {}
-
-function positive(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!Number.isSafeInteger(number) || number < 1) throw new ExchangeUsageError(`--${name} takes a positive whole number, not "${value}"`);
-  return number;
-}
 
 /** Runs an exchange until SIGINT or SIGTERM; resolves with the exit code. */
 export async function runExchange(argv: string[]): Promise<number> {
@@ -51,16 +45,15 @@ export async function runExchange(argv: string[]): Promise<number> {
   } catch (error) {
     throw new ExchangeUsageError((error as Error).message);
   }
-  const port = values.port === undefined ? 8700 : Number(values.port);
-  if (!(Number.isSafeInteger(port) && port >= 0 && port <= 65_535)) throw new ExchangeUsageError(`--port takes a port number (0–65535), not "${values.port}"`);
+  const port = portFlag("port", values.port, ExchangeUsageError) ?? 8700;
   const cert = values["tls-cert"];
   const key = values["tls-key"];
   if ((cert === undefined) !== (key === undefined)) throw new ExchangeUsageError("--tls-cert and --tls-key go together");
   const redisPrefix = values["redis-prefix"];
   if (redisPrefix !== undefined && values.redis === undefined) throw new ExchangeUsageError("--redis-prefix goes with --redis <url>");
   if (redisPrefix === "") throw new ExchangeUsageError("--redis-prefix takes a non-empty prefix, such as \"lab-exchange:\"");
-  const maxMessageBytes = positive("max-message-bytes", values["max-message-bytes"]);
-  const maxMailboxBytes = positive("max-mailbox-bytes", values["max-mailbox-bytes"]);
+  const maxMessageBytes = positiveFlag("max-message-bytes", values["max-message-bytes"], ExchangeUsageError);
+  const maxMailboxBytes = positiveFlag("max-mailbox-bytes", values["max-mailbox-bytes"], ExchangeUsageError);
   const exchange = await Exchange.start({
     port,
     ...(values.host === undefined ? {} : { host: values.host }),

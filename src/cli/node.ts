@@ -6,6 +6,7 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { AgentNode, type AgentClass, type DirectOptions } from "../index.js";
+import { portFlag, positiveFlag } from "./flags.js";
 import { agentClassesOf, loadModule } from "./load-module.js";
 
 export const nodeUsage = `Usage: agentspace node <module…> [--redis <url>] [--namespace <ns>] [--name <name>]
@@ -35,24 +36,9 @@ agents move to other nodes, then it exits.
 /** Thrown for a command line that makes no sense: the caller prints it with the usage hint. */
 export class NodeUsageError extends Error {}
 
-function whole(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!Number.isSafeInteger(number) || number < 1) throw new NodeUsageError(`--${name} takes a positive whole number, not "${value}"`);
-  return number;
-}
-
-/** The port flag `name` gives, checked (0: any free one). */
-function portOf(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const port = Number(value);
-  if (!(Number.isSafeInteger(port) && port >= 0 && port <= 65_535)) throw new NodeUsageError(`--${name} takes a port number (0–65535), not "${value}"`);
-  return port;
-}
-
 /** The direct path the flags ask for: any of them turns it on. */
 function directOf(values: { direct?: boolean; "direct-host"?: string; "direct-port"?: string; advertise?: string }): DirectOptions | undefined {
-  const port = portOf("direct-port", values["direct-port"]);
+  const port = portFlag("direct-port", values["direct-port"], NodeUsageError);
   const host = values["direct-host"];
   const advertise = values.advertise;
   if (!values.direct && host === undefined && port === undefined && advertise === undefined) return undefined;
@@ -87,11 +73,11 @@ export async function runNode(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (positionals.length === 0) throw new NodeUsageError("node needs at least one module exporting agent classes: agentspace node <module…>");
-  const capacity = whole("capacity", values.capacity);
-  const leaseMs = whole("lease-ms", values["lease-ms"]);
-  const threads = values.threads === "auto" ? "auto" : whole("threads", values.threads);
+  const capacity = positiveFlag("capacity", values.capacity, NodeUsageError);
+  const leaseMs = positiveFlag("lease-ms", values["lease-ms"], NodeUsageError);
+  const threads = values.threads === "auto" ? "auto" : positiveFlag("threads", values.threads, NodeUsageError);
   const direct = directOf(values);
-  const metricsPort = portOf("metrics-port", values["metrics-port"]);
+  const metricsPort = portFlag("metrics-port", values["metrics-port"], NodeUsageError);
   if (values["metrics-host"] !== undefined && metricsPort === undefined) throw new NodeUsageError("--metrics-host needs --metrics-port");
   const telemetry = values.telemetry;
   // Before the agent modules: an SDK must be registered before anything it traces loads.
