@@ -17,7 +17,7 @@ export { HttpSpace, type HttpSpaceOptions } from "./spaces/http.js";
 export { ExchangeConnectionError } from "./http/errors.js";
 export { RedisSpace, type RedisSpaceOptions, type RedisDestroyOptions, type RedisRemoveOptions } from "./spaces/redis.js";
 export { Manager, type ManagerOptions, type LaunchOptions, type LaunchedAgent } from "./nodes/manager.js";
-export { AgentNode, type NodeOptions } from "./nodes/node.js";
+export { AgentNode, type NodeOptions, type VirtualServing } from "./nodes/node.js";
 export type { NodeView, PlacedAgent } from "./nodes/directory.js";
 export type { NodeDescription, RestartPolicy } from "./nodes/description.js";
 export type { NodeEvent } from "./nodes/events.js";

@@ -245,23 +245,73 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
    * await space.handle<Account>("acct:42").deposit({ n: 5 }); // activates acct:42
    * ```
    */
-  virtual<C extends AgentClass>(Cls: C, options: VirtualOptions): void {
+  virtual<C extends AgentClass>(Cls: C, options: VirtualOptions): void | Promise<void> {
     if (this.#destroyed) throw new Error("this space has been destroyed");
-    if (!(this.router instanceof Router)) {
-      throw new TypeError(`virtual agents run in LocalSpace and MultiprocessSpace; a ${this.constructor.name} does not activate them yet`);
-    }
+    const refusal = this.virtualRefusal();
+    if (refusal) throw new TypeError(refusal);
     this.#checkKeeps(Cls);
-    this.#virtual.register(Cls, options);
+    const kind = this.#virtual.register(Cls, options);
     const active = this.#active;
-    this.router.touched ??= (id) => {
-      const seen = active.get(id);
-      if (seen) seen.routed++;
-    };
+    if (this.router instanceof Router) {
+      this.router.touched ??= (id) => {
+        const seen = active.get(id);
+        if (seen) seen.routed++;
+      };
+    }
     // Looked at a few times per idle time: an instance passivates within a quarter of it past its idleMs.
     clearInterval(this.#idleCheck);
     const every = Math.min(1_000, Math.max(10, Math.floor(this.#virtual.shortestIdleMs / 4)));
     this.#idleCheck = setInterval(() => this.#passivateIdle(), every).unref();
+    return this.serveVirtual(kind);
   }
+
+  /** Why this space cannot run virtual agents; undefined when it can (its router activates them, or its transport: see serveVirtual). */
+  protected virtualRefusal(): string | undefined {
+    if (this.router instanceof Router) return undefined;
+    return `virtual agents run in LocalSpace, MultiprocessSpace and RedisSpace; a ${this.constructor.name} does not activate them yet`;
+  }
+
+  /**
+   * A space whose transport activates virtual agents namespace-wide
+   * (RedisSpace) registers `kind` there, and calls activateHere for its
+   * share of the activations; resolves once it serves them. Undefined: the
+   * router activates them, in this space alone.
+   */
+  protected serveVirtual(_kind: VirtualKind): Promise<void> | undefined {
+    return undefined;
+  }
+
+  /**
+   * Activates virtual agent `id` in this process, as the transport asks:
+   * resolves once it runs here, or when another process holds it
+   * (DuplicateAgentError: exactly one instance, namespace-wide). Rejects
+   * with why it could not start.
+   */
+  protected async activateHere(id: string): Promise<void> {
+    const kind = this.#destroyed ? undefined : this.#virtual.kindOf(id);
+    if (!kind || this.#members.has(id) || this.#joining.has(id)) return;
+    const seen = { kind, starting: true, routed: 0, seenRouted: 0, received: 0, since: Date.now() };
+    this.#active.set(id, seen);
+    try {
+      await this.add(kind.Cls, id);
+      seen.starting = false;
+      seen.since = Date.now();
+    } catch (error) {
+      this.#active.delete(id);
+      if (!(error instanceof DuplicateAgentError)) throw error;
+    }
+  }
+
+  /**
+   * What waits for agent `id` outside its host (on a broker: in its mailbox
+   * there, or taken and not answered): a virtual agent with any is not idle.
+   */
+  protected backlog(_id: string): number {
+    return 0;
+  }
+
+  /** Virtual agent `id` is about to passivate: a transport stops handing it messages, which wait for its next activation. */
+  protected passivating(_id: string): void {}
 
   /** Removes an agent, calling its `beforeRemove`. Requests still waiting on it reject. */
   async remove(id: string, options: RemoveOptions = {}): Promise<void> {
@@ -638,7 +688,8 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
       }
       const { received, mailboxDepth, working } = member.stats();
       // Busy while anything came, waits, is on its way to its thread (routed, not yet received), or is being worked on.
-      if (received !== seen.received || seen.routed !== seen.seenRouted || mailboxDepth > 0 || working > 0 || received < seen.routed) {
+      const busy = mailboxDepth > 0 || working > 0 || received < seen.routed || this.backlog(id) > 0;
+      if (busy || received !== seen.received || seen.routed !== seen.seenRouted) {
         seen.received = received;
         seen.seenRouted = seen.routed;
         seen.since = now;
@@ -651,13 +702,16 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
 
   /** Stops `id` as a removal does, keeping its state; what comes meanwhile waits, and activates it again. */
   async #passivate(id: string, kind: VirtualKind): Promise<void> {
-    const router = this.router as Router;
-    router.hold(id);
+    const router = this.router instanceof Router ? this.router : undefined;
+    router?.hold(id);
+    this.passivating(id);
     try {
       await this.#remove(id, this.options.removeTimeoutMs, "passivated", new PassivatedError(`agent "${id}" passivated: what waits for it goes to its next activation`));
     } catch (error) {
       this.reportError(error as Error);
     }
+    // On a broker, what came meanwhile waits there, and asks for the next activation itself.
+    if (!router) return;
     if (router.holding(id) > 0 && !this.#destroyed) this.#startVirtual(kind, id);
     else router.release(id);
   }

@@ -10,5 +10,6 @@ import "./nodes/drain.js";
 import "./nodes/cli.js";
 import "./nodes/inspector.js";
 import "./nodes/direct.js";
+import "./nodes/virtual.js";
 
 afterAll(deleteNamespacesMade);

@@ -18,3 +18,4 @@ import "./redis/direct-fallback.js";
 import "./redis/direct-hostile.js";
 import "./redis/direct-tls.js";
 import "./redis/direct-break.js";
+import "./redis/virtual.js";

@@ -2,10 +2,11 @@
  *   agentspace node <module…> [--redis <url>] [--namespace <ns>] [--name <name>] [--capacity <n>] [--threads <n|auto>] [--lease-ms <ms>]
  *                             [--direct] [--direct-host <host>] [--direct-port <n>] [--advertise <host[:port]>]
  *                             [--telemetry <module>] [--metrics-port <n>] [--metrics-host <host>]
+ *                             [--virtual <Class>=<prefix>]… [--idle-ms <ms>]
  */
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { AgentNode, type AgentClass, type DirectOptions } from "../index.js";
+import { AgentNode, type AgentClass, type DirectOptions, type VirtualServing } from "../index.js";
 import { portFlag, positiveFlag } from "./flags.js";
 import { agentClassesOf, loadModule } from "./load-module.js";
 
@@ -13,6 +14,7 @@ export const nodeUsage = `Usage: agentspace node <module…> [--redis <url>] [--
                          [--capacity <n>] [--threads <n|auto>] [--lease-ms <ms>]
                          [--direct] [--direct-host <host>] [--direct-port <n>] [--advertise <host[:port]>]
                          [--telemetry <module>] [--metrics-port <n>] [--metrics-host <host>]
+                         [--virtual <Class>=<prefix>]… [--idle-ms <ms>]
 
 Runs a node: offers the agent classes the modules export (by class name) and
 hosts the agents a manager launches on it. SIGTERM or Ctrl-C drains it: its
@@ -31,6 +33,10 @@ agents move to other nodes, then it exits.
                      before anything else, and in each of its worker threads before any agent
   --metrics-port <n> serve the node's Prometheus metrics at http://<metrics-host>:<n>/metrics
                      (0: any free port); --metrics-host defaults to 127.0.0.1
+  --virtual <Class>=<prefix>  serve virtual agents: every id starting with <prefix> is a <Class>,
+                     activated on its first message on a node that serves it and has room
+                     (repeat it for more kinds); --idle-ms: passivated after this long with
+                     no message (default 60000)
 `;
 
 /** Thrown for a command line that makes no sense: the caller prints it with the usage hint. */
@@ -43,6 +49,15 @@ function directOf(values: { direct?: boolean; "direct-host"?: string; "direct-po
   const advertise = values.advertise;
   if (!values.direct && host === undefined && port === undefined && advertise === undefined) return undefined;
   return { ...(host === undefined ? {} : { host }), ...(port === undefined ? {} : { port }), ...(advertise === undefined ? {} : { advertise }) };
+}
+
+/** `--virtual Account=acct:` → the kind it names; the prefix may hold "=" and ":" (only the first "=" splits). */
+function virtualOf(spec: string, idleMs: number | undefined): VirtualServing {
+  const at = spec.indexOf("=");
+  const className = at > 0 ? spec.slice(0, at) : "";
+  const prefix = at > 0 ? spec.slice(at + 1) : "";
+  if (!className || !prefix) throw new NodeUsageError(`--virtual takes <Class>=<prefix>, as in --virtual Account=acct: (not "${spec}")`);
+  return { className, prefix, ...(idleMs === undefined ? {} : { idleMs }) };
 }
 
 /** Parses and runs `agentspace node`; resolves with the exit code once the node has stopped. */
@@ -66,6 +81,8 @@ export async function runNode(argv: string[]): Promise<number> {
         telemetry: { type: "string" },
         "metrics-port": { type: "string" },
         "metrics-host": { type: "string" },
+        virtual: { type: "string", multiple: true },
+        "idle-ms": { type: "string" },
       },
     });
   } catch (error) {
@@ -79,6 +96,9 @@ export async function runNode(argv: string[]): Promise<number> {
   const direct = directOf(values);
   const metricsPort = portFlag("metrics-port", values["metrics-port"], NodeUsageError);
   if (values["metrics-host"] !== undefined && metricsPort === undefined) throw new NodeUsageError("--metrics-host needs --metrics-port");
+  const idleMs = positiveFlag("idle-ms", values["idle-ms"], NodeUsageError);
+  const virtual = (values.virtual ?? []).map((spec) => virtualOf(spec, idleMs));
+  if (idleMs !== undefined && virtual.length === 0) throw new NodeUsageError("--idle-ms needs --virtual <Class>=<prefix>");
   const telemetry = values.telemetry;
   // Before the agent modules: an SDK must be registered before anything it traces loads.
   if (telemetry !== undefined) await loadModule(telemetry);
@@ -97,12 +117,14 @@ export async function runNode(argv: string[]): Promise<number> {
     tuning: leaseMs === undefined ? undefined : { leaseMs },
     ...(direct === undefined ? {} : { direct }),
     ...(telemetry === undefined ? {} : { telemetry }),
+    ...(virtual.length === 0 ? {} : { virtual }),
   });
   if (metricsPort !== undefined) {
     const served = await node.space.serveMetrics({ port: metricsPort, ...(values["metrics-host"] === undefined ? {} : { host: values["metrics-host"] }) });
     console.log(`[node ${node.name}] metrics at ${served.url}`);
   }
-  console.log(`[node ${node.name}] ready: offers ${[...classes.keys()].sort().join(", ")}`);
+  const serves = virtual.map(({ className, prefix }) => `, serves ${className} as "${prefix}…"`).join("");
+  console.log(`[node ${node.name}] ready: offers ${[...classes.keys()].sort().join(", ")}${serves}`);
   let signals = 0;
   const stop = (signal: NodeJS.Signals) => {
     // A second signal does not wait for the drain: the agents move once the lease runs out.

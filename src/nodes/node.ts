@@ -35,8 +35,17 @@ export interface NodeOptions {
   launchTimeoutMs?: number;
   /** A module each of its worker threads imports before any agent, to register an OpenTelemetry SDK (see SpaceOptions.telemetry). */
   telemetry?: string | URL;
+  /** Kinds of virtual agent it serves: its share of their activations, within its capacity (see RedisSpace's `virtual`). */
+  virtual?: ReadonlyArray<VirtualServing>;
   /** Where the node says what it does (default: stdout). */
   log?: (line: string) => void;
+}
+
+/** A virtual kind a node serves: ids starting with `prefix` are agents of its class `className`. */
+export interface VirtualServing {
+  className: string;
+  prefix: string;
+  idleMs?: number;
 }
 
 export const nodeDefaults: Required<Pick<NodeOptions, "capacity" | "launchTimeoutMs">> = { capacity: 64, launchTimeoutMs: 30_000 };
@@ -64,6 +73,8 @@ export class AgentNode {
   /** Agents running here that this node placed and answers for; one that leaves otherwise is unplaced. */
   readonly #hosted = new Set<string>();
   readonly #starting = new Map<string, Promise<Launched>>();
+  /** Virtual agents active here: with the hosted ones, what fills its capacity. */
+  readonly #activeVirtual = new Set<string>();
   #renewal: NodeJS.Timeout | undefined;
   #draining = false;
   #stopping: Promise<void> | undefined;
@@ -100,7 +111,16 @@ export class AgentNode {
       },
       4 * this.#leaseMs + 10_000,
     );
-    space.on("agent:removed", (id) => this.#ended(id));
+    const virtualPrefixes = (options.virtual ?? []).map((kind) => kind.prefix);
+    const isVirtual = (id: string) => virtualPrefixes.some((prefix) => id.startsWith(prefix));
+    space.on("agent:added", (id) => {
+      if (isVirtual(id) && !this.#hosted.has(id)) this.#activeVirtual.add(id);
+    });
+    space.on("agent:removed", (id) => {
+      this.#activeVirtual.delete(id);
+      this.#ended(id);
+    });
+    space.activationRoom = () => (this.#stopping ? 0 : this.#options.capacity - this.#hosted.size - this.#activeVirtual.size);
     space.on("error", (error, outcome) => this.#log(`error ${error.name}: ${error.message}${outcome ? `; ${outcome}` : ""}`));
   }
 
@@ -111,6 +131,11 @@ export class AgentNode {
     const resolved = { ...nodeDefaults, ...options };
     if (!Number.isSafeInteger(resolved.capacity) || resolved.capacity < 1) throw new RangeError(`capacity must be a positive whole number, not ${String(options.capacity)}`);
     if (options.classes.size === 0) throw new TypeError("a node must offer at least one agent class");
+    for (const { className } of options.virtual ?? []) {
+      if (!options.classes.has(className)) {
+        throw new TypeError(`a node serves virtual agents of a class it offers: ${className} is not among ${[...options.classes.keys()].sort().join(", ")}`);
+      }
+    }
     const space = new RedisSpace({ redis: options.redis, namespace: options.namespace, tuning: options.tuning, threads: options.threads, direct: options.direct, telemetry: options.telemetry });
     let connection: RedisConnection | undefined;
     try {
@@ -162,6 +187,9 @@ export class AgentNode {
       }
     }
     while (!(await this.#directory.hold(this.#description, this.token, this.#leaseMs, "take"))) await sleep(waitMs);
+    for (const { className, prefix, idleMs } of this.#options.virtual ?? []) {
+      await this.space.virtual(this.#options.classes.get(className)!, { prefix, ...(idleMs === undefined ? {} : { idleMs }) });
+    }
     const every = Math.max(100, Math.floor(this.#leaseMs / 3));
     this.#renewal = setInterval(() => void this.#renew(), every);
     this.#recovery.start(every);

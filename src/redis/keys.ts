@@ -10,6 +10,10 @@
  *   agentspace:{ns}:state:<id>     string: a durable agent's state, as JSON text
  *   agentspace:{ns}:applied:<id>   hash: message id → the answer it got (JSON), for the last APPLIED_WINDOW messages a durable agent applied
  *   agentspace:{ns}:applied-order:<id>  list: those message ids, oldest first (what bounds the hash)
+ *   agentspace:{ns}:virtual        hash: virtual kind's id prefix → the mailbox bound of its ids while none is active
+ *   agentspace:{ns}:virtual-class  hash: virtual kind's id prefix → its class name (one class per prefix, namespace-wide)
+ *   agentspace:{ns}:activations:<prefix>  stream: ids of that kind to activate, field "id"; consumer group "agents", one consumer per serving process
+ *   agentspace:{ns}:activating:<id>  string with a TTL: an activation of the id is asked for (asked again only once it runs out)
  */
 export class Keys {
   readonly prefix: string;
@@ -38,6 +42,11 @@ export class Keys {
   /** The answers of the messages a durable agent applied last (see APPLIED_WINDOW). */
   applied(id: string): string {
     return `${this.prefix}applied:${id}`;
+  }
+
+  /** The ids of virtual kind `prefix` waiting to be activated by a process that serves it. */
+  activations(prefix: string): string {
+    return `${this.prefix}activations:${prefix}`;
   }
 
   /** Where process `token` takes direct connections (when it does). */

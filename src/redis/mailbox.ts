@@ -14,6 +14,8 @@ export class Mailbox {
   /** Bumped by `redeliver` and `release`: a `done` of an older delivery does nothing. */
   generation = 0;
   released = false;
+  /** Removed for good: a virtual agent's mailbox and state end with it, as any agent's, instead of waiting for its next activation. */
+  ends = false;
   /** Its pending entries must be read again from Redis (after attaching, or a reconnect). */
   sweep = true;
   /** Left out of the last read because its window was full. */
@@ -67,9 +69,14 @@ export class Mailbox {
     readonly bound: number,
   ) {}
 
+  /** Entries it may take now: what one read asks for, at most. */
+  get room(): number {
+    return this.window - this.pending.size;
+  }
+
   /** Room for more: it takes part in the next read. */
   get open(): boolean {
-    return !this.released && !this.sweep && this.pending.size < this.window;
+    return !this.released && !this.sweep && this.room > 0;
   }
 }
 

@@ -124,7 +124,7 @@ export class Reader {
     }
     if (this.#dirty) return;
     let count = MAX_COUNT;
-    for (const box of open) count = Math.min(count, box.window - box.pending.size);
+    for (const box of open) count = Math.min(count, box.room);
     const keys = open.map((box) => box.key);
     const args = ["XREADGROUP", "GROUP", Keys.GROUP, this.#token, "COUNT", String(count), "BLOCK", String(this.#blockMs), "STREAMS", ...keys];
     for (let i = 0; i < keys.length; i++) args.push(">");

@@ -26,6 +26,24 @@ export class Script {
   }
 }
 
+/** How long an asked-for activation stands before a message (or a serving process's look, see ORPHANS) may ask again. */
+export const ACTIVATING_MS = 10_000;
+
+/**
+ * Lua shared by the scripts that may find an id of a virtual kind waiting
+ * with nobody holding it: asks the kind's serving processes to activate it
+ * (an entry in the kind's activations stream), once per ACTIVATING_MS.
+ * Needs \`prefix\` in scope.
+ */
+const WAKE = `
+local function wake(id, kind)
+  if redis.call('EXISTS', prefix .. 'lease:' .. id) == 1 then return end
+  if redis.call('SET', prefix .. 'activating:' .. id, '1', 'NX', 'PX', ${ACTIVATING_MS}) then
+    redis.call('XADD', prefix .. 'activations:' .. kind, 'MAXLEN', '~', '100000', '*', 'id', id)
+  end
+end
+`;
+
 /**
  * Puts a batch of messages into mailboxes, refusing what must be refused.
  * ARGV: prefix, then per message: kind ("d" an action to one agent, bounded;
@@ -33,6 +51,10 @@ export class Script {
  * Returns per message: its stream entry id when put, 1 no such mailbox, 2 mailbox full; for a
  * broadcast, the ids of live agents whose mailboxes were full (the rest got
  * it, or, offline with a full mailbox, miss it: the bound of what waits for them).
+ * An action to an id of a registered virtual kind (see SERVE) is taken
+ * whether or not its mailbox is open (with the kind's bound), and asks for
+ * its activation when nobody holds it. Answers activate nothing: one to an
+ * instance that passivated has nobody waiting for it.
  */
 export const PUBLISH = new Script(`
 local prefix = ARGV[1]
@@ -41,6 +63,17 @@ local results = {}
 local n = 0
 -- Per mailbox looked at in this batch: its bound and its length so far (a burst to one agent reads them once).
 local bounds, lengths = {}, {}
+-- The virtual kinds, read once per batch: { prefix, bound, prefix, bound, ... }.
+local kinds = nil
+local function kindOf(id)
+  if kinds == nil then kinds = redis.call('HGETALL', prefix .. 'virtual') end
+  for i = 1, #kinds, 2 do
+    local start = kinds[i]
+    if string.sub(id, 1, #start) == start then return start, tonumber(kinds[i + 1]) end
+  end
+  return nil, nil
+end
+${WAKE}
 local function look(id)
   local bound = bounds[id]
   if bound == nil then
@@ -74,16 +107,83 @@ for i = 2, #ARGV, 3 do
     results[n] = full
   else
     local bound = look(to)
+    local virtual = nil
+    if kind == 'd' then
+      local start, kindBound = kindOf(to)
+      virtual = start
+      if not bound and start then
+        -- Not active: its mailbox is opened (or found with what already waits), bounded as its kind says.
+        local key = prefix .. 'mailbox:' .. to
+        redis.pcall('XGROUP', 'CREATE', key, 'agents', '0', 'MKSTREAM')
+        bound = kindBound
+        bounds[to] = bound
+        lengths[to] = redis.call('XLEN', key)
+      end
+    end
     if not bound then
       results[n] = 1
     elseif kind == 'a' or lengths[to] < bound then
       results[n] = put(to, body)
+      if virtual then wake(to, virtual) end
     else
       results[n] = 2
     end
   end
 end
 return results
+`);
+
+/**
+ * Registers virtual kind ARGV[2] (an id prefix) of class ARGV[3] in the
+ * namespace, its ids' mailboxes bounded by ARGV[4] while inactive, and its
+ * activations stream with its consumer group. Refused when the prefix is
+ * another class's, or overlaps another kind's: returns `{0, prefix, class}`
+ * of the kind in the way, else 1.
+ */
+export const SERVE = new Script(`
+local prefix, start, class, bound = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local classes = prefix .. 'virtual-class'
+local known = redis.call('HGETALL', classes)
+for i = 1, #known, 2 do
+  local other, otherClass = known[i], known[i + 1]
+  local overlaps = string.sub(start, 1, #other) == other or string.sub(other, 1, #start) == start
+  if (other == start and otherClass ~= class) or (other ~= start and overlaps) then return { 0, other, otherClass } end
+end
+redis.call('HSET', classes, start, class)
+redis.call('HSET', prefix .. 'virtual', start, bound)
+redis.pcall('XGROUP', 'CREATE', prefix .. 'activations:' .. start, 'agents', '0', 'MKSTREAM')
+return 1
+`);
+
+/**
+ * What a process serving virtual kinds ARGV[2…] looks at every lease: an
+ * active id of such a kind whose holder died (its lease ran out, nobody
+ * gave it up) is asked to activate again when messages wait for it, and
+ * forgotten (registry entry and empty stream) when none do, so broadcasts
+ * stop counting it.
+ */
+export const ORPHANS = new Script(`
+local prefix = ARGV[1]
+local registry = prefix .. 'mailboxes'
+${WAKE}
+local asked = 0
+for _, id in ipairs(redis.call('HKEYS', registry)) do
+  for i = 2, #ARGV do
+    local start = ARGV[i]
+    if string.sub(id, 1, #start) == start and redis.call('EXISTS', prefix .. 'lease:' .. id) == 0 then
+      local key = prefix .. 'mailbox:' .. id
+      if redis.call('XLEN', key) > 0 then
+        wake(id, start)
+        asked = asked + 1
+      else
+        redis.call('HDEL', registry, id)
+        redis.call('DEL', key)
+      end
+      break
+    end
+  end
+end
+return asked
 `);
 
 /**
@@ -101,6 +201,8 @@ local lease = prefix .. 'lease:' .. id
 local holder = redis.call('GET', lease)
 if holder and holder ~= token then return 0 end
 redis.call('SET', lease, token, 'PX', lease_ms)
+-- An activation asked for is done: the next one is asked for once this holder is gone.
+redis.call('DEL', prefix .. 'activating:' .. id)
 local key = prefix .. 'mailbox:' .. id
 redis.pcall('XGROUP', 'CREATE', key, 'agents', '0', 'MKSTREAM')
 redis.call('HSET', prefix .. 'mailboxes', id, bound)
@@ -151,26 +253,39 @@ return lost
 `);
 
 /**
- * Gives up id ARGV[2] held by token ARGV[3]: the lease goes; unless ARGV[4]
- * is "keep", the mailbox goes too (its stream, its registry entry, and a
- * durable agent's state and applied ids), so
- * later sends are refused at once. Nothing happens when another token holds
- * the id (it is theirs now). Returns 0 when it was not ours, else
- * `{1, entries}`: what the ended mailbox still held, for their senders to be told.
+ * Gives up id ARGV[2] held by token ARGV[3], the lease first, then as ARGV[4] says:
+ * - "drop": the mailbox goes too (its stream, its registry entry, and a
+ *   durable agent's state and applied ids), so later sends are refused at once;
+ * - "keep": the mailbox stays open, for the id's next holder (a move, a rolling restart);
+ * - "passivate": a virtual agent of kind ARGV[5] leaves its registry entry
+ *   (broadcasts skip it) and keeps its state; what still waits in its stream
+ *   asks for its next activation, and an empty stream goes;
+ * - "refuse": a virtual agent that could not be activated: its registry entry
+ *   and stream go (what waited is returned, for its senders to be told), its state stays.
+ * Nothing happens when another token holds the id (it is theirs now).
+ * Returns 0 when it was not ours, else `{1, entries}`: what an ended mailbox still held.
  */
 export const RELEASE = new Script(`
-local prefix, id, token, keep = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local prefix, id, token, mode, kind = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+${WAKE}
 local lease = prefix .. 'lease:' .. id
 local holder = redis.call('GET', lease)
 if holder and holder ~= token then return 0 end
 redis.call('DEL', lease)
+local key = prefix .. 'mailbox:' .. id
 local left = {}
-if keep ~= 'keep' then
-  local key = prefix .. 'mailbox:' .. id
+if mode == 'drop' then
   left = redis.call('XRANGE', key, '-', '+')
   redis.call('HDEL', prefix .. 'mailboxes', id)
   -- A durable agent's state ends with its mailbox (kept, like it, for a move or a rolling restart).
   redis.call('DEL', key, prefix .. 'state:' .. id, prefix .. 'applied:' .. id, prefix .. 'applied-order:' .. id)
+elseif mode == 'passivate' then
+  redis.call('HDEL', prefix .. 'mailboxes', id)
+  if redis.call('XLEN', key) > 0 then wake(id, kind) else redis.call('DEL', key) end
+elseif mode == 'refuse' then
+  left = redis.call('XRANGE', key, '-', '+')
+  redis.call('HDEL', prefix .. 'mailboxes', id)
+  redis.call('DEL', key, prefix .. 'activating:' .. id)
 end
 return { 1, left }
 `);

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import type { MailboxOptions } from "../host/mailbox.js";
-import { AgentNotFoundError, DuplicateAgentError, MessageValidationError, StateFencedError } from "../errors.js";
+import { AgentNotFoundError, AgentspaceError, DuplicateAgentError, MessageValidationError, StateFencedError } from "../errors.js";
 import { BROADCAST, agentIdProblem, isAnswer, validateIncoming, type Message } from "../message.js";
 import type { BrokerTransport, BrokerTransportEvents, Deliver } from "../spaces/broker-transport.js";
 import type { CommitOutcome, HandledMessage } from "../spaces/state-commits.js";
@@ -23,7 +23,8 @@ import {
 } from "./options.js";
 import { Outbox } from "./outbox.js";
 import { Reader } from "./reader.js";
-import { ACQUIRE, APPLIED_WINDOW, COMMIT, RELEASE, RENEW } from "./scripts.js";
+import { ActivationQueue, type ServedKind } from "./activations.js";
+import { ACQUIRE, APPLIED_WINDOW, COMMIT, ORPHANS, RELEASE, RENEW, SERVE } from "./scripts.js";
 
 export interface RedisTransportSettings {
   redis?: RedisConnectionOptions;
@@ -88,6 +89,12 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
   #closing: Promise<void> | undefined;
   /** The hybrid path, when `direct` is on. */
   #direct: DirectExchange | undefined;
+  /** The virtual kinds this process serves, by id prefix: their activations streams, read with the mailboxes. */
+  readonly #serving = new Map<string, ActivationQueue>();
+  /** Virtual ids whose activation here has not settled: one that leaves meanwhile failed to start. */
+  readonly #activating = new Set<string>();
+  /** Activation entries that were not an id of their kind, dropped (said once, then counted). */
+  #badActivations = 0;
 
   private constructor(connection: RedisConnection, keys: Keys, tuning: ResolvedTuning, settings: RedisTransportSettings) {
     super();
@@ -100,8 +107,8 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
     this.#outbox.on("publishFailed", (message, error) => this.emit("publishFailed", message, error));
     this.#reader = new Reader(connection, this.token, this.#byKey, {
       take: (box, entryId, fields, again) => this.#take(box, entryId, fields, again),
-      known: (box, entryId) => box.pending.has(entryId) || this.#acked(box.key, entryId),
-      regroup: (box) => this.#reacquire(box),
+      known: (box, entryId) => (box instanceof ActivationQueue ? box.taking : box.pending).has(entryId) || this.#acked(box.key, entryId),
+      regroup: (box) => (box instanceof ActivationQueue ? this.#register(box.kind) : this.#reacquire(box)),
       error: (error) => this.emit("error", error),
     }, tuning.blockMs);
     connection.on("disconnected", (error) =>
@@ -111,6 +118,7 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
     const every = (ms: number, run: () => void) => this.#timers.push(setInterval(run, ms).unref());
     every(Math.floor(tuning.leaseMs / 3), () => void this.#renew());
     every(tuning.statsIntervalMs, () => void this.#measure());
+    every(tuning.leaseMs, () => void this.#lookForOrphans());
   }
 
   /** Connects; rejects with RedisConnectionError, naming host and port, when Redis cannot be reached. */
@@ -207,13 +215,101 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
   }
 
   /**
-   * `id`'s agent is leaving. When its mailbox is kept, nothing more is taken
-   * from it: what arrives now waits in Redis for the next holder of the id,
+   * `id`'s agent is leaving. When its mailbox is kept (or it passivates, an
+   * id of a served virtual kind), nothing more is taken from it: what arrives
+   * now waits in Redis for the next holder of the id,
    * instead of being refused on its way to an agent that is gone.
    */
   leaving(id: string): void {
     const box = this.#byId.get(id);
-    if (box && (this.#settings.keepMailboxes?.() ?? false)) box.released = true;
+    if (box && ((this.#settings.keepMailboxes?.() ?? false) || this.#servedKindOf(id))) box.released = true;
+  }
+
+  /** `id`'s agent is being removed for good: a virtual agent's mailbox and state end with it (see Mailbox.ends). */
+  ending(id: string): void {
+    const box = this.#byId.get(id);
+    if (box) box.ends = true;
+  }
+
+  /**
+   * Serves virtual kind `kind` namespace-wide: registers it in Redis (from
+   * now on an action to any id it names is taken into that id's mailbox,
+   * and asks for its activation while nobody holds it), and takes this
+   * process's share of its activations. Rejects with a TypeError when
+   * another process registered the prefix for another class, or one that overlaps it.
+   */
+  async serve(kind: ServedKind): Promise<void> {
+    if (this.#closing) throw new RedisConnectionError("the Redis transport is closed");
+    await this.#register(kind);
+    const queue = new ActivationQueue(kind, this.keys.activations(kind.prefix), this.#tuning.prefetch);
+    this.#serving.set(kind.prefix, queue);
+    this.#byKey.set(queue.key, queue);
+    this.#reader.wake();
+  }
+
+  /** The virtual kind that `id` is of, among those this process serves. */
+  #servedKindOf(id: string): ServedKind | undefined {
+    for (const queue of this.#serving.values()) if (id.startsWith(queue.kind.prefix)) return queue.kind;
+    return undefined;
+  }
+
+  async #register(kind: ServedKind): Promise<void> {
+    const reply = await SERVE.run(this.#connection.commands, [this.keys.prefix, kind.prefix, kind.className, String(kind.bound)]);
+    if (Array.isArray(reply) && reply[0] === 0) {
+      const [, other, otherClass] = reply.map(String);
+      throw new TypeError(
+        other === kind.prefix
+          ? `the virtual prefix "${kind.prefix}" is class ${otherClass} in ${this.where}, not ${kind.className}: serve it with ${otherClass}, or pick another prefix`
+          : `the virtual prefix "${kind.prefix}" overlaps "${other}" (class ${otherClass}) in ${this.where}: an id must name one kind of virtual agent, so pick a prefix neither starts with`,
+      );
+    }
+  }
+
+  /** An entry of a served kind's activations stream: activated here, or handed back when this process is full. */
+  #activation(queue: ActivationQueue, entryId: string, fields: Reply): void {
+    const id = Array.isArray(fields) && fields.length === 2 && fields[0] === "id" && typeof fields[1] === "string" ? fields[1] : undefined;
+    if (id === undefined || agentIdProblem(id) !== undefined || !id.startsWith(queue.kind.prefix)) {
+      this.#ack(queue, entryId);
+      // Redis is shared: anyone may write there. Said once; the rest are counted in that one error's kind.
+      if (this.#badActivations++ === 0) {
+        this.emit("error", new MessageValidationError(`dropped entry ${entryId} of ${queue.key}: an activation must have one field "id" holding an id that starts with "${queue.kind.prefix}" (further ones are dropped quietly)`));
+      }
+      return;
+    }
+    if (queue.free <= 0) {
+      // Taken in a read beyond this process's capacity: another serving process takes it.
+      this.#ack(queue, entryId);
+      this.#connection.commands.sendCommand(["XADD", queue.key, "MAXLEN", "~", "100000", "*", "id", id]).catch(() => {});
+      return;
+    }
+    queue.taking.add(entryId);
+    this.#activating.add(id);
+    const settled = () => {
+      this.#activating.delete(id);
+      queue.taking.delete(entryId);
+      this.#ack(queue, entryId);
+      this.#roomAgain(queue);
+    };
+    if (this.#byId.has(id) || this.#attaching.has(id)) return settled();
+    queue.kind.activate(id).then(settled, (error: Error) => {
+      settled();
+      this.emit("error", error);
+    });
+  }
+
+  /**
+   * Virtual agent `id` could not be activated here (`error`): its mailbox
+   * is ended (its state kept), and the senders of what waited in it are told why.
+   */
+  async refuseActivation(id: string, error: Error): Promise<void> {
+    const reply = await RELEASE.run(this.#connection.commands, [this.keys.prefix, id, this.token, "refuse"]);
+    if (Array.isArray(reply)) this.#abandon(id, reply[1] ?? null, error);
+  }
+
+  /** Every lease: active ids of the served kinds whose holders died are asked to activate again when messages wait for them. */
+  async #lookForOrphans(): Promise<void> {
+    if (this.#serving.size === 0 || !this.#connection.connected || this.#closing) return;
+    await ORPHANS.run(this.#connection.commands, [this.keys.prefix, ...this.#serving.keys()]).catch(() => {});
   }
 
   /** Gives up `id`: its lease, and (unless mailboxes are kept) its mailbox with whatever waits in it. */
@@ -230,11 +326,19 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
     // A read blocked on its stream would take what comes next for the id's next holder: it ends before RELEASE (same connection, in order).
     this.#reader.wake();
     const keep = this.#settings.keepMailboxes?.() ?? false;
+    // An id of a served virtual kind passivates: its state and what waits for it are its next activation's.
+    // One that leaves before its activation settled failed to start: what waits for it is refused, or it would ask again at once.
+    const virtual = this.#servedKindOf(id);
+    const failed = virtual !== undefined && this.#activating.has(id);
+    const mode = keep ? "keep" : failed ? "refuse" : virtual && !box.ends ? "passivate" : "drop";
     try {
       // What it answered must neither come back to the next holder of the id nor be refused below.
       await this.#flushAcks();
-      const reply = await RELEASE.run(this.#connection.commands, [this.keys.prefix, id, this.token, keep ? "keep" : "drop"]);
-      if (Array.isArray(reply)) this.#abandon(box, reply[1] ?? null);
+      const reply = await RELEASE.run(this.#connection.commands, [this.keys.prefix, id, this.token, mode, virtual?.prefix ?? ""]);
+      const why = failed
+        ? new AgentspaceError(`virtual agent "${id}" failed to start in ${this.where}: the next message to it activates it again`)
+        : new AgentNotFoundError(`agent "${id}" was removed from ${this.where}`);
+      if (Array.isArray(reply)) this.#abandon(id, reply[1] ?? null, why);
     } catch (error) {
       // Its lease runs out by itself; a mailbox left open is taken by the next add of the id.
       if (!this.#closing) this.emit("error", new RedisConnectionError(`could not give up "${id}" in Redis: ${(error as Error).message}`, { cause: error }));
@@ -242,18 +346,17 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
   }
 
   /** Tells the senders of what an ended mailbox still held (waiting, or taken and never answered) that its agent is gone. */
-  #abandon(box: Mailbox, entries: Reply): void {
+  #abandon(id: string, entries: Reply, error: Error): void {
     if (!Array.isArray(entries)) return;
-    const error = new AgentNotFoundError(`agent "${box.id}" was removed from ${this.where}`);
     for (const entry of entries) {
       if (!Array.isArray(entry)) continue;
       let message: Message;
       try {
-        message = decodeEntry(entry[1] ?? null, box.id);
+        message = decodeEntry(entry[1] ?? null, id);
       } catch {
         continue; // not a message: nobody to tell
       }
-      if (message.to === box.id && !isAnswer(message)) this.emit("abandoned", message, error);
+      if (message.to === id && !isAnswer(message)) this.emit("abandoned", message, error);
     }
   }
 
@@ -403,6 +506,7 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
   #take(box: Mailbox, entryId: string, fields: Reply, again: boolean): void {
     // Its agent is leaving: the entry stays pending, for the next holder of the id.
     if (box.released) return;
+    if (box instanceof ActivationQueue) return this.#activation(box, entryId, fields);
     let message: Message;
     try {
       message = decodeEntry(fields, box.id);
@@ -584,6 +688,13 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
   async #recover(): Promise<void> {
     while (!this.#closing && this.#connection.connected) {
       try {
+        // A Redis that came back without its data has forgotten the kinds, and their streams' groups.
+        for (const queue of [...this.#serving.values()]) {
+          await this.#register(queue.kind).catch((error: unknown) => {
+            if (!(error instanceof TypeError)) throw error;
+            this.emit("error", error); // registered otherwise meanwhile: said, and the rest recovers
+          });
+        }
         for (const box of [...this.#byId.values()]) await this.#reacquire(box);
         await this.#flushAcks();
       } catch (error) {

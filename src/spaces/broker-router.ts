@@ -60,6 +60,12 @@ export class BrokerRouter implements MessageRouter {
   readonly #answersBack = new Map<string, Array<() => void>>();
   /** Where those states go, when the broker keeps states. */
   #commits: StateCommits | undefined;
+  /**
+   * Whether `id`'s mailbox outlives its agent here (a virtual agent, which
+   * passivates): a message to it while it leaves is not refused, but waits
+   * on the broker for its next activation.
+   */
+  outlives: (id: string) => boolean = () => false;
   #observe: (message: Message) => void;
   #report: (error: Error) => void;
   #fenced: (id: string, error: Error) => void;
@@ -207,7 +213,7 @@ export class BrokerRouter implements MessageRouter {
 
   #publish(message: Message): void {
     const transport = this.#transport;
-    if (this.#leaving.has(message.to)) return this.#fail(message, new AgentNotFoundError(`agent "${message.to}" has left`));
+    if (this.#leaving.has(message.to) && !this.outlives(message.to)) return this.#fail(message, new AgentNotFoundError(`agent "${message.to}" has left`));
     if (!transport) return this.#fail(message, new AgentspaceError("the space is not connected to its broker"));
     if (namesDebugAction(message) && this.#debug !== "remote") this.#rememberDebug(message, transport);
     // The value answering a send marked errors-only: its sender would drop it on arrival.
@@ -220,6 +226,8 @@ export class BrokerRouter implements MessageRouter {
     this.#errorsOnly.arrived(message);
     if (isAnswer(message)) this.#arrivedBack(message);
     if (!this.#local.has(id)) {
+      // Not done: it stays taken on the broker, and comes again to the id's next activation.
+      if (this.outlives(id)) return;
       // Its agent left while the queue was still being deleted: say so rather than drop it.
       done();
       if (message.to === id && !isAnswer(message)) this.#refuse(message, id, new AgentNotFoundError(`agent "${id}" has left`));

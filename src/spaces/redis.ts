@@ -4,6 +4,8 @@ import type { AgentStats } from "../stats.js";
 import type { Member } from "../supervisor.js";
 import { RedisTransport, type DirectOptions, type RedisConnectionOptions, type RedisTuning } from "../redis/index.js";
 import type { AddOptions, RemoveOptions } from "../space.js";
+import type { VirtualKind } from "../virtual-kinds.js";
+import type { BrokerRouter } from "./broker-router.js";
 import { Manager, type ManagerOptions } from "../nodes/manager.js";
 import { spaceLinks } from "../nodes/space-link.js";
 import { MultiprocessSpace, type MultiprocessSpaceOptions } from "./multiprocess.js";
@@ -56,9 +58,18 @@ export class RedisSpace extends MultiprocessSpace {
   /** Mailbox settings of agents being added (for the transport to bound their streams), and whether each is durable. */
   #adding = new Map<string, MailboxOptions & { durable: boolean }>();
   #keepMailboxes = false;
+  /** destroy() is under way: its removals passivate virtual agents rather than end them. */
+  #destroying = false;
   /** Removals under way that keep their mailboxes (a node moving agents away while it drains). */
   #keptOnRemove = 0;
   readonly #closers = new Set<() => Promise<void>>();
+  /** The id prefixes of the virtual kinds this process serves. */
+  readonly #virtualPrefixes: string[] = [];
+  /**
+   * More virtual activations this process may take now (a node sets it to
+   * its free capacity); unset, it takes its share of every kind it serves.
+   */
+  activationRoom: (() => number) | undefined;
 
   constructor(options: RedisSpaceOptions = {}) {
     if (options.store !== undefined) {
@@ -98,7 +109,11 @@ export class RedisSpace extends MultiprocessSpace {
    * has taken (for up to the remove timeout), then stops.
    */
   override async remove(id: string, options: RedisRemoveOptions = {}): Promise<void> {
-    if (!options.keepMailbox) return super.remove(id, options);
+    if (!options.keepMailbox) {
+      // Removed for good, as in every space (a passivation or a destroy keeps a virtual agent's mailbox and state).
+      if (!this.#destroying) this.#opened?.ending(id);
+      return super.remove(id, options);
+    }
     this.#keptOnRemove++;
     try {
       const transport = this.#opened;
@@ -125,6 +140,7 @@ export class RedisSpace extends MultiprocessSpace {
    */
   override destroy(options: RedisDestroyOptions = {}): Promise<void> {
     if (options.keepMailboxes) this.#keepMailboxes = true;
+    this.#destroying = true;
     return super.destroy();
   }
 
@@ -141,6 +157,52 @@ export class RedisSpace extends MultiprocessSpace {
       agent.dropped += figures.malformed;
     }
     return stats;
+  }
+
+  /**
+   * As every space's `virtual`, namespace-wide: every process (and node)
+   * that registers the prefix serves the kind, and exactly one of them
+   * activates an id (its lease). Resolves once registered in Redis; rejects
+   * when the prefix is another class's there, or overlaps another kind's.
+   */
+  protected override virtualRefusal(): undefined {
+    return undefined;
+  }
+
+  protected override serveVirtual(kind: VirtualKind): Promise<void> {
+    const prefixes = this.#virtualPrefixes;
+    prefixes.push(kind.prefix);
+    (this.router as BrokerRouter).outlives = (id) => prefixes.some((prefix) => id.startsWith(prefix));
+    const { size, policy } = this.mailbox({});
+    return this.#transport.then((transport) =>
+      transport.serve({
+        prefix: kind.prefix,
+        className: kind.Cls.name,
+        bound: policy === "wait" ? size * 2 : size,
+        activate: (id) => this.#activate(transport, id),
+        room: () => this.activationRoom?.() ?? Infinity,
+      }),
+    );
+  }
+
+  /** An activation the transport handed this process; one that cannot start ends what waited for it, telling its senders why. */
+  async #activate(transport: RedisTransport, id: string): Promise<void> {
+    try {
+      await this.activateHere(id);
+    } catch (error) {
+      const why = new Error(`virtual agent "${id}" could not be activated: ${(error as Error).message}`, { cause: error });
+      await transport.refuseActivation(id, why).catch(() => {});
+      throw why;
+    }
+  }
+
+  protected override backlog(id: string): number {
+    const figures = this.#opened?.figures(id);
+    return figures ? figures.waiting + figures.unacked : 0;
+  }
+
+  protected override passivating(id: string): void {
+    this.#opened?.leaving(id);
   }
 
   /** States live in Redis next to the mailboxes: the main thread writes them with the acknowledgements. */

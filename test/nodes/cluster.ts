@@ -20,9 +20,10 @@ export class NodeProcess {
     capacity: number,
     withSpecial: boolean,
     direct = false,
+    extra: string[] = [],
   ) {
     const modules = withSpecial ? [agents, special] : [agents];
-    const args = ["node", ...modules, "--namespace", namespace, "--name", name, "--capacity", String(capacity), "--lease-ms", String(LEASE_MS)];
+    const args = ["node", ...modules, "--namespace", namespace, "--name", name, "--capacity", String(capacity), "--lease-ms", String(LEASE_MS), ...extra];
     if (direct) args.push("--direct");
     this.child = new ChildScript(cli, args);
   }
@@ -55,10 +56,10 @@ export class Cluster {
     this.manager = this.space.manager();
   }
 
-  /** Starts nodes (capacity each) and waits until all are ready. */
-  async start(names: string[], capacity: number, options: { special?: string } = {}): Promise<NodeProcess[]> {
+  /** Starts nodes (capacity each, with `args` on their command lines) and waits until all are ready. */
+  async start(names: string[], capacity: number, options: { special?: string; args?: string[] } = {}): Promise<NodeProcess[]> {
     const started = names.map((name) => {
-      const node = new NodeProcess(name, this.namespace, capacity, options.special === name, this.direct);
+      const node = new NodeProcess(name, this.namespace, capacity, options.special === name, this.direct, options.args);
       this.nodes.set(name, node);
       return node;
     });
