@@ -3,7 +3,7 @@ import { installFeatures } from "./extension.js";
 
 export * from "./runtime.js";
 export { Space, type SpaceOptions, type SpaceEvents, type AddOptions, type AddArgs, type InitArg, type RemoveOptions, type PlacementOptions } from "./space.js";
-export type { VirtualOptions } from "./virtual-kinds.js";
+export type { VirtualOptions, VirtualStats } from "./virtual-kinds.js";
 export type { LifecycleEvent } from "./lifecycle.js";
 export type { Inspector, InspectorOptions, ReloadReport, ReloadTarget } from "./extension.js";
 export type { MailboxPolicy } from "./host/mailbox.js";

@@ -25,7 +25,7 @@ import { restartPolicy, type RestartOptions } from "./restart-policy.js";
 import { Router, type MessageRouter } from "./router.js";
 import type { AgentStats } from "./stats.js";
 import { StateFile } from "./state-file.js";
-import { VirtualKinds, type VirtualKind, type VirtualOptions } from "./virtual-kinds.js";
+import { VirtualKinds, type VirtualKind, type VirtualOptions, type VirtualStats } from "./virtual-kinds.js";
 import { Supervisor, type Member, type MemberDescription, type SupervisorEvents } from "./supervisor.js";
 import { checkTimeoutMs } from "./timeout.js";
 import { addRows, type DurationRow } from "./telemetry/durations.js";
@@ -294,6 +294,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     this.#active.set(id, seen);
     try {
       await this.add(kind.Cls, id);
+      kind.activations++;
       seen.starting = false;
       seen.since = Date.now();
     } catch (error) {
@@ -324,6 +325,17 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     const stats: Record<string, AgentStats> = {};
     for (const [id, member] of this.#members) if (!this.#hidden.has(id)) stats[id] = member.stats();
     return stats;
+  }
+
+  /**
+   * Per class of virtual agent (see `virtual`): the instances active now,
+   * and the activations and passivations in this space so far. (`stats()`
+   * is per agent id, of the active instances.)
+   */
+  virtualStats(): Record<string, VirtualStats> {
+    const active: VirtualKind[] = [];
+    for (const seen of this.#active.values()) if (!seen.starting) active.push(seen.kind);
+    return this.#virtual.stats(active);
   }
 
   /** The ids of the agents in this space. */
@@ -391,7 +403,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     for (const thread of await this.durationRows()) addRows(rows, thread);
     const present: Array<{ agentClass: string; stats: AgentStats }> = [];
     for (const [id, member] of this.#members) if (!this.#hidden.has(id)) present.push({ agentClass: member.describe().className, stats: member.stats() });
-    return prometheusText(this.#departed.withPresent(present), rows.values());
+    return prometheusText(this.#departed.withPresent(present), rows.values(), this.virtualStats());
   }
 
   /** Serves `metrics()` at `/metrics` on `host` (default 127.0.0.1) and `port` (default: any free one), for Prometheus to scrape. `destroy()` closes it. */
@@ -666,6 +678,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     this.#active.set(id, seen);
     this.add(kind.Cls, id).then(
       () => {
+        kind.activations++;
         seen.starting = false;
         seen.since = Date.now();
       },
@@ -707,6 +720,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     this.passivating(id);
     try {
       await this.#remove(id, this.options.removeTimeoutMs, "passivated", new PassivatedError(`agent "${id}" passivated: what waits for it goes to its next activation`));
+      kind.passivations++;
     } catch (error) {
       this.reportError(error as Error);
     }

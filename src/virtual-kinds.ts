@@ -13,6 +13,20 @@ export interface VirtualKind {
   Cls: AgentClass;
   prefix: string;
   idleMs: number;
+  /** Instances of this kind started in this space so far. */
+  activations: number;
+  /** Instances of this kind that passivated in this space so far. */
+  passivations: number;
+}
+
+/** Per class of virtual agent, in one space: `space.virtualStats()`. */
+export interface VirtualStats {
+  /** Instances running now. */
+  active: number;
+  /** Instances started so far (first messages to inactive ids). */
+  activations: number;
+  /** Instances that passivated so far (idle for their kind's idleMs). */
+  passivations: number;
 }
 
 export const DEFAULT_IDLE_MS = 60_000;
@@ -39,9 +53,22 @@ export class VirtualKinds {
     if (!(Number.isFinite(idleMs) && idleMs > 0)) throw new RangeError(`idleMs must be a number of milliseconds above 0, not ${String(options.idleMs)}`);
     const clash = this.#kinds.find((kind) => kind.prefix.startsWith(prefix) || prefix.startsWith(kind.prefix));
     if (clash) throw new TypeError(`the prefix "${prefix}" overlaps "${clash.prefix}" (${clash.Cls.name}): an id must name one kind of virtual agent`);
-    const kind = { Cls, prefix, idleMs };
+    const kind = { Cls, prefix, idleMs, activations: 0, passivations: 0 };
     this.#kinds.push(kind);
     return kind;
+  }
+
+  /** Activations and passivations so far by class name (kinds of one class summed), with the instances `active` now (by kind). */
+  stats(active: Iterable<VirtualKind>): Record<string, VirtualStats> {
+    const stats: Record<string, VirtualStats> = {};
+    const of = (kind: VirtualKind) => (stats[kind.Cls.name] ??= { active: 0, activations: 0, passivations: 0 });
+    for (const kind of this.#kinds) {
+      const row = of(kind);
+      row.activations += kind.activations;
+      row.passivations += kind.passivations;
+    }
+    for (const kind of active) of(kind).active++;
+    return stats;
   }
 
   /** The kind whose prefix `id` starts with, if any. */

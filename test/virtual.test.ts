@@ -42,7 +42,15 @@ describe("virtual agents", () => {
     await expect.poll(() => space.agents).toContain("acct:1");
     await gone;
     expect(space.agents).not.toContain("acct:1");
+    // Counted by class name, as metrics label them (the class's own name, as its module made it).
+    const name = Account.name;
+    await expect.poll(() => space.virtualStats()).toEqual({ [name]: { active: 0, activations: 1, passivations: 1 } });
     expect(await space.handle<Account>("acct:1").deposit({ n: 2 })).toBe(7);
+    await expect.poll(() => space.virtualStats()[name]?.active).toBe(1);
+    expect(space.virtualStats()).toEqual({ [name]: { active: 1, activations: 2, passivations: 1 } });
+    const text = await space.metrics();
+    expect(text).toContain(`agentspace_activations_total{agent_class="${name}"} 2`);
+    expect(text).toContain(`agentspace_passivations_total{agent_class="${name}"} 1`);
   });
 
   it("keeps the order of what waits while an id activates", async () => {

@@ -4,6 +4,7 @@
  * by agent class, never by agent id: 100,000 agents make no more series
  * than their classes do.
  */
+import type { VirtualStats } from "../virtual-kinds.js";
 import type { AgentStats } from "../stats.js";
 import { DURATION_BUCKETS, type DurationRow } from "./durations.js";
 
@@ -64,7 +65,7 @@ export class DepartedCounts {
 const DURATION = "agentspace_action_duration_seconds";
 
 /** The Prometheus text of `classes` and `durations` (METRICS_CONTENT_TYPE). */
-export async function prometheusText(classes: Map<string, ClassCounts>, durations: Iterable<DurationRow>): Promise<string> {
+export async function prometheusText(classes: Map<string, ClassCounts>, durations: Iterable<DurationRow>, virtual: Record<string, VirtualStats> = {}): Promise<string> {
   const { Registry, Counter, Gauge, AggregatorRegistry } = await import("prom-client");
   const registry = new Registry();
   const registers = [registry];
@@ -91,6 +92,15 @@ export async function prometheusText(classes: Map<string, ClassCounts>, duration
     restarts.inc(labels, counts.restarts);
     dropped.inc(labels, counts.dropped);
     agents.set(labels, counts.agents);
+  }
+  // Only for classes of virtual agents: none when the space has none.
+  if (Object.keys(virtual).length > 0) {
+    const activations = new Counter({ name: "agentspace_activations_total", help: "Virtual agents activated by their first message.", labelNames: ["agent_class"] as const, registers });
+    const passivations = new Counter({ name: "agentspace_passivations_total", help: "Virtual agents passivated when idle.", labelNames: ["agent_class"] as const, registers });
+    for (const [agentClass, counts] of Object.entries(virtual)) {
+      activations.inc({ agent_class: agentClass }, counts.activations);
+      passivations.inc({ agent_class: agentClass }, counts.passivations);
+    }
   }
   // The histogram is counted in the agents' threads, not here: handed to prom-client
   // in the form its registries exchange (getMetricsAsJSON), which it merges and writes.

@@ -48,6 +48,8 @@ describeWithRedis("RedisSpace virtual agents", probe, () => {
     try {
       await expect.poll(async () => Number(await redis.hExists(`agentspace:{${namespace}}:mailboxes`, "w:1")), { timeout: 10_000 }).toBe(0);
       expect(space.agents).not.toContain("w:1");
+      // Counted where it ran: one activation and one passivation in one of the two processes.
+      if ([...pids][0] === process.pid) await expect.poll(() => space.virtualStats()).toEqual({ Wallet: { active: 0, activations: 1, passivations: 1 } });
       const again = await wallet.deposit({ n: 1 });
       expect(again.balance).toBe(201);
       expect([process.pid, child.process.pid]).toContain(again.pid);
