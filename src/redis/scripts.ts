@@ -68,8 +68,9 @@ local kinds = nil
 local function kindOf(id)
   if kinds == nil then kinds = redis.call('HGETALL', prefix .. 'virtual') end
   for i = 1, #kinds, 2 do
-    local start = kinds[i]
-    if string.sub(id, 1, #start) == start then return start, tonumber(kinds[i + 1]) end
+    local start, bound = kinds[i], tonumber(kinds[i + 1])
+    -- Redis is shared: a kind whose bound is not a number (not written by SERVE) is no kind.
+    if bound and string.sub(id, 1, #start) == start then return start, bound end
   end
   return nil, nil
 end

@@ -137,4 +137,27 @@ describeWithRedis("RedisSpace virtual agents", probe, () => {
     await space.remove("w:1");
     expect((await space.handle<Wallet>("w:1").deposit({ n: 1 })).balance).toBe(1);
   });
+
+  it("drops what is not an activation in a kind's stream (said once), ignores a kind entry SERVE did not write, and keeps serving", async () => {
+    const namespace = uniqueNamespace("virtual-hostile");
+    const space = open(namespace);
+    const errors: Error[] = [];
+    space.on("error", (error) => errors.push(error));
+    await space.virtual(Wallet, { prefix: "w:" });
+    const redis = await rawClient();
+    try {
+      const stream = `agentspace:{${namespace}}:activations:w:`;
+      await redis.sendCommand(["XADD", stream, "*", "foo", "bar"]);
+      await redis.sendCommand(["XADD", stream, "*", "id", "x:1"]);
+      await redis.sendCommand(["XADD", stream, "*", "id", "w:" + "y".repeat(10_000)]);
+      await redis.sendCommand(["HSET", `agentspace:{${namespace}}:virtual`, "z:", "lots"]);
+    } finally {
+      redis.destroy();
+    }
+    await expect.poll(() => errors.length).toBe(1);
+    expect(errors[0]!.message).toContain('an activation must have one field "id" holding an id that starts with "w:"');
+    expect((await space.handle<Wallet>("w:1").deposit({ n: 1 })).balance).toBe(1);
+    await expect(space.handle<Wallet>("z:1").deposit({ n: 1 })).rejects.toThrow('no agent "z:1"');
+    expect(errors).toHaveLength(1);
+  });
 });
