@@ -21,6 +21,8 @@ interface Where {
   make(): Space;
   /** Ids touched once, full run and quick run. */
   many: [number, number];
+  /** The idle time of the ids the latencies activate (default: none passivates during the figure). */
+  latencyIdleMs?: number;
   /** Redis's used memory (bytes), for a space on Redis. */
   redisMemory?: () => Promise<number>;
   /** The keys of the space's namespace in Redis. */
@@ -52,6 +54,9 @@ function onRedis(): Where {
     name: 'RedisSpace threads: "auto"',
     make: () => new RedisSpace({ namespace, threads: "auto" }),
     many: [20_000, 1_000],
+    // The one reader of a process reads every active mailbox in each XREADGROUP: thousands left
+    // active would slow every message of the process, active or not; 1 s keeps a few hundred.
+    latencyIdleMs: 1_000,
     redisMemory: () => withClient(async (client) => Number(/used_memory:(\d+)/.exec(await client.info("memory"))?.[1] ?? NaN)),
     redisKeys: () =>
       withClient(async (client) => {
@@ -80,7 +85,7 @@ async function timed(me: Agent, ids: string[]): Promise<number[]> {
 async function latency(ctx: Context, where: Where, k: number): Promise<void> {
   const space = where.make();
   try {
-    await space.virtual(Echo, { prefix: "v:", idleMs: 600_000 });
+    await space.virtual(Echo, { prefix: "v:", idleMs: where.latencyIdleMs ?? 600_000 });
     await space.add(Echo, "active");
     const me = await space.addForeground(Agent, "me");
     let round = 0;

@@ -1,11 +1,14 @@
 import { EventEmitter } from "eventemitter3";
-import type { Message } from "../message.js";
+import { wantsErrorsOnly } from "../answer-mark.js";
+import { BROADCAST, isAnswer, type Message } from "../message.js";
 import type { BrokerTransport, BrokerTransportEvents } from "../spaces/broker-transport.js";
 import { AmqpConnection, DEFAULT_BACKOFF, type Backoff } from "./connection.js";
 import { Consumers, type Deliver } from "./consumers.js";
 import { DEFAULT_EXCHANGE, resolveAmqpOptions, type AmqpOptions } from "./options.js";
 import { AmqpConnectionError } from "./errors.js";
+import { HandledActions } from "./handled.js";
 import { DEFAULT_PUBLISHER_LIMITS, Publisher } from "./publisher.js";
+import { UnansweredActions } from "./unanswered.js";
 import { declareExchange } from "./topology.js";
 
 export type { Deliver } from "./consumers.js";
@@ -27,6 +30,12 @@ export interface TransportTuning {
   reconnect?: Partial<Backoff>;
   /** How long `close()` waits for outstanding confirms (default 5 s). */
   closeTimeoutMs?: number;
+  /**
+   * An action published this long ago at most, still unanswered when the
+   * connection comes back, is published again (default 60 s, the default
+   * request timeout; AMQPSpace passes its own `requestTimeoutMs`).
+   */
+  resendWithinMs?: number;
 }
 
 /** The events of every broker transport: see BrokerTransportEvents. */
@@ -34,6 +43,14 @@ type TransportEvents = BrokerTransportEvents;
 
 const DEFAULT_PREFETCH = 256;
 const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+const DEFAULT_RESEND_WITHIN_MS = 60_000;
+/**
+ * For this long after a reconnect, a message the broker returns (no queue
+ * bound for its \`to\` yet: its receiver's process is still declaring its
+ * queues again) is published again every RETURNED_RETRY_MS, not refused.
+ */
+const RECONNECT_GRACE_MS = 10_000;
+const RETURNED_RETRY_MS = 200;
 
 /**
  * Moves agentspace messages over one RabbitMQ topic exchange, in the wire
@@ -48,12 +65,20 @@ export class AmqpTransport extends EventEmitter<TransportEvents> implements Brok
   readonly #closeTimeoutMs: number;
   #recovery: Promise<void> = Promise.resolve();
   #closing: Promise<void> | undefined;
+  readonly #resendWithinMs: number;
+  /** Connections lost so far: the number of the one in use (or being made), from 0. */
+  #lostConnections = 0;
+  /** When the connection last came back (0: never lost). */
+  #reconnectedAt = 0;
+  readonly #unanswered = new UnansweredActions();
+  readonly #handled = new HandledActions();
 
   private constructor(connection: AmqpConnection, exchange: string, tuning: TransportTuning) {
     super();
     this.exchange = exchange;
     this.#connection = connection;
     this.#closeTimeoutMs = tuning.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    this.#resendWithinMs = tuning.resendWithinMs ?? DEFAULT_RESEND_WITHIN_MS;
     this.#publisher = new Publisher(exchange, {
       maxInFlight: tuning.maxInFlight ?? DEFAULT_PUBLISHER_LIMITS.maxInFlight,
       maxBuffered: tuning.maxBuffered ?? DEFAULT_PUBLISHER_LIMITS.maxBuffered,
@@ -108,7 +133,20 @@ export class AmqpTransport extends EventEmitter<TransportEvents> implements Brok
    * attached here already or held by another connection on the broker.
    */
   attach(id: string, deliver: Deliver): Promise<void> {
-    return this.#consumers.attach(id, deliver);
+    return this.#consumers.attach(id, (message, done, redelivered) => {
+      if (isAnswer(message)) {
+        this.#unanswered.answered(message);
+      } else if (message.to === id && !redelivered) {
+        // A copy its sender published again after a reconnect: run once; answered, its answer goes again.
+        const seen = this.#handled.arrived(message);
+        if (seen !== "new") {
+          done();
+          if (seen !== "working") this.#publisher.publish(seen);
+          return;
+        }
+      }
+      deliver(message, done, redelivered);
+    });
   }
 
   /** Stops consuming `id` and deletes its queues. */
@@ -126,6 +164,8 @@ export class AmqpTransport extends EventEmitter<TransportEvents> implements Brok
    * (no such id on the exchange) and `publishFailed`.
    */
   publish(message: Message): void {
+    if (isAnswer(message)) this.#handled.answered(message);
+    else if (message.to !== BROADCAST && !wantsErrorsOnly(message)) this.#unanswered.sent(message, this.#lostConnections);
     this.#publisher.publish(message);
   }
 
@@ -158,17 +198,31 @@ export class AmqpTransport extends EventEmitter<TransportEvents> implements Brok
         if (this.#connection.connected) this.emit("error", new Error("recovering after a reconnect failed", { cause: error }));
         return;
       }
-      if (this.#connection.connected) this.emit("connected");
+      if (!this.#connection.connected) return;
+      this.#reconnectedAt = Date.now();
+      // What went out on a lost connection and was not answered may have died with the broker's queues.
+      for (const message of this.#unanswered.again(this.#lostConnections, this.#resendWithinMs)) this.#publisher.publish(message);
+      this.emit("connected");
     });
+  }
+
+  /** A message the broker returned: right after a reconnect its receiver may not have declared its queues again yet. */
+  #returned(message: Message): void {
+    if (this.#closing || message.to === BROADCAST || Date.now() - this.#reconnectedAt > RECONNECT_GRACE_MS) {
+      this.#unanswered.forget(message);
+      return void this.emit("unroutable", message);
+    }
+    setTimeout(() => this.#publisher.publish(message), RETURNED_RETRY_MS).unref();
   }
 
   #forwardEvents(): void {
     this.#connection.on("connected", () => this.#recover());
     this.#connection.on("disconnected", (error) => {
+      this.#lostConnections++;
       this.#publisher.useChannel(undefined);
       this.emit("disconnected", error);
     });
-    this.#publisher.on("unroutable", (message) => this.emit("unroutable", message));
+    this.#publisher.on("unroutable", (message) => this.#returned(message));
     this.#publisher.on("publishFailed", (message, error) => this.emit("publishFailed", message, error));
     this.#consumers.on("lost", (id, error) => this.emit("attachmentLost", id, error));
     this.#consumers.on("error", (error) => this.emit("error", error));

@@ -26,6 +26,9 @@ export class Script {
   }
 }
 
+/** Entries an activations stream keeps at most (trimmed roughly): activations not yet taken, as asked again by their next messages. */
+export const ACTIVATIONS_KEPT = 100_000;
+
 /** How long an asked-for activation stands before a message (or a serving process's look, see ORPHANS) may ask again. */
 export const ACTIVATING_MS = 10_000;
 
@@ -39,7 +42,7 @@ const WAKE = `
 local function wake(id, kind)
   if redis.call('EXISTS', prefix .. 'lease:' .. id) == 1 then return end
   if redis.call('SET', prefix .. 'activating:' .. id, '1', 'NX', 'PX', ${ACTIVATING_MS}) then
-    redis.call('XADD', prefix .. 'activations:' .. kind, 'MAXLEN', '~', '100000', '*', 'id', id)
+    redis.call('XADD', prefix .. 'activations:' .. kind, 'MAXLEN', '~', '${ACTIVATIONS_KEPT}', '*', 'id', id)
   end
 end
 `;

@@ -24,7 +24,7 @@ import {
 import { Outbox } from "./outbox.js";
 import { Reader } from "./reader.js";
 import { ActivationQueue, type ServedKind } from "./activations.js";
-import { ACQUIRE, APPLIED_WINDOW, COMMIT, ORPHANS, RELEASE, RENEW, SERVE } from "./scripts.js";
+import { ACQUIRE, ACTIVATIONS_KEPT, APPLIED_WINDOW, COMMIT, ORPHANS, RELEASE, RENEW, SERVE } from "./scripts.js";
 
 export interface RedisTransportSettings {
   redis?: RedisConnectionOptions;
@@ -279,7 +279,7 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
     if (queue.free <= 0) {
       // Taken in a read beyond this process's capacity: another serving process takes it.
       this.#ack(queue, entryId);
-      this.#connection.commands.sendCommand(["XADD", queue.key, "MAXLEN", "~", "100000", "*", "id", id]).catch(() => {});
+      this.#connection.commands.sendCommand(["XADD", queue.key, "MAXLEN", "~", String(ACTIVATIONS_KEPT), "*", "id", id]).catch(() => {});
       return;
     }
     queue.taking.add(entryId);
@@ -330,7 +330,7 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
     // One that leaves before its activation settled failed to start: what waits for it is refused, or it would ask again at once.
     const virtual = this.#servedKindOf(id);
     const failed = virtual !== undefined && this.#activating.has(id);
-    const mode = keep ? "keep" : failed ? "refuse" : virtual && !box.ends ? "passivate" : "drop";
+    const mode = failed ? "refuse" : virtual && !box.ends ? "passivate" : keep ? "keep" : "drop";
     try {
       // What it answered must neither come back to the next holder of the id nor be refused below.
       await this.#flushAcks();

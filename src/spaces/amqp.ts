@@ -21,7 +21,9 @@ export class AMQPSpace extends MultiprocessSpace {
 
   constructor(options: AMQPSpaceOptions = {}) {
     super(options);
-    this.#transport = AmqpTransport.open(options.amqp, options.exchange ?? DEFAULT_EXCHANGE, options.tuning);
+    // An action unanswered at a reconnect is published again while its request may still be waiting.
+    const tuning = { resendWithinMs: this.options.requestTimeoutMs, ...options.tuning };
+    this.#transport = AmqpTransport.open(options.amqp, options.exchange ?? DEFAULT_EXCHANGE, tuning);
     this.routeThrough(this.#transport);
   }
 
