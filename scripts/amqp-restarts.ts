@@ -51,6 +51,9 @@ if (values.serve) {
   const me = await space.addForeground(Agent, `me-${tag}`);
   const outcomes = new Map<string, number>();
   let answered = 0;
+  let lastAnswerAt = 0;
+  /** Per restart: from `stop_app` to the first answer after it. */
+  const gaps: number[] = [];
   let going = true;
   const lane = async () => {
     while (going) {
@@ -58,7 +61,10 @@ if (values.serve) {
         () => "answered",
         (error: Error) => error.name,
       );
-      if (outcome === "answered") answered++;
+      if (outcome === "answered") {
+        answered++;
+        lastAnswerAt = Date.now();
+      }
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
     }
   };
@@ -67,13 +73,16 @@ if (values.serve) {
   const started = Date.now();
   for (let i = 1; i <= restarts; i++) {
     await sleep(1_000);
+    const stoppedAt = Date.now();
     await run("rabbitmqctl", ["stop_app"]);
     await sleep(stopMs);
     await run("rabbitmqctl", ["start_app"]);
     // Recovered: 50 answers since the broker came back.
     const before = answered;
+    while (lastAnswerAt <= stoppedAt + stopMs) await sleep(5);
+    gaps.push(lastAnswerAt - stoppedAt);
     while (answered < before + 50) await sleep(50);
-    console.log(`restart ${i}: recovered; so far ${[...outcomes].map(([kind, n]) => `${kind} ${n}`).join(", ")}`);
+    console.log(`restart ${i}: first answer ${gaps.at(-1)} ms after stop_app; so far ${[...outcomes].map(([kind, n]) => `${kind} ${n}`).join(", ")}`);
   }
   going = false;
   await Promise.all(lanes);
@@ -82,6 +91,7 @@ if (values.serve) {
   const failed = requests - answered;
   console.log(
     `${restarts} restarts of ${stopMs} ms in ${((Date.now() - started) / 1000).toFixed(0)} s, ${requesters} requesters, ${timeoutMs} ms timeout: ` +
+      `no answer for ${Math.min(...gaps)}–${Math.max(...gaps)} ms per restart; ` +
       `${requests} requests, ${[...outcomes].map(([kind, n]) => `${kind} ${n}`).join(", ")}; ` +
       `the total is ${total}: ${total === answered ? "each answered request applied once" : `${total - answered} more than answered`}${failed ? ` (${failed} failed, applied or not)` : ""}`,
   );

@@ -9,7 +9,12 @@ export interface Backoff {
   maxMs: number;
 }
 
-export const DEFAULT_BACKOFF: Backoff = { initialMs: 100, maxMs: 5_000 };
+/**
+ * Tried again every quarter second at most: a broker that restarts is back
+ * within seconds, and each second waited past that is a second every request
+ * in flight waits (a refused connect costs the broker next to nothing).
+ */
+export const DEFAULT_BACKOFF: Backoff = { initialMs: 100, maxMs: 250 };
 
 // A broker that drops packets (rather than refusing) must not hang `open`.
 const CONNECT_TIMEOUT_MS = 10_000;
