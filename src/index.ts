@@ -21,7 +21,7 @@ export { AgentNode, type NodeOptions, type VirtualServing } from "./nodes/node.j
 export type { NodeView, PlacedAgent } from "./nodes/directory.js";
 export type { NodeDescription, RestartPolicy } from "./nodes/description.js";
 export type { NodeEvent } from "./nodes/events.js";
-export { RedisConnectionError, RedisPublishError, type RedisConnectionOptions, type RedisTuning, type DirectOptions, type DirectTlsOptions } from "./redis/index.js";
+export { RedisConnectionError, RedisPublishError, type RedisConnectionOptions, type RedisSentinelOptions, type RedisTuning, type DirectOptions, type DirectTlsOptions } from "./redis/index.js";
 export { Exchange, TokensFileError, type ExchangeOptions, type MailboxLimits, type Tokens } from "./exchange/index.js";
 
 // The features whose code a space does not import, loaded on first use (a

@@ -19,3 +19,4 @@ import "./redis/direct-hostile.js";
 import "./redis/direct-tls.js";
 import "./redis/direct-break.js";
 import "./redis/virtual.js";
+import "./redis/sentinel.js";

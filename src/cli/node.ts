@@ -1,5 +1,5 @@
 /**
- *   agentspace node <module…> [--redis <url>] [--namespace <ns>] [--name <name>] [--capacity <n>] [--threads <n|auto>] [--lease-ms <ms>]
+ *   agentspace node <module…> [--redis <url> | --sentinel <host:port,…> --sentinel-name <name>] [--namespace <ns>] [--name <name>] [--capacity <n>] [--threads <n|auto>] [--lease-ms <ms>]
  *                             [--direct] [--direct-host <host>] [--direct-port <n>] [--advertise <host[:port]>]
  *                             [--telemetry <module>] [--metrics-port <n>] [--metrics-host <host>]
  *                             [--virtual <Class>=<prefix>]… [--idle-ms <ms>]
@@ -8,9 +8,11 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { AgentNode, type AgentClass, type DirectOptions, type VirtualServing } from "../index.js";
 import { portFlag, positiveFlag } from "./flags.js";
+import { redisFlags, redisFlagsUsage, redisOf } from "./redis-flags.js";
 import { agentClassesOf, loadModule } from "./load-module.js";
 
-export const nodeUsage = `Usage: agentspace node <module…> [--redis <url>] [--namespace <ns>] [--name <name>]
+export const nodeUsage = `Usage: agentspace node <module…> [--redis <url> | --sentinel <host:port,…> --sentinel-name <name>]
+                         [--namespace <ns>] [--name <name>]
                          [--capacity <n>] [--threads <n|auto>] [--lease-ms <ms>]
                          [--direct] [--direct-host <host>] [--direct-port <n>] [--advertise <host[:port]>]
                          [--telemetry <module>] [--metrics-port <n>] [--metrics-host <host>]
@@ -20,7 +22,7 @@ Runs a node: offers the agent classes the modules export (by class name) and
 hosts the agents a manager launches on it. SIGTERM or Ctrl-C drains it: its
 agents move to other nodes, then it exits.
 
-  --redis <url>      default REDIS_URL, else redis://127.0.0.1:6379
+${redisFlagsUsage}
   --namespace <ns>   default "agentspace"
   --name <name>      default the host name
   --capacity <n>     agents it hosts at most (default 64)
@@ -68,7 +70,7 @@ export async function runNode(argv: string[]): Promise<number> {
       args: argv,
       allowPositionals: true,
       options: {
-        redis: { type: "string" },
+        ...redisFlags,
         namespace: { type: "string" },
         name: { type: "string" },
         capacity: { type: "string" },
@@ -112,7 +114,7 @@ export async function runNode(argv: string[]): Promise<number> {
     classes,
     ...(capacity === undefined ? {} : { capacity }),
     ...(threads === undefined ? {} : { threads }),
-    redis: values.redis === undefined ? undefined : { url: values.redis },
+    redis: redisOf(values, NodeUsageError),
     namespace: values.namespace,
     tuning: leaseMs === undefined ? undefined : { leaseMs },
     ...(direct === undefined ? {} : { direct }),

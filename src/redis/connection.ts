@@ -2,9 +2,9 @@ import { EventEmitter } from "eventemitter3";
 // Imported when a connection opens, not with the module: every worker thread
 // loads the whole library (its agents' bundles import it), and node-redis
 // alone costs a worker ~70 ms and ~14 MB at start.
-import type { ErrorReply as ErrorReplyClass, createClient as CreateClient } from "redis";
+import type { ErrorReply as ErrorReplyClass } from "redis";
 import { RedisConnectionError } from "./errors.js";
-import { describeRedis, type RedisConnectionOptions, type ResolvedTuning } from "./options.js";
+import { describeRedis, sentinelProblem, type RedisConnectionOptions, type ResolvedTuning } from "./options.js";
 
 /** A reply as node-redis gives it over RESP2: strings, numbers, null and arrays of them. */
 export type Reply = string | number | null | Reply[];
@@ -22,7 +22,31 @@ interface ConnectionEvents {
   disconnected: (error: Error) => void;
 }
 
-type Client = ReturnType<typeof CreateClient>;
+/** What a connection needs of a node-redis client, or of a Sentinel-following one (createSentinel). */
+interface Client {
+  connect(): Promise<unknown>;
+  destroy(): unknown;
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  on(event: "error" | "ready", listener: (error: Error) => void): unknown;
+  readonly commands: RedisCommands;
+}
+
+/** `client` as a connection uses it, whichever kind it is. */
+function wrap(client: Omit<Client, "commands" | "on"> & { on(event: string, listener: (error: Error) => void): unknown }, commands: RedisCommands): Client {
+  return {
+    connect: () => client.connect(),
+    destroy: () => client.destroy(),
+    get isOpen() {
+      return client.isOpen;
+    },
+    get isReady() {
+      return client.isReady;
+    },
+    on: (event, listener) => client.on(event, listener),
+    commands,
+  };
+}
 
 /** node-redis's reply error class, once a connection has loaded it (no reply error exists before). */
 let ErrorReply: typeof ErrorReplyClass | undefined;
@@ -46,15 +70,16 @@ export class RedisConnection extends EventEmitter<ConnectionEvents> {
     super();
     this.server = server;
     this.#clients = [commands, reader];
-    this.commands = commands as unknown as RedisCommands;
-    this.reader = reader as unknown as RedisCommands;
+    this.commands = commands.commands;
+    this.reader = reader.commands;
   }
 
   static async open(options: RedisConnectionOptions & { url: string }, tuning: ResolvedTuning): Promise<RedisConnection> {
+    const problem = options.sentinel === undefined ? undefined : sentinelProblem(options.sentinel);
+    if (problem) throw new TypeError(problem);
     const server = describeRedis(options);
     const redis = await import("redis");
     ErrorReply = redis.ErrorReply;
-    const { createClient } = redis;
     let opened = false;
     const { initialMs, maxMs } = tuning.reconnect;
     const socket = {
@@ -65,8 +90,28 @@ export class RedisConnection extends EventEmitter<ConnectionEvents> {
     } as RedisConnectionOptions["socket"];
     // No offline queue: a command given while the connection is down fails at once, so
     // the outbox alone decides what goes again, and in which order, once it is back.
-    const make = (name: string) =>
-      createClient({ ...options, socket, RESP: 2, disableOfflineQueue: true, name: options.name ?? `agentspace-${name}` }) as unknown as Client;
+    const make = (name: string): Client => {
+      const { sentinel, ...server } = options;
+      const clientName = options.name ?? `agentspace-${name}`;
+      if (!sentinel) {
+        const client = redis.createClient({ ...server, socket, RESP: 2, disableOfflineQueue: true, name: clientName });
+        return wrap(client, client as unknown as RedisCommands);
+      }
+      const { url: _, socket: serverSocket, ...auth } = server;
+      // One client on the primary (the reader's blocking read and its CLIENT ID must share it), followed through failovers.
+      const follower = redis.createSentinel({
+        name: sentinel.name,
+        sentinelRootNodes: sentinel.sentinels.map(({ host, port }) => ({ host, port })),
+        nodeClientOptions: { ...auth, socket: { ...serverSocket, reconnectStrategy: socket?.reconnectStrategy }, RESP: 2, disableOfflineQueue: true, name: clientName } as never,
+        sentinelClientOptions: { socket: { reconnectStrategy: socket?.reconnectStrategy } } as never,
+        RESP: 2,
+        masterPoolSize: 1,
+        reserveClient: true,
+        passthroughClientErrorEvents: true,
+      });
+      const commands = { sendCommand: (args: ReadonlyArray<string>) => follower.sendCommand<Reply>(false, [...args]), get isReady() { return follower.isReady; } };
+      return wrap(follower, commands as RedisCommands);
+    };
     const commands = make("commands");
     const reader = make("reader");
     // Listeners are added once and never taken off: node-redis hands out a

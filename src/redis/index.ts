@@ -7,6 +7,7 @@ export {
   type DirectOptions,
   type DirectTlsOptions,
   type RedisConnectionOptions,
+  type RedisSentinelOptions,
   type RedisTuning,
 } from "./options.js";
 export { RedisConnectionError, RedisPublishError } from "./errors.js";

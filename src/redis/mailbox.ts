@@ -3,6 +3,9 @@ import { BROADCAST, agentIdProblem, validateIncoming, type Message } from "../me
 import type { Deliver } from "../spaces/broker-transport.js";
 import type { Reply } from "./connection.js";
 
+/** Messages a durable agent's mailbox remembers it applied (see Mailbox.appliedHere). */
+const APPLIED_HERE = 1_000;
+
 /**
  * One attached agent's mailbox, as this process holds it: the entries taken
  * from its stream and not yet acknowledged (its agent has not answered),
@@ -38,6 +41,23 @@ export class Mailbox {
    * before it is looked up, or both would be found not applied yet.
    */
   readonly working = new Map<string, { done: Promise<void>; settle: () => void }>();
+  /**
+   * A durable agent's last messages whose state writes Redis confirmed, with
+   * their answers (JSON, '' when nobody reads one), newest last: a copy that
+   * comes again after Redis lost those writes (a failover to a replica that
+   * had not got them, a restart without its data) is known here still, and
+   * not applied twice to the instance, which holds their effects.
+   */
+  readonly appliedHere = new Map<string, string>();
+
+  /** Messages `handled` were written with the state: kept in appliedHere (the last APPLIED_HERE). */
+  remember(handled: ReadonlyArray<{ of: string; answer: string }>): void {
+    for (const { of, answer } of handled) {
+      this.appliedHere.delete(of);
+      this.appliedHere.set(of, answer);
+    }
+    while (this.appliedHere.size > APPLIED_HERE) this.appliedHere.delete(this.appliedHere.keys().next().value!);
+  }
 
   /** Its deliveries will never be done (it left, or its instance died): nothing may wait for them. */
   forgetWork(): void {

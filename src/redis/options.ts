@@ -1,7 +1,20 @@
 import type { RedisClientOptions } from "redis";
 
-/** How to reach Redis, as node-redis takes it: url, TLS (`socket: { tls: true, … }` or `rediss://`), username/password, database. */
-export type RedisConnectionOptions = Pick<RedisClientOptions, "url" | "socket" | "username" | "password" | "database" | "name" | "pingInterval">;
+/** Redis Sentinel: the primary of group `name`, as its sentinels say, followed through failovers. */
+export interface RedisSentinelOptions {
+  /** The group's name in the sentinels' configuration (`sentinel monitor <name> …`). */
+  name: string;
+  /** Some of its sentinels (three is plenty): the rest, the primary and its replicas are learnt from them. */
+  sentinels: ReadonlyArray<{ host: string; port: number }>;
+}
+
+/**
+ * How to reach Redis, as node-redis takes it: url, TLS (`socket: { tls: true, … }` or `rediss://`),
+ * username/password, database; or `sentinel`, with the rest (username, password, TLS) for the Redis servers.
+ */
+export type RedisConnectionOptions = Pick<RedisClientOptions, "url" | "socket" | "username" | "password" | "database" | "name" | "pingInterval"> & {
+  sentinel?: RedisSentinelOptions;
+};
 
 /** Knobs with sensible defaults; none changes what is stored in Redis. */
 export interface RedisTuning {
@@ -65,6 +78,20 @@ export const tuningDefaults: Readonly<Required<Omit<RedisTuning, "reconnect">> &
 
 export type ResolvedTuning = typeof tuningDefaults;
 
+/** What is wrong with `sentinel` (it comes from a caller, or a command line), or undefined. */
+export function sentinelProblem(sentinel: unknown): string | undefined {
+  const { name, sentinels } = (sentinel ?? {}) as { name?: unknown; sentinels?: unknown };
+  if (typeof name !== "string" || name.length === 0) return 'sentinel needs the name its sentinels monitor it by: { name: "mymaster", sentinels: [{ host, port }] }';
+  if (!Array.isArray(sentinels) || sentinels.length === 0) return "sentinel needs at least one sentinel: sentinels: [{ host, port }, …]";
+  for (const node of sentinels as unknown[]) {
+    const { host, port } = (node ?? {}) as { host?: unknown; port?: unknown };
+    if (typeof host !== "string" || host.length === 0 || !Number.isSafeInteger(port) || (port as number) < 1 || (port as number) > 65_535) {
+      return `each sentinel is { host, port } with a port from 1 to 65535, not ${JSON.stringify(node)}`;
+    }
+  }
+  return undefined;
+}
+
 /** The options with their defaults: REDIS_URL, else redis://127.0.0.1:6379. */
 export function resolveRedisOptions(options: RedisConnectionOptions = {}): RedisConnectionOptions & { url: string } {
   return { ...options, url: options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL };
@@ -86,6 +113,10 @@ export function resolveTuning(tuning: RedisTuning = {}): ResolvedTuning {
 
 /** `host:port` of the server the options name, for error texts (never the password). */
 export function describeRedis(options: RedisConnectionOptions & { url: string }): string {
+  if (options.sentinel) {
+    const { name, sentinels } = options.sentinel;
+    return `the primary of "${name}" (sentinels ${sentinels.map(({ host, port }) => `${host}:${port}`).join(", ")})`;
+  }
   const socket = (options.socket ?? {}) as { host?: string; port?: number; path?: string };
   if (socket.path) return socket.path;
   let host = socket.host;

@@ -451,6 +451,7 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
         continue;
       }
       if (reply !== 1) return "fenced";
+      box.remember(handled);
       // Acknowledged by the script: the router's `done` for each finds nothing left to do.
       for (const entryId of entries) if (entryId) box.finished(entryId);
       this.#roomAgain(box);
@@ -554,6 +555,8 @@ export class RedisTransport extends EventEmitter<BrokerTransportEvents> implemen
           answer = await this.#connection.commands.sendCommand(["HGET", applied, message.meta.id]).catch(() => null);
         }
         if (box.released || box.generation !== generation) return;
+        // Applied here, though Redis does not say so: it lost the write (a failover, a restart without its data).
+        if (typeof answer !== "string") answer = box.appliedHere.get(message.meta.id) ?? null;
         if (typeof answer !== "string") {
           let settle = () => {};
           const done = new Promise<void>((resolve) => (settle = resolve));
