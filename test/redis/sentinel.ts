@@ -8,7 +8,8 @@ import { SentinelGroup } from "../helpers/sentinel.js";
 const probe = await probeRedis();
 const cli = new URL("../../src/cli/main.ts", import.meta.url);
 const wallets = new URL("../fixtures/wallet.ts", import.meta.url).pathname;
-const LEASE_MS = 2_000;
+/** The default lease: longer than a failover here (about 3 s), so leases and the node's own outlive it. */
+const LEASE_MS = 5_000;
 
 describeWithRedis("RedisSpace on Redis Sentinel", probe, () => {
   let group: SentinelGroup;
