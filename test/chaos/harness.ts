@@ -16,9 +16,12 @@
  * - no balance is answered twice by a wallet: two holders of one id at
  *   once, or a deposit applied twice, would answer one twice.
  * Sends' and broadcasts' answers are not checked (their errors are counted).
+ * Answers that reach the caller twice (delivery is at least once) are
+ * counted: its request settles with the first.
  */
 import { fileURLToPath } from "node:url";
 import { Agent, AgentspaceError, RedisSpace, type Manager } from "../../src/index.js";
+import { isAnswer } from "../../src/message.js";
 import { Echo } from "../fixtures/node-agents.js";
 import { Wallet } from "../fixtures/wallet.js";
 import { ChildScript } from "../helpers/child.js";
@@ -48,6 +51,8 @@ export interface ChaosReport {
   faults: Record<string, number>;
   /** The longest time without a single answered request. */
   maxStallMs: number;
+  /** Answers to requests that arrived a second time (the caller took the first). */
+  duplicateAnswers: number;
   violations: string[];
   /** The one line of figures. */
   line: string;
@@ -160,6 +165,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const id of echoes) await manager.launch(Echo, id, undefined, { restart: "on-failure", mailboxSize: MAILBOX });
     for (const id of wallets) await manager.launch(Wallet, id, undefined, { restart: "on-failure" });
     const me = await space.addForeground(Sender, "chaos-me");
+    const answersSeen = new Set<string>();
+    let duplicateAnswers = 0;
+    space.on("message", (message) => {
+      if (message.to !== me.id || !isAnswer(message)) return;
+      const parent = message.meta.parent_id ?? "";
+      if (answersSeen.has(parent)) duplicateAnswers++;
+      else answersSeen.add(parent);
+    });
     log(`chaos: seed ${seed}, ${seconds} s, ${NODES} nodes, ${ECHOES + WALLETS} agents, Redis at ${redis.url}`);
 
     // The load.
@@ -292,7 +305,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       `errors: ${list(errors)}; ${faultCount} faults (${list(faults)}); max stall ${(maxStallMs / 1_000).toFixed(1)} s; ` +
       `send errors: ${list(me.errors)}; ${violations.length} violations`;
     log(line);
-    return { seed, seconds, requests, answered, errors, sendErrors: me.errors, faults, maxStallMs, violations, line };
+    return { seed, seconds, requests, answered, errors, sendErrors: me.errors, faults, maxStallMs, duplicateAnswers, violations, line };
   } finally {
     await space?.destroy().catch(() => {});
     await Promise.all(nodes.map(async (node) => {
