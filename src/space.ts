@@ -238,7 +238,9 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
    * it (the message, and those that follow, wait meanwhile), and after
    * `idleMs` with no message it passivates, leaving `space.agents` (a durable
    * class writes its state first and finds it again at its next activation).
-   * Broadcasts reach active instances only.
+   * Broadcasts reach active instances only. On RedisSpace the kind is
+   * namespace-wide and this returns a promise, settled once it is
+   * registered in Redis (see RedisSpace).
    *
    * ```ts
    * space.virtual(Account, { prefix: "acct:", idleMs: 60_000 });

@@ -190,9 +190,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       lastAnswerAt = now;
       answered++;
     };
-    const failed = (error: unknown) => {
+    const startedAt = Date.now();
+    const failed = (error: unknown, to: string, sentAt: number) => {
       const name = error instanceof Error ? error.name : "not an Error";
       errors[name] = (errors[name] ?? 0) + 1;
+      // Said with when it was sent, to read beside the faults (a full mailbox is one of them).
+      if (name !== "MailboxFullError") log(`${((sentAt - startedAt) / 1_000).toFixed(1)} s: a request to ${to} failed: ${String(error)}`);
       if (!(error instanceof AgentspaceError)) violate(`a request failed with an error of no agentspace type: ${String(error)}`);
     };
     const deadline = Date.now() + seconds * 1_000;
@@ -203,16 +206,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         if (roll < 0.45) {
           const to = pick(echoes);
           const sent = ++value;
+          const sentAt = Date.now();
           requests++;
           try {
             const got = await me.request({ to, action: { name: "echo", args: { value: sent } } }, { timeoutMs: REQUEST_TIMEOUT_MS });
             if (got !== sent) violate(`${to} answered ${JSON.stringify(got)} to echo ${sent}`);
             answeredNow();
           } catch (error) {
-            failed(error);
+            failed(error, to, sentAt);
           }
         } else if (roll < 0.8) {
           const to = pick(wallets);
+          const sentAt = Date.now();
           requests++;
           try {
             const { balance } = await me.request<{ balance: number }>({ to, action: { name: "deposit", args: { n: 1 } } }, { timeoutMs: REQUEST_TIMEOUT_MS });
@@ -222,7 +227,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             answeredDeposits.set(to, answeredDeposits.get(to)! + 1);
             answeredNow();
           } catch (error) {
-            failed(error);
+            failed(error, to, sentAt);
             unknownDeposits.set(to, unknownDeposits.get(to)! + 1);
           }
         } else if (roll < 0.98) {
@@ -246,7 +251,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const kind = pick(kinds);
         faults[kind] = (faults[kind] ?? 0) + 1;
         const node = pick(nodes);
-        const at = ((Date.now() - (deadline - seconds * 1_000)) / 1_000).toFixed(1);
+        const at = ((Date.now() - startedAt) / 1_000).toFixed(1);
         if (kind === "kill") {
           log(`${at} s: kill -9 node ${node.name}, then start it again`);
           await node.kill();
