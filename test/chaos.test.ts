@@ -7,8 +7,9 @@
 import { expect, it } from "vitest";
 import { runChaos } from "./chaos/harness.js";
 import { describeWithRedis, probeRedis } from "./helpers/redis.js";
+import { needRedisServer } from "./helpers/redis-server.js";
 
-const probe = await probeRedis();
+const probe = needRedisServer(await probeRedis());
 
 describeWithRedis("a chaos run across nodes", probe, () => {
   it("settles every request with its value or a typed error, keeps every durable state exact, and never answers one balance twice, through a minute of faults", { timeout: 300_000 }, async () => {

@@ -19,14 +19,18 @@
  * Answers that reach the caller twice (delivery is at least once) are
  * counted: its request settles with the first.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Agent, AgentspaceError, RedisSpace, type Manager } from "../../src/index.js";
 import { isAnswer } from "../../src/message.js";
 import { Echo } from "../fixtures/node-agents.js";
 import { Wallet } from "../fixtures/wallet.js";
 import { ChildScript } from "../helpers/child.js";
-import { OwnRedis, freePort } from "./own-redis.js";
-import { Relay } from "./relay.js";
+import { freePort } from "../helpers/free-port.js";
+import { RedisServer } from "../helpers/redis-server.js";
+import { Relay } from "../helpers/relay.js";
 
 const cli = new URL("../../src/cli/main.ts", import.meta.url);
 const modules = [fileURLToPath(new URL("../fixtures/node-agents.ts", import.meta.url)), fileURLToPath(new URL("../fixtures/wallet.ts", import.meta.url))];
@@ -145,7 +149,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => {});
   const random = generator(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-  const redis = new OwnRedis();
+  // A Redis of its own, writing every command to its append-only file before answering: killed
+  // with SIGKILL and started again on the same files, it has lost nothing it acknowledged.
+  const dir = mkdtempSync(join(tmpdir(), "agentspace-chaos-redis-"));
+  const redis = new RedisServer(await freePort(), ["--dir", dir, "--appendonly", "yes", "--appendfsync", "always", "--save", ""]);
   await redis.start();
   const namespace = "chaos";
   const nodes = Array.from({ length: NODES }, (_, i) => new ChaosNode(`n${i + 1}`, redis.url, namespace));
@@ -268,7 +275,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           log(`${at} s: cut the direct connections to node ${node.name} (${node.relay.cut()})`);
         } else if (kind === "redis") {
           log(`${at} s: kill -9 Redis, then start it again`);
-          await redis.restart();
+          await redis.kill();
+          await redis.start();
         } else {
           const to = pick(echoes);
           log(`${at} s: fill the mailbox of ${to} (${2 * MAILBOX} sends at once)`);
@@ -317,6 +325,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (node.child) await node.kill();
       await node.relay.close();
     }));
-    await redis.stop();
+    await redis.kill();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,22 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "redis";
-
-/** A free TCP port on 127.0.0.1 (bound, then let go). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from "./free-port.js";
+import { RedisServer } from "./redis-server.js";
 
 async function ask(port: number, args: string[]): Promise<unknown> {
   const client = createClient({ socket: { host: "127.0.0.1", port, reconnectStrategy: false }, RESP: 2 });
@@ -37,7 +24,7 @@ async function ask(port: number, args: string[]): Promise<unknown> {
 export class SentinelGroup {
   readonly name = "mymaster";
   readonly #dir = mkdtempSync(join(tmpdir(), "agentspace-sentinel-"));
-  readonly #processes = new Map<number, ChildProcess>();
+  readonly #servers = new Map<number, RedisServer>();
   primary = 0;
   replica = 0;
   sentinels: number[] = [];
@@ -57,10 +44,8 @@ export class SentinelGroup {
     this.primary = await freePort();
     this.replica = await freePort();
     // No delay before the first sync (Redis waits 5 s by default, for more replicas to come).
-    this.#server(this.primary, ["--repl-diskless-sync-delay", "0"]);
-    this.#server(this.replica, ["--replicaof", "127.0.0.1", String(this.primary), "--repl-diskless-sync-delay", "0"]);
-    await this.#answers(this.primary);
-    await this.#answers(this.replica);
+    await this.#server(this.primary, ["--save", "", "--appendonly", "no", "--repl-diskless-sync-delay", "0"]);
+    await this.#server(this.replica, ["--save", "", "--appendonly", "no", "--replicaof", "127.0.0.1", String(this.primary), "--repl-diskless-sync-delay", "0"]);
     // In sync: what the primary takes from now on streams to the replica.
     while (!String(await ask(this.replica, ["INFO", "replication"])).includes("master_link_status:up")) await new Promise((resolve) => setTimeout(resolve, 50));
     for (let i = 0; i < 3; i++) {
@@ -69,8 +54,6 @@ export class SentinelGroup {
       writeFileSync(
         config,
         [
-          `port ${port}`,
-          "bind 127.0.0.1",
           `sentinel monitor ${this.name} 127.0.0.1 ${this.primary} 2`,
           `sentinel down-after-milliseconds ${this.name} 1000`,
           `sentinel failover-timeout ${this.name} 5000`,
@@ -78,10 +61,9 @@ export class SentinelGroup {
           "",
         ].join("\n"),
       );
-      this.#spawn(port, [config, "--sentinel"]);
+      await this.#server(port, [config, "--sentinel"]);
       this.sentinels.push(port);
     }
-    for (const port of this.sentinels) await this.#answers(port);
     // Ready once every sentinel knows the replica (it learns it from the primary) and the other sentinels.
     for (const port of this.sentinels) {
       for (;;) {
@@ -99,33 +81,19 @@ export class SentinelGroup {
     return Number(port);
   }
 
-  /** SIGKILLs the process on `port`. */
+  /** SIGKILLs the server on `port`. */
   kill(port: number): Promise<void> {
-    const child = this.#processes.get(port);
-    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    child.kill("SIGKILL");
-    return exited;
+    return this.#servers.get(port)?.kill() ?? Promise.resolve();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.#processes.keys()].map((port) => this.kill(port)));
+    await Promise.all([...this.#servers.values()].map((server) => server.kill()));
     rmSync(this.#dir, { recursive: true, force: true });
   }
 
-  #server(port: number, args: string[]): void {
-    this.#spawn(port, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...args]);
-  }
-
-  #spawn(port: number, args: string[]): void {
-    const child = spawn("redis-server", args, { stdio: "ignore" });
-    this.#processes.set(port, child);
-  }
-
-  async #answers(port: number): Promise<void> {
-    for (;;) {
-      if ((await ask(port, ["PING"]).catch(() => undefined)) === "PONG") return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+  async #server(port: number, args: string[]): Promise<void> {
+    const server = new RedisServer(port, args);
+    this.#servers.set(port, server);
+    await server.start();
   }
 }

@@ -46,6 +46,12 @@ describeWithRedis("agentspace node and agentspace nodes", probe, () => {
     const port = await agentspace("node", "test/fixtures/node-agents.ts", "--direct-port", "70000");
     expect(port.code).toBe(2);
     expect(port.stderr).toContain('--direct-port takes a port number (0–65535), not "70000"');
+    const noPrefix = await agentspace("node", "test/fixtures/wallet.ts", "--virtual", "Wallet");
+    expect(noPrefix.code).toBe(2);
+    expect(noPrefix.stderr).toContain("--virtual takes <Class>=<prefix>, as in --virtual Account=acct:");
+    const unknown = await agentspace("node", "test/fixtures/wallet.ts", "--virtual", "Purse=p:");
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain("Purse is not among BrokenWallet, Wallet");
     const help = await agentspace("node", "--help");
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("Usage: agentspace node <module…>");

@@ -1,6 +1,5 @@
 import { expect, it } from "vitest";
 import type { Wallet } from "../fixtures/wallet.js";
-import { ChildScript } from "../helpers/child.js";
 import { describeWithRedis, probeRedis } from "../helpers/redis.js";
 import { useCluster } from "./cluster.js";
 
@@ -30,20 +29,5 @@ describeWithRedis("nodes serving virtual agents", probe, () => {
       expect(answer.balance).toBe(2);
       expect(survivors).toContain(answer.pid);
     }
-  });
-
-  it("refuses --virtual without a class and prefix, or for a class the node does not offer", { timeout: 60_000 }, async () => {
-    const c = cluster();
-    const run = async (args: string[]) => {
-      const child = new ChildScript(new URL("../../src/cli/main.ts", import.meta.url), ["node", wallets, "--namespace", c.namespace, ...args]);
-      const code = await child.exited;
-      return { code, output: child.output };
-    };
-    const noPrefix = await run(["--virtual", "Wallet"]);
-    expect(noPrefix.code).toBe(2);
-    expect(noPrefix.output).toContain("--virtual takes <Class>=<prefix>, as in --virtual Account=acct:");
-    const unknown = await run(["--virtual", "Purse=p:"]);
-    expect(unknown.code).not.toBe(0);
-    expect(unknown.output).toContain("Purse is not among BrokenWallet, Wallet");
   });
 });

@@ -1,53 +1,14 @@
-import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { RedisSpace } from "../../src/index.js";
 import { Calculator, SerialWorker } from "../fixtures/calculator.js";
 import { Sequence } from "../fixtures/direct-sequence.js";
 import { freePort } from "../helpers/free-port.js";
 import { Recorder } from "../helpers/recorder.js";
+import { Relay } from "../helpers/relay.js";
 import { entriesAdded } from "./direct-streams.js";
 import { describeWithRedis, probeRedis, uniqueNamespace } from "../helpers/redis.js";
 
 const probe = await probeRedis();
-
-
-
-/** A TCP relay in front of a port: what passes through it can be cut, as a network fault would. */
-class Relay {
-  readonly sockets = new Set<Socket>();
-  server: Server | undefined;
-  port = 0;
-
-  async start(target: number): Promise<void> {
-    this.server = createServer((inbound) => {
-      const outbound = connect({ host: "127.0.0.1", port: target });
-      for (const socket of [inbound, outbound]) {
-        this.sockets.add(socket);
-        socket.on("error", () => {});
-        socket.on("close", () => {
-          this.sockets.delete(socket);
-          inbound.destroy();
-          outbound.destroy();
-        });
-      }
-      inbound.pipe(outbound);
-      outbound.pipe(inbound);
-    });
-    const server = this.server;
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    this.port = (server.address() as { port: number }).port;
-  }
-
-  cut(): void {
-    for (const socket of this.sockets) socket.destroy();
-  }
-
-  close(): Promise<void> {
-    this.cut();
-    const server = this.server;
-    return new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  }
-}
 
 describeWithRedis("RedisSpace direct path through broken connections", probe, () => {
   let namespace: string;

@@ -1,4 +1,3 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,58 +6,19 @@ import { RedisSpace } from "../../src/index.js";
 import { Calculator } from "../fixtures/calculator.js";
 import { freePort } from "../helpers/free-port.js";
 import { Recorder } from "../helpers/recorder.js";
+import { RedisServer, needRedisServer } from "../helpers/redis-server.js";
 import { describeWithRedis, probeRedis, rawClient, uniqueNamespace } from "../helpers/redis.js";
 
-const probe = await probeRedis();
-// This suite starts Redis servers of its own: it needs the binary too.
-try {
-  execFileSync("redis-server", ["--version"], { stdio: "ignore" });
-} catch {
-  Object.assign(probe, { available: false, reason: "no redis-server binary on the PATH to start a private Redis with" });
-}
-
-
-/** A redis-server of this test's own, keeping its data in an append-only file under `dir`. */
-class PrivateRedis {
-  process: ChildProcess | undefined;
-  constructor(
-    readonly port: number,
-    readonly dir: string,
-  ) {}
-
-  async start(): Promise<void> {
-    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--appendonly", "yes", "--save", "", "--dir", this.dir];
-    const server = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
-    this.process = server;
-    let output = "";
-    await new Promise<void>((resolve, reject) => {
-      const look = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes("Ready to accept connections")) resolve();
-      };
-      server.stdout!.on("data", look);
-      server.stderr!.on("data", look);
-      server.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
-    });
-  }
-
-  /** A clean shutdown (SIGTERM): Redis writes its append-only file out and exits. */
-  async stop(): Promise<void> {
-    const server = this.process;
-    if (!server || server.exitCode !== null) return;
-    const exited = new Promise((resolve) => server.once("exit", resolve));
-    server.kill("SIGTERM");
-    await exited;
-  }
-}
+const probe = needRedisServer(await probeRedis());
 
 describeWithRedis("RedisSpace through a Redis restart", probe, () => {
-  let redis: PrivateRedis;
+  let redis: RedisServer;
   let dir: string;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "agentspace-redis-"));
-    redis = new PrivateRedis(await freePort(), dir);
+    // Its data in an append-only file under dir: a clean stop and a start keep it.
+    redis = new RedisServer(await freePort(), ["--appendonly", "yes", "--save", "", "--dir", dir]);
     await redis.start();
   }, 30_000);
 
@@ -69,7 +29,7 @@ describeWithRedis("RedisSpace through a Redis restart", probe, () => {
 
   it("delivers every message sent before, during and after a restart of Redis, and through killed connections", { timeout: 60_000 }, async () => {
     const space = new RedisSpace({
-      redis: { url: `redis://127.0.0.1:${redis.port}` },
+      redis: { url: redis.url },
       namespace: uniqueNamespace("restart"),
       tuning: { reconnect: { initialMs: 50, maxMs: 250 } },
     });
@@ -92,7 +52,7 @@ describeWithRedis("RedisSpace through a Redis restart", probe, () => {
       await redis.start();
       while (sent < 2_000) await sendSome(50);
       // And the connections killed under it, mid-stream.
-      const killer = await rawClient(`redis://127.0.0.1:${redis.port}`);
+      const killer = await rawClient(redis.url);
       await killer.sendCommand(["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"]);
       killer.destroy();
       while (sent < total) await sendSome(50);

@@ -3,9 +3,10 @@ import { Agent, DuplicateAgentError, RedisSpace } from "../../src/index.js";
 import { Wallet } from "../fixtures/wallet.js";
 import { ChildScript } from "../helpers/child.js";
 import { describeWithRedis, probeRedis, uniqueNamespace } from "../helpers/redis.js";
+import { needRedisServer } from "../helpers/redis-server.js";
 import { SentinelGroup } from "../helpers/sentinel.js";
 
-const probe = await probeRedis();
+const probe = needRedisServer(await probeRedis());
 const cli = new URL("../../src/cli/main.ts", import.meta.url);
 const wallets = new URL("../fixtures/wallet.ts", import.meta.url).pathname;
 /** The default lease: longer than a failover here (about 3 s), so leases and the node's own outlive it. */
