@@ -292,17 +292,14 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   protected async activateHere(id: string): Promise<void> {
     const kind = this.#destroyed ? undefined : this.#virtual.kindOf(id);
     if (!kind || this.#members.has(id) || this.#joining.has(id)) return;
-    const seen = { kind, starting: true, routed: 0, seenRouted: 0, received: 0, since: Date.now() };
-    this.#active.set(id, seen);
-    try {
-      await this.add(kind.Cls, id);
-      kind.activations++;
-      seen.starting = false;
-      seen.since = Date.now();
-    } catch (error) {
-      this.#active.delete(id);
+    await this.#startInstance(kind, id).catch((error: unknown) => {
       if (!(error instanceof DuplicateAgentError)) throw error;
-    }
+    });
+  }
+
+  /** Whether `id` names a virtual agent of this space (see `virtual`), active or not. */
+  protected isVirtual(id: string): boolean {
+    return this.#virtual.kindOf(id) !== undefined;
   }
 
   /**
@@ -676,19 +673,23 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
 
   #startVirtual(kind: VirtualKind, id: string): void {
     const router = this.router as Router;
+    // What waited for it learns why it could not start.
+    this.#startInstance(kind, id).catch((error: Error) => router.release(id, error));
+  }
+
+  /** Adds an instance of virtual agent `id`, counted active from now (and idle from once it runs); rejects as `add` does. */
+  async #startInstance(kind: VirtualKind, id: string): Promise<void> {
     const seen = { kind, starting: true, routed: 0, seenRouted: 0, received: 0, since: Date.now() };
     this.#active.set(id, seen);
-    this.add(kind.Cls, id).then(
-      () => {
-        kind.activations++;
-        seen.starting = false;
-        seen.since = Date.now();
-      },
-      (error: Error) => {
-        this.#active.delete(id);
-        router.release(id, error); // what waited for it learns why it could not start
-      },
-    );
+    try {
+      await this.add(kind.Cls, id);
+    } catch (error) {
+      this.#active.delete(id);
+      throw error;
+    }
+    kind.activations++;
+    seen.starting = false;
+    seen.since = Date.now();
   }
 
   /** Passivates each active virtual agent that took no message for its kind's idle time. */

@@ -73,8 +73,6 @@ export class AgentNode {
   /** Agents running here that this node placed and answers for; one that leaves otherwise is unplaced. */
   readonly #hosted = new Set<string>();
   readonly #starting = new Map<string, Promise<Launched>>();
-  /** Virtual agents active here: with the hosted ones, what fills its capacity. */
-  readonly #activeVirtual = new Set<string>();
   #renewal: NodeJS.Timeout | undefined;
   #draining = false;
   #stopping: Promise<void> | undefined;
@@ -111,16 +109,14 @@ export class AgentNode {
       },
       4 * this.#leaseMs + 10_000,
     );
-    const virtualPrefixes = (options.virtual ?? []).map((kind) => kind.prefix);
-    const isVirtual = (id: string) => virtualPrefixes.some((prefix) => id.startsWith(prefix));
-    space.on("agent:added", (id) => {
-      if (isVirtual(id) && !this.#hosted.has(id)) this.#activeVirtual.add(id);
-    });
-    space.on("agent:removed", (id) => {
-      this.#activeVirtual.delete(id);
-      this.#ended(id);
-    });
-    space.activationRoom = () => (this.#stopping ? 0 : this.#options.capacity - this.#hosted.size - this.#activeVirtual.size);
+    space.on("agent:removed", (id) => this.#ended(id));
+    // Its capacity holds the agents it was launched with and the virtual ones active here.
+    space.activationRoom = () => {
+      if (this.#stopping) return 0;
+      let active = 0;
+      for (const kind of Object.values(space.virtualStats())) active += kind.active;
+      return this.#options.capacity - this.#hosted.size - active;
+    };
     space.on("error", (error, outcome) => this.#log(`error ${error.name}: ${error.message}${outcome ? `; ${outcome}` : ""}`));
   }
 

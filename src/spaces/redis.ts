@@ -63,8 +63,6 @@ export class RedisSpace extends MultiprocessSpace {
   /** Removals under way that keep their mailboxes (a node moving agents away while it drains). */
   #keptOnRemove = 0;
   readonly #closers = new Set<() => Promise<void>>();
-  /** The id prefixes of the virtual kinds this process serves. */
-  readonly #virtualPrefixes: string[] = [];
   /**
    * More virtual activations this process may take now (a node sets it to
    * its free capacity); unset, it takes its share of every kind it serves.
@@ -170,9 +168,7 @@ export class RedisSpace extends MultiprocessSpace {
   }
 
   protected override serveVirtual(kind: VirtualKind): Promise<void> {
-    const prefixes = this.#virtualPrefixes;
-    prefixes.push(kind.prefix);
-    (this.router as BrokerRouter).outlives = (id) => prefixes.some((prefix) => id.startsWith(prefix));
+    (this.router as BrokerRouter).outlives = (id) => this.isVirtual(id);
     const { size, policy } = this.mailbox({});
     return this.#transport.then((transport) =>
       transport.serve({
