@@ -4,6 +4,7 @@ import { MessageValidationError } from "../errors.js";
 import { jsonValueProblem } from "../json-value.js";
 import type { Message } from "../message.js";
 import { AmqpPublishError } from "./errors.js";
+import { markResent } from "./handled.js";
 import { PUBLISH_OPTIONS, RABBITMQ_MAX_MESSAGE_SIZE, brokerSizeLimit, encodeMessage, routingKeyFor } from "./wire.js";
 
 /** Bounds on what the publisher holds in memory, and on what it hands the broker. */
@@ -182,9 +183,11 @@ export class Publisher extends EventEmitter<PublisherEvents> {
       const { message } = outgoing;
       this.emit("publishFailed", message, new AmqpPublishError(`the broker refused message ${message.meta.id} to "${message.to}"`));
     } else if (error && this.#fits(outgoing)) {
-      // Lost with the channel: sent again on the next one. Not so what the
+      // Lost with the channel: sent again on the next one, marked as a copy (it may have
+      // reached its queue), so a receiver that took it runs it once. Not so what the
       // broker closed the channel over: it would close every next one too.
-      this.#lost.push(outgoing);
+      const copy = markResent(outgoing.message);
+      this.#lost.push({ message: copy, body: encodeMessage(copy) });
     }
     this.#flush();
   }
