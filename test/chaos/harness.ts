@@ -207,8 +207,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
     const deadline = Date.now() + seconds * 1_000;
     let value = 0;
+    // The load goes on until the deadline, and until the faults are done (see below).
+    let faulting = true;
     const lane = async () => {
-      while (Date.now() < deadline) {
+      while (Date.now() < deadline || faulting) {
         const roll = random();
         if (roll < 0.45) {
           const to = pick(echoes);
@@ -251,11 +253,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // The faults.
     const faults: Record<string, number> = {};
     const kinds = ["kill", "stall", "cut", "redis", "fill"] as const;
-    const faulting = (async () => {
-      while (Date.now() < deadline - 3_000) {
+    // Drawn in rounds, each kind once per round in a seeded order: however long each fault takes
+    // on a busy machine, every kind comes, and the run goes on until the first round is done.
+    let round: Array<(typeof kinds)[number]> = [];
+    const nextKind = () => {
+      if (round.length === 0) {
+        round = [...kinds];
+        for (let i = round.length - 1; i > 0; i--) {
+          const j = Math.floor(random() * (i + 1));
+          [round[i], round[j]] = [round[j]!, round[i]!];
+        }
+      }
+      return round.pop()!;
+    };
+    let drawn = 0;
+    const faultsDone = (async () => {
+      while (Date.now() < deadline - 3_000 || drawn < kinds.length) {
         await sleep(2_000 + random() * 3_000);
-        if (Date.now() >= deadline - 3_000) break;
-        const kind = pick(kinds);
+        if (Date.now() >= deadline - 3_000 && drawn >= kinds.length) break;
+        const kind = nextKind();
+        drawn++;
         faults[kind] = (faults[kind] ?? 0) + 1;
         const node = pick(nodes);
         const at = ((Date.now() - startedAt) / 1_000).toFixed(1);
@@ -284,7 +301,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         }
       }
     })();
-    await faulting;
+    await faultsDone;
+    faulting = false;
     // Every request has a timeout: one still waiting well past it would hang its caller for ever.
     const settled = await Promise.race([Promise.all(lanes).then(() => true), sleep(REQUEST_TIMEOUT_MS + 15_000).then(() => false)]);
     if (!settled) violate(`requests still waiting ${REQUEST_TIMEOUT_MS + 15_000} ms after the load stopped (their timeout is ${REQUEST_TIMEOUT_MS} ms)`);
