@@ -687,7 +687,13 @@ describe.runIf(haveChromium)("the inspector's page in Chromium, at 5,000 agents"
     browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.goto(inspector.url);
-    await page.waitForFunction('document.querySelectorAll("#agents tbody tr").length === 300', null, { timeout: 60_000 });
+    // Counted through a locator: a string predicate is evaluated in the page, and the page's CSP forbids eval.
+    const rows = page.locator("#agents tbody tr");
+    const deadline = Date.now() + 60_000;
+    while ((await rows.count()) !== 300) {
+      if (Date.now() > deadline) throw new Error(`the page shows ${await rows.count()} agent rows, not 300, after 60 s`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }, 120_000);
 
   afterAll(async () => {
