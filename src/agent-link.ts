@@ -76,8 +76,13 @@ export interface LinkedAgent {
   /** Takes one message from the mailbox; a promise holds the mailbox until it settles (all of a serial agent's action). */
   [PROCESS](message: Message): void | Promise<void>;
   [PEER_GONE](peerId: string, reason: Error): void;
-  /** Whether a value answering `sent` (a message it sent: that very object) would be seen: a request awaits it, a handler or listener takes it. */
-  [WANTS_VALUE](sent: Message): boolean;
+  /**
+   * Whether a value answering `sent` (a message it sent: that very object)
+   * would be seen: a request awaits it, a handler or listener takes it.
+   * `copy`: `sent` is a copy of what it sent (it went round through another
+   * thread), so its request is looked up by id instead.
+   */
+  [WANTS_VALUE](sent: Message, copy?: boolean): boolean;
   /** Settles once every action it started (and its answer) is done: a reload waits for it. */
   [SETTLED](): Promise<void>;
   afterAdd(): unknown;

@@ -80,7 +80,8 @@ export class Agent {
    * nobody holds any more is gone from it too.
    */
   #requests: WeakSet<Message> | undefined;
-  #pending = new PendingRequests();
+  /** Its requests awaiting answers: made at its first request (most agents of a swarm make none). */
+  #pending: PendingRequests | undefined;
   /** Broadcast requests gathering answers, by message id. */
   #gathers: Map<string, Gathering> | undefined;
   /** Gathers that ended, the last MAX_ENDED_GATHERS of them: answers coming late are dropped, not handled as a plain send's. */
@@ -100,13 +101,8 @@ export class Agent {
   #idle: (() => void) | undefined;
   /** The CONSUMER span of each message being handled, while an SDK traces messages (see telemetry/tracing.ts). */
   #spans: Map<Message, { tracing: MessageTracing; span: Span }> | undefined;
-  #oneSettled = (): void => {
-    this.#link?.working(-1);
-    if (--this.#inFlight === 0 && this.#idle) {
-      this.#idle();
-      this.#idle = undefined;
-    }
-  };
+  /** Made at its first async action (see #settledOne). */
+  #oneSettled: (() => void) | undefined;
 
   constructor(id: string, _init?: unknown) {
     this.id = id;
@@ -148,7 +144,8 @@ export class Agent {
       }
       const link = this.#linked();
       const id = newMessageId();
-      const answer = this.#pending.add(id, message.to, options.timeoutMs ?? link.requestTimeoutMs, options.signal);
+      const pending = (this.#pending ??= new PendingRequests());
+      const answer = pending.add(id, message.to, options.timeoutMs ?? link.requestTimeoutMs, options.signal);
       try {
         const sent = this.#built(message, id, link);
         // Before it is posted: the host asks at once whether its answer is wanted.
@@ -164,7 +161,7 @@ export class Agent {
         }
         link.post(sent);
       } catch (error) {
-        this.#pending.settle(id, message.to, false, error);
+        pending.settle(id, message.to, false, error);
       }
       return answer as Promise<T>;
     } catch (error) {
@@ -341,7 +338,7 @@ export class Agent {
     for (const gathering of this.#gathers?.values() ?? []) gathering.finish();
     for (const end of this.#onDetach ?? []) end();
     this.#onDetach = undefined;
-    this.#pending.rejectAll(reason);
+    this.#pending?.rejectAll(reason);
     this.#link = undefined;
   }
 
@@ -351,7 +348,7 @@ export class Agent {
       const ok = message.action.name === RESPONSE;
       const outcome = ok ? message.action.args?.value : errorFromWire(message.action.args);
       // Answers to requests never wait in the mailbox.
-      if (this.#pending.settle(message.meta.parent_id, message.from, ok, outcome)) return false;
+      if (this.#pending?.settle(message.meta.parent_id, message.from, ok, outcome) === true) return false;
       const gathering = this.#gathers?.get(message.meta.parent_id!);
       if (gathering) {
         gathering.take(message.from, ok, outcome);
@@ -371,16 +368,17 @@ export class Agent {
   }
 
   [PEER_GONE](peerId: string, reason: Error): void {
-    this.#pending.rejectTo(peerId, reason);
+    this.#pending?.rejectTo(peerId, reason);
   }
 
-  [WANTS_VALUE](sent: Message): boolean {
+  [WANTS_VALUE](sent: Message, copy = false): boolean {
     return (
       (this.#listeners !== undefined && this.#listeners.size > 0) ||
       this.handleActionValue !== Agent.prototype.handleActionValue ||
       this.#requests?.has(sent) === true ||
-      // A copy of what it sent (it went round through the router to a thread-mate not yet local): asked by id.
-      this.#pending.awaits(sent.meta.id, sent.to) ||
+      // A copy (it went round through the router to a thread-mate not yet local) is asked by id; the very message
+      // never is, since hashing every answered id cost a tenth of a pipelined sender's run.
+      (copy && this.#pending?.awaits(sent.meta.id, sent.to) === true) ||
       this.#gathers?.has(sent.meta.id) === true
     );
   }
@@ -407,8 +405,20 @@ export class Agent {
     );
     this.#inFlight++;
     this.#link?.working(1);
-    passed.then(this.#oneSettled, this.#oneSettled);
+    const settled = this.#settledOne();
+    passed.then(settled, settled);
     return passed;
+  }
+
+  /** What runs as each async action (or gate) settles: one function per agent, made at its first. */
+  #settledOne(): () => void {
+    return (this.#oneSettled ??= () => {
+      this.#link?.working(-1);
+      if (--this.#inFlight === 0 && this.#idle) {
+        this.#idle();
+        this.#idle = undefined;
+      }
+    });
   }
 
   #actionFor(message: Message): ActionSpec | Error | undefined {
@@ -474,7 +484,8 @@ export class Agent {
     );
     this.#inFlight++;
     this.#link?.working(1);
-    done.then(this.#oneSettled, this.#oneSettled);
+    const settled = this.#settledOne();
+    done.then(settled, settled);
     // Interleaved by default: the next message may start while this one awaits.
     return isSerial(this) ? done : undefined;
   }

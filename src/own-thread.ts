@@ -14,7 +14,7 @@ import { debugRefusal } from "./debug-gate.js";
 import { BROADCAST, isAnswer, type Message } from "./message.js";
 import type { HostSettings } from "./protocol.js";
 import type { MessageRouter } from "./router.js";
-import type { Site, SiteEvents } from "./supervisor.js";
+import type { AgentPlacement, Site, SiteEvents } from "./supervisor.js";
 
 export interface OwnThreadOptions {
   settings: HostSettings;
@@ -26,10 +26,13 @@ export interface OwnThreadOptions {
   reportError(error: unknown): void;
 }
 
+/** An agent class as a site makes instances of it. */
+type InstanceClass = new (id: string, init: unknown) => LinkedAgent;
+
 /** How an agent of the space's own thread is made: its class (or a newer version of it), its id and init. */
 export interface OwnAgentSpec {
   id: string;
-  create: () => Agent;
+  Cls: new (id: string, init: never) => Agent;
   className: string;
   init: unknown;
   mailbox: MailboxOptions;
@@ -46,8 +49,8 @@ export interface OwnAgentSpec {
 export class OwnThread {
   readonly host: AgentHost;
   #counts = new CountSlots(false);
-  #slots = new Map<HostedAgent, number>();
-  #events = new Map<string, SiteEvents>();
+  /** Each agent's site, by id: where its loops' failures and its shutdown go. */
+  #sites = new Map<string, OwnSite>();
 
   constructor(options: OwnThreadOptions) {
     const { settings } = options;
@@ -68,19 +71,16 @@ export class OwnThread {
       },
       watched: options.watched,
       observe: options.observe,
-      failed: (id, error) => this.#events.get(id)?.failed(error),
-      shutdown: (id) => this.#events.get(id)?.shutdown(),
+      failed: (id, error) => this.#sites.get(id)?.events?.failed(error),
+      shutdown: (id) => this.#sites.get(id)?.events?.shutdown(),
       reportError: options.reportError,
       handBack: (message) => options.router().handBack?.(message.to, message),
     };
     this.host = new AgentHost(hostOptions);
   }
 
-  /**
-   * Places agent `spec.id` in the host: `agent` is its route; its `site`
-   * starts and stops it there; `close` takes it out if it never started.
-   */
-  place(spec: OwnAgentSpec): { agent: HostedAgent; site: (events: SiteEvents) => Site; close: (reason: Error) => void } {
+  /** Places agent `spec.id` in the host; the site returned is where its supervisor starts and stops it there. */
+  place(spec: OwnAgentSpec): OwnSite {
     const slot = this.#counts.take();
     const agent = this.host.place({
       id: spec.id,
@@ -90,87 +90,110 @@ export class OwnThread {
       local: true,
       durable: spec.durable,
     });
-    this.#slots.set(agent, slot);
-    const close = (reason: Error): void => {
-      if (this.host.get(spec.id) !== agent) return; // stopped by its site already
-      this.host.drop(spec.id, reason);
-      this.forget(agent);
-    };
-    return { agent, site: (events) => new OwnSite(this, agent, spec, events), close };
+    const site = new OwnSite(this, agent, spec, slot);
+    this.#sites.set(spec.id, site);
+    return site;
   }
 
-  /** `agent` left the host: its slot and events are free. */
-  forget(agent: HostedAgent): void {
-    this.#events.delete(agent.id);
-    this.#counts.give(this.#slots.get(agent)!);
-    this.#slots.delete(agent);
+  /** `site`'s agent left the host: its slot is free. */
+  forget(site: OwnSite): void {
+    if (this.#sites.get(site.agent.id) === site) this.#sites.delete(site.agent.id);
+    this.#counts.give(site.slot);
   }
 
   count(agent: HostedAgent, what: number): number {
     return agent.counts[agent.at + what]!;
   }
-
-  listen(id: string, events: SiteEvents): void {
-    this.#events.set(id, events);
-  }
 }
 
-/** An agent's place in the space's own thread. A loop there cannot be ended: one that ignores its signal goes on. */
-class OwnSite implements Site {
+/**
+ * An agent's place in the space's own thread, and its placement (the
+ * thread is never lost, so its one site serves every instance). A loop
+ * there cannot be ended: one that ignores its signal goes on.
+ */
+class OwnSite implements Site, AgentPlacement {
   readonly thread = null;
+  readonly agent: HostedAgent;
+  readonly slot: number;
+  /** Its supervisor's, once it placed the agent here. */
+  events: SiteEvents | undefined;
   #own: OwnThread;
-  #agent: HostedAgent;
-  #spec: OwnAgentSpec;
-  #events: SiteEvents;
-  #create: () => LinkedAgent;
+  /** Of its spec, what a next instance needs (the spec itself would keep its mailbox and state sink too). */
+  #className: string;
+  #init: unknown;
+  #Cls: InstanceClass;
   #version: NextVersion | undefined;
+  #gone = false;
 
-  constructor(own: OwnThread, agent: HostedAgent, spec: OwnAgentSpec, events: SiteEvents) {
+  constructor(own: OwnThread, agent: HostedAgent, spec: OwnAgentSpec, slot: number) {
     this.#own = own;
-    this.#agent = agent;
-    this.#spec = spec;
-    this.#events = events;
-    this.#create = spec.create as unknown as () => LinkedAgent;
-    own.listen(spec.id, events);
+    this.agent = agent;
+    this.#className = spec.className;
+    this.#init = spec.init;
+    this.slot = slot;
+    this.#Cls = spec.Cls as unknown as InstanceClass;
+  }
+
+  held(): number {
+    return 0; // its route is its mailbox, which counts itself
+  }
+
+  place(events: SiteEvents): Site {
+    this.events = events;
+    return this;
+  }
+
+  /** The agent leaves without having started: what waits for it is refused with `reason`. */
+  close(reason: Error): void {
+    if (this.#gone) return; // stopped already
+    this.#own.host.drop(this.agent.id, reason);
+    this.#forget();
   }
 
   async start(version: NextVersion | undefined): Promise<void> {
-    if (version && version !== this.#version) this.#create = await this.#versioned(version);
+    if (version && version !== this.#version) this.#Cls = await this.#versioned(version);
     this.#version = version;
-    await this.#agent.start(this.#create);
+    const { id } = this.agent;
+    const [Cls, init] = [this.#Cls, this.#init];
+    await this.agent.start(() => new Cls(id, init));
   }
 
   async retire(timeoutMs: number): Promise<boolean> {
-    this.#tellStuck(await this.#agent.retire(undefined, timeoutMs), timeoutMs);
+    this.#tellStuck(await this.agent.retire(undefined, timeoutMs), timeoutMs);
     return true;
   }
 
   async stop(reason: Error, timeoutMs: number): Promise<void> {
     try {
-      this.#tellStuck(await this.#own.host.stop(this.#spec.id, reason, timeoutMs), timeoutMs);
+      this.#tellStuck(await this.#own.host.stop(this.agent.id, reason, timeoutMs), timeoutMs);
     } finally {
-      this.#own.forget(this.#agent);
+      this.#forget();
     }
   }
 
   async reload(next: NextVersion): Promise<void> {
-    const create = await this.#versioned(next);
-    await this.#agent.swap(create);
-    this.#create = create;
+    const Cls = await this.#versioned(next);
+    const { id } = this.agent;
+    const init = this.#init;
+    await this.agent.swap(() => new Cls(id, init));
+    this.#Cls = Cls;
     this.#version = next;
   }
 
   count(what: number): number {
-    return this.#own.count(this.#agent, what);
+    return this.#own.count(this.agent, what);
   }
 
-  async #versioned(version: NextVersion): Promise<() => LinkedAgent> {
-    const Cls = await loadClass<new (id: string, init: unknown) => LinkedAgent>(version.bundleUrl, this.#spec.className);
-    const { id, init } = this.#spec;
-    return () => new Cls(id, init);
+  #versioned(version: NextVersion): Promise<InstanceClass> {
+    return loadClass<InstanceClass>(version.bundleUrl, this.#className);
+  }
+
+  #forget(): void {
+    this.#gone = true;
+    this.#own.forget(this);
   }
 
   #tellStuck(loops: string[], timeoutMs: number): void {
-    if (loops.length > 0) this.#events.stuck(loops, timeoutMs, false);
+    if (loops.length > 0) this.events?.stuck(loops, timeoutMs, false);
   }
 }

@@ -14,15 +14,19 @@ export interface RestartOptions {
   backoffMs?: number;
 }
 
-export const restartDefaults: Required<RestartOptions> = {
+export const restartDefaults: Readonly<Required<RestartOptions>> = Object.freeze({
   restart: "never",
   maxRestarts: 3,
   withinMs: 60_000,
   backoffMs: 100,
-};
+});
 
 /** An agent's restart policy, its unset fields from the defaults. */
 export function restartPolicy(options: RestartOptions): Required<RestartOptions> {
+  // Most agents set none: they share the defaults (a swarm would hold a copy per agent).
+  if (options.restart === undefined && options.maxRestarts === undefined && options.withinMs === undefined && options.backoffMs === undefined) {
+    return restartDefaults;
+  }
   return {
     restart: options.restart ?? restartDefaults.restart,
     maxRestarts: options.maxRestarts ?? restartDefaults.maxRestarts,
@@ -38,7 +42,8 @@ export function restartPolicy(options: RestartOptions): Required<RestartOptions>
  */
 export class RestartBudget {
   #policy: Required<RestartOptions>;
-  #restartedAt: number[] = [];
+  /** Made at the first restart. */
+  #restartedAt: number[] | undefined;
 
   constructor(policy: Required<RestartOptions>) {
     this.#policy = policy;
@@ -49,13 +54,13 @@ export class RestartBudget {
     const { restart, maxRestarts, withinMs, backoffMs } = this.#policy;
     if (restart === "never" || (restart === "on-failure" && clean)) return undefined;
     const now = Date.now();
-    this.#restartedAt = this.#restartedAt.filter((at) => now - at < withinMs);
+    this.#restartedAt = (this.#restartedAt ?? []).filter((at) => now - at < withinMs);
     if (this.#restartedAt.length >= maxRestarts) return undefined;
     return backoffMs * 2 ** this.#restartedAt.length;
   }
 
   /** A restart happens now: it counts against the budget. */
   spend(): void {
-    this.#restartedAt.push(Date.now());
+    (this.#restartedAt ??= []).push(Date.now());
   }
 }

@@ -21,8 +21,8 @@ export interface Route {
 export interface MessageRouter {
   /** Whether `id` is an agent of this space, here. */
   has(id: string): boolean;
-  /** Starts routing messages for `id` to `route`; may refuse the id. */
-  add(id: string, route: Route): Promise<void>;
+  /** Starts routing messages for `id` to `route`; may refuse the id (a transport's add may be a promise: awaited, and its rejection the refusal). */
+  add(id: string, route: Route): void | Promise<void>;
   /** Stops routing to `id`; the agents that asked it something are told it is gone. */
   delete(id: string, reason: Error): Promise<void>;
   /** `id`'s instance died but its route stays (it restarts): the agents that asked it something are told, so requests to it end. */
@@ -94,7 +94,7 @@ export class Router implements MessageRouter {
   }
 
   /** Adds `id`'s route; what waited for it here goes to it first, in order. */
-  async add(id: string, route: Route): Promise<void> {
+  add(id: string, route: Route): void {
     this.#routes.set(id, route);
     const held = this.#holding.get(id);
     if (!held) return;

@@ -191,6 +191,7 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   #inspectors = new Set<Inspector>();
   /** Whether a `message` listener is on (kept in step by the listener methods below). */
   #watched = false;
+  #defaultMailbox: MailboxOptions | undefined;
 
   constructor(options: SpaceOptions = {}) {
     super();
@@ -540,9 +541,9 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     trusted: boolean,
   ): Promise<{ member: Member; instance: unknown }> {
     const own = (this.#own ??= this.#ownThread());
-    const placed = own.place({
+    const site = own.place({
       id,
-      create: () => new Cls(id, init as never),
+      Cls,
       className: Cls.name,
       init,
       mailbox: this.mailbox(options),
@@ -553,17 +554,15 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
       id,
       className: Cls.name,
       router: this.router,
-      route: placed.agent,
-      held: () => 0,
-      close: placed.close,
-      place: placed.site,
+      route: site.agent,
+      placement: site,
       // A foreground agent is the caller's: it is never restarted, nor reloaded.
       restart: restartPolicy(trusted ? {} : options),
       stopTimeoutMs: this.options.removeTimeoutMs,
       ...(trusted ? {} : { sourceModule: ownModule(Cls) }),
-      events: this.supervisorEvents(id),
+      events: this.supervisorEvents,
     });
-    return { member, instance: placed.agent.instance };
+    return { member, instance: site.agent.instance };
   }
 
   /** The space's own thread as a place for agents, made on first use. */
@@ -580,17 +579,18 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
     return own;
   }
 
-  /** What each agent's supervisor tells this space. */
-  protected supervisorEvents(id: string): SupervisorEvents {
-    return {
-      lifecycle: (event) => this.emit("lifecycle", event),
-      report: (error, aftermath) => this.reportError(error, aftermath),
-      leave: (cause, reason) => this.#leave(id, cause, reason),
-    };
-  }
+  /** What every agent's supervisor tells this space: one object for them all. */
+  protected readonly supervisorEvents: SupervisorEvents = {
+    lifecycle: (event) => this.emit("lifecycle", event),
+    report: (error, aftermath) => this.reportError(error, aftermath),
+    leave: (id, cause, reason) => this.#leave(id, cause, reason),
+  };
 
-  /** An agent's mailbox: its own settings, else the space's. */
+  /** An agent's mailbox: its own settings, else the space's (one object for every agent that sets neither). */
   protected mailbox(options: AddOptions): MailboxOptions {
+    if (options.mailboxSize === undefined && options.mailboxPolicy === undefined) {
+      return (this.#defaultMailbox ??= { size: this.options.mailboxSize, policy: this.options.mailboxPolicy });
+    }
     return {
       size: options.mailboxSize ?? this.options.mailboxSize,
       policy: options.mailboxPolicy ?? this.options.mailboxPolicy,

@@ -46,8 +46,21 @@ export interface SupervisorEvents {
   lifecycle(event: LifecycleEvent): void;
   /** An `error` event: a failure, and what the space does about it. */
   report(error: Error, aftermath?: Aftermath): void;
-  /** The agent must go as `space.remove` takes it out (it asked to, or its policy allows no more restarts). */
-  leave(cause: "shutdown" | "failed", reason?: Error): void;
+  /** Agent `id` must go as `space.remove` takes it out (it asked to, or its policy allows no more restarts). */
+  leave(id: string, cause: "shutdown" | "failed", reason?: Error): void;
+}
+
+/**
+ * Where one agent's instances are placed, as its supervisor asks: one object
+ * per agent (a swarm has a million), not a closure per question.
+ */
+export interface AgentPlacement {
+  /** Actions its route holds while the agent runs nowhere: its mailbox depth then. */
+  held(): number;
+  /** Answers what the route still holds, as the agent leaves for good. */
+  close(reason: Error): void;
+  /** A site for an instance: the first, and the next whenever the last one's thread was lost. `version`: its class's latest code. */
+  place(events: SiteEvents, version: NextVersion | undefined): Site;
 }
 
 export interface SupervisedSpec {
@@ -56,12 +69,7 @@ export interface SupervisedSpec {
   router: MessageRouter;
   /** Its route, in the router through every restart. */
   route: Route;
-  /** Actions its route holds while the agent runs nowhere: its mailbox depth then. */
-  held(): number;
-  /** Answers what the route still holds, as the agent leaves for good. */
-  close(reason: Error): void;
-  /** A site for an instance: the first, and the next whenever the last one's thread was lost. `version`: its class's latest code. */
-  place(events: SiteEvents, version: NextVersion | undefined): Site;
+  placement: AgentPlacement;
   restart: Required<RestartOptions>;
   /** How long a failed instance's loops may take to stop before a restart (the space's remove timeout). */
   stopTimeoutMs: number;
@@ -118,7 +126,7 @@ export class Supervisor implements Member {
   #loopFailures = 0;
   #dropped = 0;
   /** Counts of the sites it lost (a thread that died), added to the current one's. */
-  #earlier = { received: 0, sent: 0, errors: 0 };
+  #earlier: { received: number; sent: number; errors: number } | undefined;
 
   private constructor(spec: SupervisedSpec) {
     this.#spec = spec;
@@ -128,7 +136,8 @@ export class Supervisor implements Member {
   /** Takes the id in the router and starts the first instance; rejects (leaving nothing) if that fails. */
   static async start(spec: SupervisedSpec): Promise<Supervisor> {
     const supervisor = new Supervisor(spec);
-    await spec.router.add(spec.id, spec.route);
+    const added = spec.router.add(spec.id, spec.route);
+    if (added) await added;
     try {
       await supervisor.#startInstance();
     } catch (error) {
@@ -150,11 +159,11 @@ export class Supervisor implements Member {
     const site = this.#site;
     const earlier = this.#earlier;
     return {
-      received: earlier.received + (site?.count(RECEIVED) ?? 0),
-      sent: earlier.sent + (site?.count(SENT) ?? 0),
-      errors: earlier.errors + (site?.count(ERRORS) ?? 0),
+      received: (earlier?.received ?? 0) + (site?.count(RECEIVED) ?? 0),
+      sent: (earlier?.sent ?? 0) + (site?.count(SENT) ?? 0),
+      errors: (earlier?.errors ?? 0) + (site?.count(ERRORS) ?? 0),
       restarts: this.#restarts,
-      mailboxDepth: (site?.count(DEPTH) ?? 0) + this.#spec.held(),
+      mailboxDepth: (site?.count(DEPTH) ?? 0) + this.#spec.placement.held(),
       dropped: this.#dropped,
       loops: site?.count(LOOPS) ?? 0,
       timers: site?.count(TIMERS) ?? 0,
@@ -197,15 +206,9 @@ export class Supervisor implements Member {
   async #startInstance(): Promise<void> {
     let site = this.#site;
     if (!site) {
-      const events: SiteEvents = {
-        crashed: (error, code) => this.#crashed(site!, error, code),
-        failed: (error) => this.#failed(site!, error),
-        shutdown: () => {
-          if (site === this.#site && this.#state === "running") this.#spec.events.leave("shutdown");
-        },
-        stuck: (loops, timeoutMs, threadEnded) => this.#stuck(loops, timeoutMs, threadEnded),
-      };
-      site = this.#spec.place(events, this.#version);
+      const watch = new SiteWatch(this);
+      site = this.#spec.placement.place(watch, this.#version);
+      watch.site = site;
       this.#site = site;
     }
     await site.start(this.#version);
@@ -213,7 +216,13 @@ export class Supervisor implements Member {
     if (this.#site !== site) throw new AgentCrashedError(this.#spec.id, `agent "${this.#spec.id}" lost its thread as it started`);
   }
 
-  #stuck(loops: string[], timeoutMs: number, threadEnded: boolean): void {
+  /** The agent called `shutdown()` (see SiteWatch). */
+  shutdownAt(site: Site): void {
+    if (site === this.#site && this.#state === "running") this.#spec.events.leave(this.#spec.id, "shutdown");
+  }
+
+  /** See SiteEvents.stuck. */
+  stuck(loops: string[], timeoutMs: number, threadEnded: boolean): void {
     const { id, events } = this.#spec;
     const names = loops.map((name) => `"${name}"`).join(", ");
     const error = threadEnded
@@ -223,8 +232,8 @@ export class Supervisor implements Member {
     events.report(error, threadEnded ? undefined : "stuck");
   }
 
-  /** The site's thread died under the instance. */
-  #crashed(site: Site, error: AgentCrashedError, code: number): void {
+  /** The site's thread died under the instance (see SiteWatch). */
+  crashedAt(site: Site, error: AgentCrashedError, code: number): void {
     if (site !== this.#site) return;
     this.#lose(site);
     const { router, id, events } = this.#spec;
@@ -242,7 +251,7 @@ export class Supervisor implements Member {
    * on. The instance is stopped as by remove (its other loops awaited, then
    * beforeRemove), then restarted as its policy allows, or removed.
    */
-  #failed(site: Site, error: LoopFailedError): void {
+  failedAt(site: Site, error: LoopFailedError): void {
     if (site !== this.#site || this.#state !== "running") return;
     const { router, id, events } = this.#spec;
     this.#loopFailures++;
@@ -260,7 +269,7 @@ export class Supervisor implements Member {
     const { id, events } = this.#spec;
     if (delay === undefined) {
       events.report(error, "remove");
-      return events.leave("failed", error);
+      return events.leave(id, "failed", error);
     }
     events.report(error, { restartInMs: delay });
     events.lifecycle({ type: "restarting", id, inMs: delay });
@@ -290,7 +299,7 @@ export class Supervisor implements Member {
         const next = this.#budget.delay(false);
         if (next === undefined) {
           events.report(crash, "remove");
-          return events.leave("failed", crash);
+          return events.leave(id, "failed", crash);
         }
         events.report(crash, { restartInMs: next });
         events.lifecycle({ type: "restarting", id, inMs: next });
@@ -302,21 +311,22 @@ export class Supervisor implements Member {
   /** Out for good: its instance stopped, what its route held answered with `reason`, out of the router. */
   async #leave(reason: Error, timeoutMs: number): Promise<void> {
     const site = this.#site;
-    const { router, id, close } = this.#spec;
+    const { router, id, placement } = this.#spec;
     try {
       if (site) await site.stop(reason, timeoutMs);
     } finally {
       if (this.#site === site) this.#site = undefined;
-      close(reason);
+      placement.close(reason);
       await router.delete(id, reason);
     }
   }
 
   /** The site is gone (its thread died, or the agent left it): what it counted stays in the stats. */
   #lose(site: Site): void {
-    this.#earlier.received += site.count(RECEIVED);
-    this.#earlier.sent += site.count(SENT);
-    this.#earlier.errors += site.count(ERRORS);
+    const earlier = (this.#earlier ??= { received: 0, sent: 0, errors: 0 });
+    earlier.received += site.count(RECEIVED);
+    earlier.sent += site.count(SENT);
+    earlier.errors += site.count(ERRORS);
     this.#site = undefined;
   }
 
@@ -334,5 +344,35 @@ export class Supervisor implements Member {
         resolve();
       };
     });
+  }
+}
+
+/**
+ * What one site tells its supervisor (see SiteEvents), naming the site:
+ * what a site already replaced says is ignored there. One object per site
+ * rather than a closure per event.
+ */
+class SiteWatch implements SiteEvents {
+  site: Site | undefined;
+  readonly #supervisor: Supervisor;
+
+  constructor(supervisor: Supervisor) {
+    this.#supervisor = supervisor;
+  }
+
+  crashed(error: AgentCrashedError, code: number): void {
+    if (this.site) this.#supervisor.crashedAt(this.site, error, code);
+  }
+
+  failed(error: LoopFailedError): void {
+    if (this.site) this.#supervisor.failedAt(this.site, error);
+  }
+
+  shutdown(): void {
+    if (this.site) this.#supervisor.shutdownAt(this.site);
+  }
+
+  stuck(loops: string[], timeoutMs: number, threadEnded: boolean): void {
+    this.#supervisor.stuck(loops, timeoutMs, threadEnded);
   }
 }

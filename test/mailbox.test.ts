@@ -3,6 +3,7 @@
  * out in, and the holds of serial actions, across instances that come and go.
  */
 import { describe, expect, it } from "vitest";
+import { PROCESS, RECEIVE } from "../src/agent-link.js";
 import { DEPTH, RECEIVED, SLOT_SIZE } from "../src/host/counters.js";
 import { Mailbox, type MailboxConsumer, type MailboxOptions } from "../src/host/mailbox.js";
 import type { Message } from "../src/message.js";
@@ -18,8 +19,11 @@ function answer(i: number): Message {
 function mailbox(options: MailboxOptions) {
   const counts = new Float64Array(SLOT_SIZE);
   const refused: Array<[number, string]> = [];
-  const box = new Mailbox("box", options, counts, 0, (message, error) => refused.push([message.action.args!.i as number, error.name]), (error) => {
-    throw error;
+  const box = new Mailbox("box", options, counts, 0, {
+    refuse: (message, error) => refused.push([message.action.args!.i as number, error.name]),
+    holdFailed: (error) => {
+      throw error;
+    },
   });
   return { box, counts, refused };
 }
@@ -29,8 +33,8 @@ function consumer(hold = false) {
   const taken: number[] = [];
   const releases: Array<() => void> = [];
   const consumer: MailboxConsumer = {
-    receive: () => true,
-    process: (message) => {
+    [RECEIVE]: () => true,
+    [PROCESS]: (message) => {
       taken.push(message.action.args!.i as number);
       if (hold) return new Promise<void>((resolve) => releases.push(resolve));
     },
@@ -116,7 +120,7 @@ describe("Mailbox", () => {
 
   it("gives back the room of a message the consumer deals with on arrival", () => {
     const { box, counts } = mailbox({ size: 100, policy: "reject" });
-    box.attach({ receive: () => false, process: () => undefined });
+    box.attach({ [RECEIVE]: () => false, [PROCESS]: () => undefined });
     for (let i = 0; i < 10; i++) box.deliver(action(i));
     expect(counts[DEPTH]).toBe(0);
     expect(counts[RECEIVED]).toBe(10);

@@ -73,6 +73,8 @@ export class AgentHost {
   /** Error answers its agents do not handle, said without the flood. */
   #repeats = new RepeatedErrors((error) => this.#options.reportError(error));
   #services: HostServices;
+  /** Thread-mates' actions that came round through the router: copies, whose senders know them by id only (see valueUnseen). */
+  #roundabout: WeakSet<Message> | undefined;
   /** How long its agents' actions take, by class: timed once the space asks (see telemetry/durations.ts). */
   readonly durations = new HostDurations();
 
@@ -178,7 +180,11 @@ export class AgentHost {
   /** A message from outside the host, for one of its agents. */
   deliver(message: Message): void {
     const agent = this.#agents.get(message.to);
-    if (agent) return agent.deliver(message);
+    if (agent) {
+      // A thread-mate's action that went round through the router (its receiver not yet local): a copy of what was sent.
+      if (!agent.local && !isAnswer(message) && this.#agents.has(message.from)) (this.#roundabout ??= new WeakSet()).add(message);
+      return agent.deliver(message);
+    }
     // Routed here just as its agent left this thread.
     if (isAnswer(message)) return;
     this.#options.uplink(answerTo(message, message.to, false, withoutStack(() => new AgentNotFoundError(`agent "${message.to}" has left`))));
@@ -246,7 +252,7 @@ export class AgentHost {
     if (wantsErrorsOnly(request)) return options.dropUnwantedAnswers;
     if (options.watched()) return false;
     const sender = options.localDelivery ? this.#agents.get(request.from) : undefined;
-    return sender?.local === true && sender.instance?.[WANTS_VALUE](request) === false;
+    return sender?.local === true && sender.instance?.[WANTS_VALUE](request, this.#roundabout?.has(request) === true) === false;
   }
 }
 

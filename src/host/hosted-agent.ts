@@ -4,7 +4,7 @@ import type { Message } from "../message.js";
 import { AgentActivity } from "./activity.js";
 import { DurableState, type StateSink } from "./durable-state.js";
 import { LOOPS, TIMERS, WORKING, type CountsSlot } from "./counters.js";
-import { Mailbox, type MailboxConsumer, type MailboxOptions } from "./mailbox.js";
+import { Mailbox, type MailboxOptions, type MailboxOwner } from "./mailbox.js";
 import { SETTLE_MS, swapInstance } from "./swap.js";
 
 /** What a host gives each of its agents. */
@@ -40,7 +40,7 @@ export interface Placing {
  * restarts and reloads), the instance that takes from it, and that
  * instance's loops and timers.
  */
-export class HostedAgent {
+export class HostedAgent implements MailboxOwner {
   readonly id: string;
   readonly trusted: boolean;
   /** Its counts (see counters.ts): `values[at + SENT]`… */
@@ -71,14 +71,16 @@ export class HostedAgent {
     this.local = placing.local;
     this.durable = placing.durable && new DurableState(placing.id, placing.durable);
     this.#services = services;
-    this.#mailbox = new Mailbox(
-      placing.id,
-      placing.mailbox,
-      placing.counts.values,
-      placing.counts.at,
-      (message, error) => services.refuse(message, placing.id, error),
-      (error) => services.reportError(error),
-    );
+    this.#mailbox = new Mailbox(placing.id, placing.mailbox, placing.counts.values, placing.counts.at, this);
+  }
+
+  /** Its mailbox refuses `message` (full, or closed): answered on its behalf. */
+  refuse(message: Message, error: Error): void {
+    this.#services.refuse(message, this.id, error);
+  }
+
+  holdFailed(error: unknown): void {
+    this.#services.reportError(error);
   }
 
   /** The instance taking its messages now, if any (none while it restarts). */
@@ -202,7 +204,7 @@ export class HostedAgent {
     if (!old || !this.#running) throw new AgentCrashedError(this.id, `agent "${this.id}" is not running: it cannot be reloaded now`);
     await swapInstance(old, create, {
       pause: () => this.#mailbox.pause(),
-      resume: (agent) => this.#mailbox.resume(consumerOf(agent)),
+      resume: (agent) => this.#mailbox.resume(agent),
       stopActivity: async () => {
         // Bounded as the wait for its actions is: a loop that ignores its signal must not hang the reload.
         await this.#activity?.stop(SETTLE_MS);
@@ -220,7 +222,7 @@ export class HostedAgent {
   #attach(instance: LinkedAgent): void {
     instance[ATTACH](this.#services.link(this, instance));
     this.#instance = instance;
-    this.#mailbox.attach(consumerOf(instance));
+    this.#mailbox.attach(instance);
   }
 
   #drop(instance: LinkedAgent, reason: Error): void {
@@ -249,9 +251,4 @@ export class HostedAgent {
     this.counts[this.at + LOOPS] = loops;
     this.counts[this.at + TIMERS] = timers;
   }
-}
-
-/** Each instance takes from the mailbox through its own symbol methods (a bundle's copy of Agent has them too). */
-function consumerOf(instance: LinkedAgent): MailboxConsumer {
-  return { receive: (message) => instance[RECEIVE](message), process: (message) => instance[PROCESS](message) };
 }

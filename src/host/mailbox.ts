@@ -1,6 +1,8 @@
+import { PROCESS, RECEIVE } from "../agent-link.js";
 import { MailboxFullError } from "../errors.js";
 import { isAnswer, type Message } from "../message.js";
 import { DEPTH, RECEIVED } from "./counters.js";
+import { Fifo } from "./fifo.js";
 import { runQueue, type Runnable } from "./run-queue.js";
 
 /**
@@ -18,17 +20,21 @@ export interface MailboxOptions {
   policy: MailboxPolicy;
 }
 
-/** The instance that takes a mailbox's messages. */
+/** The instance that takes a mailbox's messages: an agent, through the methods its host drives it by (see agent-link.ts). */
 export interface MailboxConsumer {
-  /** Sees each message as it arrives: true to queue it for `process`, false when it was dealt with at once. */
-  receive(message: Message): boolean;
+  /** Sees each message as it arrives: true to queue it for `PROCESS`, false when it was dealt with at once. */
+  [RECEIVE](message: Message): boolean;
   /** Takes one queued message; a promise holds the mailbox until it settles (a serial agent's action). */
-  process(message: Message): void | Promise<void>;
+  [PROCESS](message: Message): void | Promise<void>;
 }
 
-// Past this many taken messages the queue is compacted, so that a mailbox
-// that never fully drains does not keep what it has already handed out.
-const COMPACT_AT = 4096;
+/** Whom a mailbox tells what it could not hand out. */
+export interface MailboxOwner {
+  /** `message` is not taken, for `error` (a full mailbox, a departure): answer it. */
+  refuse(message: Message, error: Error): void;
+  /** A serial action's promise (see MailboxConsumer) rejected: nobody else would hear of it. */
+  holdFailed(error: unknown): void;
+}
 
 /**
  * One agent's mailbox, where its agent lives: bounded, in order, and kept
@@ -47,16 +53,14 @@ export class Mailbox implements Runnable {
   #policy: MailboxPolicy;
   #counts: Float64Array;
   #at: number;
-  #refuse: (message: Message, error: Error) => void;
-  #onHoldError: (error: unknown) => void;
+  #owner: MailboxOwner;
   #consumer: MailboxConsumer | undefined;
-  /** Arrived while no instance could see them, in order; received once one is attached. */
-  #held: Message[] = [];
+  /** Arrived while no instance could see them, in order; received once one is attached. Made when first needed, as the next two: a swarm has a million mailboxes. */
+  #held: Message[] | undefined;
   /** Received by the consumer, waiting to be processed. */
-  #queue: Message[] = [];
-  #head = 0;
+  #queue = new Fifo<Message>();
   /** With the "wait" policy: actions past the bound, in arrival order. */
-  #waiting: Message[] = [];
+  #waiting: Message[] | undefined;
   #scheduled = false;
   /** A promise (serial action) holds the queue, or a swap paused it. */
   #holds = 0;
@@ -81,16 +85,14 @@ export class Mailbox implements Runnable {
     options: MailboxOptions,
     counts: Float64Array,
     at: number,
-    refuse: (message: Message, error: Error) => void,
-    onHoldError: (error: unknown) => void,
+    owner: MailboxOwner,
   ) {
     this.#id = id;
     this.#size = options.size;
     this.#policy = options.policy;
     this.#counts = counts;
     this.#at = at;
-    this.#refuse = refuse;
-    this.#onHoldError = onHoldError;
+    this.#owner = owner;
   }
 
   get depth(): number {
@@ -99,18 +101,19 @@ export class Mailbox implements Runnable {
 
   deliver(message: Message): void {
     if (this.#closed) {
-      if (!isAnswer(message)) this.#refuse(message, this.#closed);
+      if (!isAnswer(message)) this.#owner.refuse(message, this.#closed);
       return;
     }
     if (isAnswer(message)) return this.#pass(message);
     // Once some wait, every later message waits behind them: per-sender order holds.
-    if (this.depth < this.#size && this.#waiting.length === 0) return this.#accept(message);
-    if (this.#policy === "wait" && this.#waiting.length < this.#size) {
-      this.#waiting.push(message);
+    const waiting = this.#waiting?.length ?? 0;
+    if (this.depth < this.#size && waiting === 0) return this.#accept(message);
+    if (this.#policy === "wait" && waiting < this.#size) {
+      (this.#waiting ??= []).push(message);
       return;
     }
     this.#full ??= new MailboxFullError(`the mailbox of "${this.#id}" is full (${this.#size} messages)`);
-    this.#refuse(message, this.#full);
+    this.#owner.refuse(message, this.#full);
   }
 
   /** A thread-mate's message: held while fenced, else delivered. */
@@ -137,8 +140,8 @@ export class Mailbox implements Runnable {
   attach(consumer: MailboxConsumer): void {
     this.#consumer = consumer;
     const held = this.#held;
-    this.#held = [];
-    for (const message of held) this.#give(consumer, message);
+    this.#held = undefined;
+    if (held) for (const message of held) this.#give(consumer, message);
   }
 
   /**
@@ -148,9 +151,8 @@ export class Mailbox implements Runnable {
   detach(): void {
     this.#consumer = undefined;
     let dropped = 0;
-    for (let i = this.#head; i < this.#queue.length; i++) if (!isAnswer(this.#queue[i]!)) dropped++;
-    this.#queue = [];
-    this.#head = 0;
+    for (const message of this.#queue.takeAll()) if (!isAnswer(message)) dropped++;
+    this.#queue = new Fifo();
     this.#holds = 0;
     this.#generation++;
     this.#taken(dropped);
@@ -170,13 +172,13 @@ export class Mailbox implements Runnable {
   /** The agent has left for good: what was held or waiting for it is refused with `reason`; what was queued goes with it. */
   close(reason: Error): void {
     this.#closed = reason;
-    const unanswered = [...this.#held, ...this.#waiting, ...(this.#fenced ?? [])];
-    this.#held = [];
-    this.#waiting = [];
+    const unanswered = [...(this.#held ?? []), ...(this.#waiting ?? []), ...(this.#fenced ?? [])];
+    this.#held = undefined;
+    this.#waiting = undefined;
     this.#fenced = undefined;
     this.detach();
     this.#counts[this.#at + DEPTH] = 0;
-    for (const message of unanswered) if (!isAnswer(message)) this.#refuse(message, reason);
+    for (const message of unanswered) if (!isAnswer(message)) this.#owner.refuse(message, reason);
   }
 
   #accept(message: Message): void {
@@ -188,11 +190,11 @@ export class Mailbox implements Runnable {
   #pass(message: Message): void {
     const consumer = this.#consumer;
     if (consumer) this.#give(consumer, message);
-    else this.#held.push(message);
+    else (this.#held ??= []).push(message);
   }
 
   #give(consumer: MailboxConsumer, message: Message): void {
-    if (!consumer.receive(message)) {
+    if (!consumer[RECEIVE](message)) {
       if (!isAnswer(message)) this.#taken(1);
       return;
     }
@@ -211,42 +213,31 @@ export class Mailbox implements Runnable {
   run(turn: number): number {
     this.#scheduled = false;
     const queue = this.#queue;
-    const end = Math.min(queue.length, this.#head + turn);
-    const start = this.#head;
-    while (this.#head < end && this.#holds === 0 && this.#queue === queue && this.#consumer) {
-      const message = queue[this.#head++]!;
+    let handedOut = 0;
+    while (handedOut < turn && queue.length > 0 && this.#holds === 0 && this.#queue === queue && this.#consumer) {
+      const message = queue.shift()!;
+      handedOut++;
       // Taken as its action starts: room for one more before the action sends anything.
       if (!isAnswer(message)) this.#taken(1);
-      const hold = this.#consumer.process(message);
+      const hold = this.#consumer[PROCESS](message);
       if (hold) this.#hold(hold);
     }
-    if (this.#queue !== queue) return end - start; // detached meanwhile: what it had is gone either way
-    const handedOut = this.#head - start;
-    if (this.#head === queue.length) {
-      queue.length = 0;
-      this.#head = 0;
-    } else {
-      // Only once the taken part is the larger: a mailbox a million deep is not copied every turn.
-      if (this.#head > COMPACT_AT && this.#head * 2 > queue.length) {
-        this.#queue = queue.slice(this.#head);
-        this.#head = 0;
-      }
-      if (this.#consumer) this.#schedule(); // more: the back of the line
-    }
+    // Detached meanwhile, what it had is gone; else what is left takes the back of the line.
+    if (this.#queue === queue && queue.length > 0 && this.#consumer) this.#schedule();
     return handedOut;
   }
 
   #hold(until: Promise<void>): void {
     this.#holds++;
     const generation = this.#generation;
-    until.catch(this.#onHoldError).finally(() => {
+    until.catch((error: unknown) => this.#owner.holdFailed(error)).finally(() => {
       if (this.#generation === generation) this.#release(); // else its instance was dropped, and the hold with it
     });
   }
 
   #release(): void {
     if (--this.#holds > 0 || !this.#consumer) return;
-    if (this.#head < this.#queue.length) this.#schedule();
+    if (this.#queue.length > 0) this.#schedule();
   }
 
   /** `count` actions left the mailbox: room for as many waiting ones. */
@@ -259,9 +250,9 @@ export class Mailbox implements Runnable {
   #admitWaiting(): void {
     // Admitting may take (or skip) a message at once, which calls back here:
     // the loop already running admits the next one, so calls never nest deeper than one.
-    if (this.#admitting || this.#waiting.length === 0) return;
-    this.#admitting = true;
     const waiting = this.#waiting;
+    if (this.#admitting || waiting === undefined || waiting.length === 0) return;
+    this.#admitting = true;
     let admitted = 0;
     try {
       while (admitted < waiting.length && this.depth < this.#size && this.#waiting === waiting) this.#accept(waiting[admitted++]!);

@@ -1,3 +1,5 @@
+import { Fifo } from "./fifo.js";
+
 /** Something with messages to hand out: a mailbox. */
 export interface Runnable {
   /** Hands out up to `turn` messages and says how many; calls `ready` again itself if more are left. */
@@ -23,8 +25,7 @@ const YIELD_AFTER = 16_384;
  * request's answer) run between runs, as they would between microtasks.
  */
 class RunQueue {
-  #ready: Runnable[] = [];
-  #head = 0;
+  #ready = new Fifo<Runnable>();
   #scheduled = false;
 
   /** `runnable` has messages: it runs once every mailbox ready before it has run. */
@@ -40,19 +41,13 @@ class RunQueue {
     let next: "microtask" | "task" | undefined = "microtask";
     try {
       const ready = this.#ready;
-      while (this.#head < ready.length) {
+      while (ready.length > 0) {
         if (budget <= 0) {
-          this.#ready = ready.slice(this.#head);
-          this.#head = 0;
           next = "task";
           return;
         }
-        const runnable = ready[this.#head]!;
-        ready[this.#head++] = undefined!;
-        budget -= runnable.run(TURN) + 1;
+        budget -= ready.shift()!.run(TURN) + 1;
       }
-      ready.length = 0;
-      this.#head = 0;
       next = undefined;
     } finally {
       // "microtask" here means a run threw (none should): the rest is left for the next run, not stranded.

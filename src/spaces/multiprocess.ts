@@ -8,7 +8,7 @@ import { Supervisor, type Member } from "../supervisor.js";
 import { BrokerRouter } from "./broker-router.js";
 import type { BrokerTransport } from "./broker-transport.js";
 import { ThreadRoute } from "./thread-route.js";
-import { ThreadSite } from "./thread-site.js";
+import { ThreadPlacing } from "./thread-site.js";
 import { WarmPlacement } from "./warm-placement.js";
 import { answerTo } from "../answer.js";
 import { handsBack } from "../errors.js";
@@ -108,13 +108,11 @@ export class MultiprocessSpace extends Space {
       className: Cls.name,
       router: this.router,
       route,
-      held: () => route.held,
-      close: (reason) => route.close(reason),
-      place: (events) => new ThreadSite(placement.threadFor(hostUrl, { isolate, resourceLimits }), start, route, events, placement, stateOf),
+      placement: new ThreadPlacing(placement, hostUrl, { isolate, resourceLimits }, start, route, stateOf),
       restart: restartPolicy(options),
       stopTimeoutMs: this.options.removeTimeoutMs,
       sourceModule: moduleUrl,
-      events: this.supervisorEvents(id),
+      events: this.supervisorEvents,
     });
   }
 

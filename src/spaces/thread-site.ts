@@ -1,13 +1,59 @@
 import type { NextVersion } from "../bundle.js";
 import type { HostStart } from "../protocol.js";
-import type { Site, SiteEvents } from "../supervisor.js";
+import type { PlacementOptions } from "../space.js";
+import type { AgentPlacement, Site, SiteEvents } from "../supervisor.js";
+import type { AgentCrashedError, LoopFailedError } from "../errors.js";
 import type { Placement } from "./placement.js";
 import type { ThreadRoute } from "./thread-route.js";
-import type { WorkerThread } from "./worker-thread.js";
+import type { ThreadAgent, WorkerThread } from "./worker-thread.js";
 
-/** An agent's place in a worker thread: started, stopped and reloaded there over the thread's control channel. */
-export class ThreadSite implements Site {
+/** Where the instances of an agent in worker threads go: a thread of `placement`'s, and another whenever the last was lost. */
+export class ThreadPlacing implements AgentPlacement {
+  readonly route: ThreadRoute;
+  #placement: Placement;
+  #hostUrl: string;
+  #where: PlacementOptions;
+  #start: Omit<HostStart, "counts">;
+  #stateOf: (() => string | undefined) | undefined;
+
+  constructor(
+    placement: Placement,
+    hostUrl: string,
+    where: PlacementOptions,
+    start: Omit<HostStart, "counts">,
+    route: ThreadRoute,
+    stateOf: (() => string | undefined) | undefined,
+  ) {
+    this.#placement = placement;
+    this.#hostUrl = hostUrl;
+    this.#where = where;
+    this.#start = start;
+    this.route = route;
+    this.#stateOf = stateOf;
+  }
+
+  held(): number {
+    return this.route.held;
+  }
+
+  close(reason: Error): void {
+    this.route.close(reason);
+  }
+
+  place(events: SiteEvents): Site {
+    const thread = this.#placement.threadFor(this.#hostUrl, this.#where);
+    return new ThreadSite(thread, this.#start, this.route, events, this.#placement, this.#stateOf);
+  }
+}
+
+/**
+ * An agent's place in a worker thread: started, stopped and reloaded there
+ * over the thread's control channel; what the thread says of the agent, it
+ * tells the agent's supervisor.
+ */
+export class ThreadSite implements Site, ThreadAgent {
   readonly thread: WorkerThread;
+  readonly route: ThreadRoute;
   #start: HostStart;
   #events: SiteEvents;
   #placement: Placement;
@@ -25,10 +71,11 @@ export class ThreadSite implements Site {
     stateOf?: () => string | undefined,
   ) {
     this.thread = thread;
+    this.route = route;
     this.#stateOf = stateOf;
     this.#events = events;
     this.#placement = placement;
-    const { slot, counts } = thread.host(start.id, { route, crashed: events.crashed, failed: events.failed, shutdown: events.shutdown });
+    const { slot, counts } = thread.host(start.id, this);
     this.#slot = slot;
     this.#start = { ...start, counts };
   }
@@ -61,5 +108,17 @@ export class ThreadSite implements Site {
 
   count(what: number): number {
     return this.thread.count(this.#slot, what);
+  }
+
+  crashed(error: AgentCrashedError, code: number): void {
+    this.#events.crashed(error, code);
+  }
+
+  failed(error: LoopFailedError): void {
+    this.#events.failed(error);
+  }
+
+  shutdown(): void {
+    this.#events.shutdown();
   }
 }

@@ -76,7 +76,7 @@ const REMEMBER_LEFT = 1024;
  */
 export class WorkerThread {
   #router: MessageRouter;
-  #agents = new Map<string, ThreadAgent & { slot: number }>();
+  #agents = new Map<string, { agent: ThreadAgent; slot: number }>();
   /** Recently left (see REMEMBER_LEFT), oldest first. */
   #left = new Set<string>();
   #toWorker: BatchingPort;
@@ -184,7 +184,7 @@ export class WorkerThread {
   host(id: string, agent: ThreadAgent): { slot: number; counts: HostStart["counts"] } {
     this.#left.delete(id);
     const slot = this.#counts.take();
-    this.#agents.set(id, { ...agent, slot });
+    this.#agents.set(id, { agent, slot });
     let close!: () => void;
     const closed = new Promise<void>((resolve) => (close = resolve));
     this.#fences.set(id, { closed, close });
@@ -311,10 +311,10 @@ export class WorkerThread {
 
   #forget(id: string): void {
     this.#closeFence(id);
-    const agent = this.#agents.get(id);
-    if (!agent) return;
+    const placed = this.#agents.get(id);
+    if (!placed) return;
     this.#agents.delete(id);
-    this.#counts.give(agent.slot);
+    this.#counts.give(placed.slot);
     this.#classes.delete(id);
     this.#left.add(id);
     if (this.#left.size > REMEMBER_LEFT) this.#left.delete(this.#left.values().next().value as string);
@@ -421,7 +421,7 @@ export class WorkerThread {
    * counted), unless its agent just left (its last words, dropped quietly).
    */
   #sender(from: string): ThreadAgent | undefined {
-    const sender = this.#agents.get(from);
+    const sender = this.#agents.get(from)?.agent;
     if (!sender && !this.#left.has(from)) this.#drop(`it spoke for "${from.slice(0, 60)}", an agent that is not in its thread`, undefined);
     return sender;
   }
@@ -467,9 +467,9 @@ export class WorkerThread {
     this.#control.fail(new AgentCrashedError("", `the worker thread died: ${why}`, { cause }));
     const placed = [...this.#agents];
     this.#agents.clear();
-    for (const [id, { route, crashed }] of placed) {
-      route.disconnect();
-      crashed(new AgentCrashedError(id, `agent "${id}" crashed: ${why}`, { cause }), code);
+    for (const [id, { agent }] of placed) {
+      agent.route.disconnect();
+      agent.crashed(new AgentCrashedError(id, `agent "${id}" crashed: ${why}`, { cause }), code);
     }
   }
 }
