@@ -1,9 +1,9 @@
 import { availableParallelism } from "node:os";
 import { isDurable, moduleOf, type AgentClass } from "../agent-class.js";
 import { bundleModule, nextVersion, workerHostUrl } from "../bundle.js";
-import { assertCloneable } from "../message.js";
+import { assertCloneable, type Message } from "../message.js";
 import { restartPolicy } from "../restart-policy.js";
-import { Space, type AddOptions, type SpaceOptions } from "../space.js";
+import { Space, type AddOptions, type PlacementOptions, type SpaceOptions } from "../space.js";
 import { Supervisor, type Member } from "../supervisor.js";
 import { BrokerRouter } from "./broker-router.js";
 import type { BrokerTransport } from "./broker-transport.js";
@@ -22,6 +22,10 @@ export interface MultiprocessSpaceOptions extends SpaceOptions {
    */
   threads?: number | "auto";
 }
+
+
+/** The placement of every agent added without `isolate` or `resourceLimits`: one object for them all. */
+const SHARED_THREAD: PlacementOptions = Object.freeze({});
 
 /**
  * Each agent in a worker thread (its own, or one of `threads` shared ones),
@@ -89,6 +93,10 @@ export class MultiprocessSpace extends Space {
     for (const thread of this.#placement?.threads ?? []) thread.watch(watched);
   }
 
+  /** What a route refuses is answered so; refused with a passivation's reason, it goes back to the router, to wait for the next activation. */
+  readonly #refused = (id: string, message: Message, error: Error): void =>
+    this.router.route(handsBack(error) ? message : answerTo(message, id, false, error));
+
   protected async spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member> {
     const moduleUrl = moduleOf(Cls);
     assertCloneable(init, "init");
@@ -96,8 +104,7 @@ export class MultiprocessSpace extends Space {
     const [{ bundleUrl }, hostUrl] = await Promise.all([nextVersion(moduleUrl), workerHostUrl()]);
     const placement = this.telemetry === undefined ? this.#threadPlacement(undefined) : await this.#threadsReady();
     const mailbox = this.mailbox(options);
-    // Refused with a passivation's reason, a message goes back to the router, to wait for the next activation.
-    const route = new ThreadRoute(id, mailbox, (message, error) => this.router.route(handsBack(error) ? message : answerTo(message, id, false, error)));
+    const route = new ThreadRoute(id, mailbox, this.#refused);
     const { isolate, resourceLimits } = options;
     const durable = isDurable(Cls);
     const start = { moduleUrl: bundleUrl, className: Cls.name, id, init, mailbox, ...(durable ? { durable: {} } : {}) };
@@ -108,7 +115,7 @@ export class MultiprocessSpace extends Space {
       className: Cls.name,
       router: this.router,
       route,
-      placement: new ThreadPlacing(placement, hostUrl, { isolate, resourceLimits }, start, route, stateOf),
+      placement: new ThreadPlacing(placement, hostUrl, isolate || resourceLimits ? { isolate, resourceLimits } : SHARED_THREAD, start, route, stateOf),
       restart: restartPolicy(options),
       stopTimeoutMs: this.options.removeTimeoutMs,
       sourceModule: moduleUrl,

@@ -34,14 +34,15 @@ export class ThreadRoute implements Route {
   #limit: number;
   /** Made once, when first needed: an error's stack is costly, and most routes never refuse. */
   #full: MailboxFullError | undefined;
-  #refuse: (message: Message, error: Error) => void;
+  /** Shared by the space's routes (a swarm has a million): told whose route refused. */
+  #refuse: (id: string, message: Message, error: Error) => void;
   /** Why it closed (its agent left for good): what still comes is refused with it. */
   #closed: Error | undefined;
 
   constructor(
     readonly id: string,
     mailbox: MailboxOptions,
-    refuse: (message: Message, error: Error) => void,
+    refuse: (id: string, message: Message, error: Error) => void,
   ) {
     this.#limit = mailbox.policy === "wait" ? mailbox.size * 2 : mailbox.size;
     this.#mailboxSize = mailbox.size;
@@ -56,13 +57,13 @@ export class ThreadRoute implements Route {
   deliver(message: Message): void {
     if (this.#sink) return this.#sink.message(this.id, message);
     if (this.#closed) {
-      if (!isAnswer(message)) this.#refuse(message, this.#closed);
+      if (!isAnswer(message)) this.#refuse(this.id, message, this.#closed);
       return;
     }
     if (!isAnswer(message)) {
       if (this.#heldActions >= this.#limit) {
         this.#full ??= new MailboxFullError(`the mailbox of "${this.id}" is full (${this.#mailboxSize} messages)`);
-        return this.#refuse(message, this.#full);
+        return this.#refuse(this.id, message, this.#full);
       }
       this.#heldActions++;
     }
@@ -105,6 +106,6 @@ export class ThreadRoute implements Route {
     const held = this.#held ?? [];
     this.#held = undefined;
     this.#heldActions = 0;
-    for (const item of held) if (!("peerId" in item) && !isAnswer(item)) this.#refuse(item, reason);
+    for (const item of held) if (!("peerId" in item) && !isAnswer(item)) this.#refuse(this.id, item, reason);
   }
 }

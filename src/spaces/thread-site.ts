@@ -54,7 +54,12 @@ export class ThreadPlacing implements AgentPlacement {
 export class ThreadSite implements Site, ThreadAgent {
   readonly thread: WorkerThread;
   readonly route: ThreadRoute;
-  #start: HostStart;
+  /** The bundle its instances come from (a reload's, once reloaded). */
+  moduleUrl: string;
+  /** What every start of it is told, as its placement has it (shared with it: a swarm has a million). */
+  #base: Omit<HostStart, "counts">;
+  /** Where it counts in its thread; with the chunk's buffer until the first start has handed it over. */
+  #counts: HostStart["counts"];
   #events: SiteEvents;
   #placement: Placement;
   /** Its slot in the thread's counts. */
@@ -75,35 +80,41 @@ export class ThreadSite implements Site, ThreadAgent {
     this.#stateOf = stateOf;
     this.#events = events;
     this.#placement = placement;
+    this.#base = start;
+    this.moduleUrl = start.moduleUrl;
     const { slot, counts } = thread.host(start.id, this);
     this.#slot = slot;
-    this.#start = { ...start, counts };
+    this.#counts = counts;
+  }
+
+  get className(): string {
+    return this.#base.className;
   }
 
   async start(version: NextVersion | undefined): Promise<void> {
-    if (version) this.#start = { ...this.#start, moduleUrl: version.bundleUrl };
-    if (this.#stateOf) this.#start = { ...this.#start, durable: { state: this.#stateOf() } };
-    await this.thread.start(this.#start);
+    if (version) this.moduleUrl = version.bundleUrl;
+    const start: HostStart = { ...this.#base, moduleUrl: this.moduleUrl, counts: this.#counts };
+    if (this.#stateOf) start.durable = { state: this.#stateOf() };
+    await this.thread.start(start);
     // A chunk's buffer is handed over once: a restart here does not need it again.
-    const { chunk, at } = this.#start.counts;
-    this.#start = { ...this.#start, counts: { chunk, at } };
+    if (this.#counts.buffer) this.#counts = { chunk: this.#counts.chunk, at: this.#counts.at };
   }
 
   async retire(timeoutMs: number): Promise<boolean> {
-    const stopped = await this.thread.retire(this.#start.id, timeoutMs);
+    const stopped = await this.thread.retire(this.#base.id, timeoutMs);
     if (!stopped) this.#events.stuck([], timeoutMs, true);
     return stopped;
   }
 
   async stop(reason: Error, timeoutMs: number): Promise<void> {
-    if (!(await this.thread.stop(this.#start.id, reason, timeoutMs))) this.#events.stuck([], timeoutMs, true);
+    if (!(await this.thread.stop(this.#base.id, reason, timeoutMs))) this.#events.stuck([], timeoutMs, true);
     await this.#placement.release(this.thread);
   }
 
   async reload(next: NextVersion): Promise<void> {
-    const { id, className } = this.#start;
+    const { id, className } = this.#base;
     await this.thread.reload({ id, moduleUrl: next.bundleUrl, className });
-    this.#start = { ...this.#start, moduleUrl: next.bundleUrl };
+    this.moduleUrl = next.bundleUrl;
   }
 
   count(what: number): number {

@@ -29,6 +29,9 @@ import { durationRowsProblem, type DurationRow } from "../telemetry/durations.js
 /** An agent placed in a thread, seen from the main thread: its route, and who to tell of what happens to it there. */
 export interface ThreadAgent {
   route: ThreadRoute;
+  /** Its class, as a CPU pool thread imports it for its offloaded actions: the bundle it runs from, and the class's name. */
+  readonly moduleUrl: string;
+  readonly className: string;
   /** Its thread died under it. */
   crashed(error: AgentCrashedError, code: number): void;
   /** A loop or timer of the agent threw: the agent failed, its thread runs on. */
@@ -92,8 +95,6 @@ export class WorkerThread {
   #fences = new Map<string, { closed: Promise<void>; close(): void }>();
   /** Its end, once asked for. */
   #killed: Promise<void> | undefined;
-  /** Where each agent's class comes from, for its `offload` actions. */
-  #classes = new Map<string, { moduleUrl: string; className: string; bundled: true }>();
   /** Reasons sent in as peer-gone notices, in wire form: one object for many notices clones once per batch. */
   #reasons = new WeakMap<Error, WireError>();
   #sink: ThreadSink;
@@ -210,7 +211,6 @@ export class WorkerThread {
    * so that from then on they do.
    */
   async start(spec: HostStart): Promise<void> {
-    this.#classes.set(spec.id, { moduleUrl: spec.moduleUrl, className: spec.className, bundled: true });
     await this.#control.remote.start(spec);
     await this.#fences.get(spec.id)?.closed;
   }
@@ -248,7 +248,6 @@ export class WorkerThread {
   /** Swaps agent `id` for an instance of its class's new version (see `HostControl.reload`). */
   async reload(spec: HostReload): Promise<void> {
     await this.#control.remote.reload(spec);
-    if (this.#agents.has(spec.id)) this.#classes.set(spec.id, { moduleUrl: spec.moduleUrl, className: spec.className, bundled: true });
   }
 
   /** The thread's action durations (timed from now on, if they were not); none from a thread that is gone. */
@@ -315,7 +314,6 @@ export class WorkerThread {
     if (!placed) return;
     this.#agents.delete(id);
     this.#counts.give(placed.slot);
-    this.#classes.delete(id);
     this.#left.add(id);
     if (this.#left.size > REMEMBER_LEFT) this.#left.delete(this.#left.values().next().value as string);
   }
@@ -438,9 +436,9 @@ export class WorkerThread {
   }
 
   #compute({ seq, agent, request }: ComputeItem): void {
-    const agentClass = this.#classes.get(agent);
-    if (!agentClass) return;
-    this.#options.pool.run(request, agentClass).then(
+    const placed = this.#agents.get(agent)?.agent;
+    if (!placed) return;
+    this.#options.pool.run(request, { moduleUrl: placed.moduleUrl, className: placed.className, bundled: true }).then(
       (value) => this.#toWorker.push({ kind: "computed", seq, ok: true, value }),
       (error: unknown) => this.#toWorker.push({ kind: "computed", seq, ok: false, error: errorToWire(error) }),
     );
