@@ -150,12 +150,23 @@ class OwnSite implements Site, AgentPlacement {
     this.#forget();
   }
 
-  async start(version: NextVersion | undefined): Promise<void> {
-    if (version && version !== this.#version) this.#Cls = await this.#versioned(version);
+  start(version: NextVersion | undefined): Promise<void> {
+    if (version && version !== this.#version) {
+      return this.#versioned(version).then((Cls) => {
+        this.#Cls = Cls;
+        this.#version = version;
+        return this.#startInstance();
+      });
+    }
     this.#version = version;
+    return this.#startInstance();
+  }
+
+  #startInstance(): Promise<void> {
     const { id } = this.agent;
-    const [Cls, init] = [this.#Cls, this.#init];
-    await this.agent.start(() => new Cls(id, init));
+    const Cls = this.#Cls;
+    const init = this.#init;
+    return this.agent.start(() => new Cls(id, init));
   }
 
   async retire(timeoutMs: number): Promise<boolean> {

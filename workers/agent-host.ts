@@ -70,8 +70,13 @@ function countsOf({ counts: { chunk, buffer, at } }: HostStart): { values: Float
   return { values: chunks[chunk]!, at };
 }
 
-/** What each agent was started with: a reload makes its next instance from the same init. */
-const starts = new Map<string, HostStart>();
+/**
+ * Of what each agent was started with, what a later instance needs: its init
+ * (a reload makes the next instance from it) and a durable agent's state as
+ * handed over. Not the whole start: its strings and objects are a copy per
+ * agent, and a swarm has a million.
+ */
+const starts = new Map<string, { init: unknown; state: string | undefined }>();
 
 /** Where this thread's durable agents keep their states (see HostSettings.durable), made for the first one. */
 let stateSink: StateSink | undefined;
@@ -82,7 +87,7 @@ async function durableSink(): Promise<StateSink> {
   if (where === "up") {
     stateSink = {
       // The main thread read it from the broker with the id's lease, and hands it over with each start.
-      claim: (id) => starts.get(id)?.durable?.state,
+      claim: (id) => starts.get(id)?.state,
       // Up the data port, just before the answer it must precede; an unchanged state needs no write.
       write: (id, state, changed, handled) => {
         if (changed) outbox.push(handled ? { kind: "state", agent: id, of: handled.meta.id, state } : { kind: "state", agent: id, state });
@@ -172,7 +177,7 @@ const control: HostControl = {
   async start(spec: HostStart) {
     if (!starts.has(spec.id)) checkHeapRoom("its worker thread", starts.size);
     refreshTracing();
-    starts.set(spec.id, spec);
+    starts.set(spec.id, { init: spec.init, state: spec.durable?.state });
     let agent = host.get(spec.id);
     if (!agent) {
       const durable = spec.durable ? await durableSink() : undefined;
@@ -192,7 +197,6 @@ const control: HostControl = {
     const agent = host.get(next.id);
     if (!agent) throw new AgentNotFoundError(`agent "${next.id}" is not in this thread`);
     await agent.swap(await construct(next.id, next.moduleUrl, next.className));
-    starts.set(next.id, { ...starts.get(next.id)!, moduleUrl: next.moduleUrl });
   },
 
   async durations() {

@@ -134,7 +134,9 @@ export class HostedAgent implements MailboxOwner {
     if (this.durable) await this.durable.restore(instance);
     this.#attach(instance);
     try {
-      await instance.afterAdd();
+      const added = instance.afterAdd();
+      // Most afterAdds do nothing: awaited only when there is something to wait for (a turn of the queue saved per add).
+      if (added instanceof Promise) await added;
     } catch (error) {
       if (this.#instance === instance) this.#drop(instance, error as Error);
       throw error;

@@ -13,7 +13,11 @@ export class LocalSpace extends Space {
    * or timer (a fresh instance in this thread); placement does not (an agent
    * here shares the caller's thread).
    */
-  protected async spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member> {
-    return (await this.startHere(Cls, id, init, options, false)).member;
+  protected spawn(Cls: AgentClass, id: string, init: unknown, options: AddOptions): Promise<Member> {
+    return this.startHere(Cls, id, init, options, false).then(memberOf);
   }
+}
+
+function memberOf(started: { member: Member }): Member {
+  return started.member;
 }
