@@ -9,6 +9,7 @@ import { CountSlots } from "./host/counters.js";
 import type { StateSink } from "./host/durable-state.js";
 import type { HostedAgent } from "./host/hosted-agent.js";
 import type { MailboxOptions } from "./host/mailbox.js";
+import { wantsErrorsOnly } from "./answer-mark.js";
 import { answerTo } from "./answer.js";
 import { debugRefusal } from "./debug-gate.js";
 import { BROADCAST, isAnswer, type Message } from "./message.js";
@@ -61,7 +62,8 @@ export class OwnThread {
         const router = options.router();
         const refusal = from && debugRefusal(message, from.trusted, settings.debug);
         if (refusal) return router.route(answerTo(message, message.to, false, refusal));
-        if (from && message.to !== BROADCAST && !isAnswer(message)) router.asked(from, message.from, message.to);
+        // An action whose answer may be awaited (not marked errors-only): its sender is told if its receiver leaves.
+        if (from && message.to !== BROADCAST && !isAnswer(message) && !wantsErrorsOnly(message)) router.asked(from, message.from, message.to);
         router.route(message, this.host);
       },
       compute: (agent, request) => {

@@ -1,7 +1,7 @@
 /** The Context a scenario measures through: repetition, warm-up, statistics, progress. */
 import { NS_PER_S, NS_PER_US } from "./clock.js";
 import type { Progress } from "./progress.js";
-import type { Context, Count, Figure, FigureSpec, TargetSpec } from "./scenario.js";
+import type { Context, Count, Figure, FigureSpec, RepeatOptions, TargetSpec } from "./scenario.js";
 import { ascending, median, percentile, spread } from "./stats.js";
 
 export interface ContextOptions {
@@ -31,10 +31,10 @@ export class ScenarioContext implements Context {
     return this.quick ? quick : full;
   }
 
-  async repeat<T>(label: string, once: () => Promise<T>): Promise<T[]> {
-    // One untimed run first: JIT, worker start-up and lazy allocation would
-    // otherwise all land in the first timed run. A quick run skips it.
-    const warmups = this.quick ? 0 : 1;
+  async repeat<T>(label: string, once: () => Promise<T>, options: RepeatOptions = {}): Promise<T[]> {
+    // Untimed runs first (one unless told): JIT, worker start-up and lazy
+    // allocation would otherwise all land in the first timed runs. A quick run skips them.
+    const warmups = this.quick ? 0 : (options.warmups ?? 1);
     const results: T[] = [];
     this.#progress.begin(`${this.scenario}: ${label}`, warmups + this.runs);
     try {
@@ -49,8 +49,8 @@ export class ScenarioContext implements Context {
     return results;
   }
 
-  async throughput(spec: FigureSpec, once: () => Promise<Count>): Promise<Figure> {
-    return this.recordThroughput(spec, await this.repeat(spec.label, once));
+  async throughput(spec: FigureSpec, once: () => Promise<Count>, options?: RepeatOptions): Promise<Figure> {
+    return this.recordThroughput(spec, await this.repeat(spec.label, once, options));
   }
 
   recordThroughput(spec: FigureSpec, counts: readonly Count[]): Figure {

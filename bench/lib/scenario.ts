@@ -68,6 +68,12 @@ export interface Verdict extends TargetSpec {
   met?: boolean;
 }
 
+/** How a figure's runs are repeated. */
+export interface RepeatOptions {
+  /** Untimed runs before the timed ones (default 1; none with --quick): a run of a few milliseconds needs several before the JIT has settled. */
+  warmups?: number;
+}
+
 /** What one timed run of a throughput figure reports. */
 export interface Count {
   count: number;
@@ -84,11 +90,11 @@ export interface Context {
   /** `full`, or `quick` in a quick run: the one place sizes are chosen. */
   size(full: number, quick: number): number;
   /** Runs `once` (warm-up, then `runs` times) and records count/s. */
-  throughput(spec: FigureSpec, once: () => Promise<Count>): Promise<Figure>;
+  throughput(spec: FigureSpec, once: () => Promise<Count>, options?: RepeatOptions): Promise<Figure>;
   /** Runs `once`, which returns one run's samples in ns; records p50 and p99 in µs. */
   latency(spec: FigureSpec, once: () => Promise<readonly number[]>): Promise<Figure>;
   /** Runs `once` and returns each run's result, for runs that yield several figures. */
-  repeat<T>(label: string, once: () => Promise<T>): Promise<T[]>;
+  repeat<T>(label: string, once: () => Promise<T>, options?: RepeatOptions): Promise<T[]>;
   /** Records a throughput figure (count/s) from each run's count and time, for runs that yield several. */
   recordThroughput(spec: FigureSpec, counts: readonly Count[]): Figure;
   /** Records a latency figure from each run's samples in ns (p50 and p99 in µs), for runs that yield several. */

@@ -27,6 +27,8 @@ interface Placement extends SpaceMaker {
   sharedThreads: number;
   /** Every agent starts a worker thread of its own: fork-join creates few. */
   threadPerAgent: boolean;
+  /** All agents share one thread: messages never cross a thread. */
+  inThread: boolean;
   create(options?: SpaceOptions): MadeSpace;
 }
 
@@ -34,13 +36,14 @@ function placement(
   key: string,
   label: string,
   make: (options: SpaceOptions) => Space,
-  { sharedThreads = 0, threadPerAgent = false }: Partial<Pick<Placement, "sharedThreads" | "threadPerAgent">> = {},
+  { sharedThreads = 0, threadPerAgent = false, inThread = false }: Partial<Pick<Placement, "sharedThreads" | "threadPerAgent" | "inThread">> = {},
 ): Placement {
   return {
     key,
     label,
     sharedThreads,
     threadPerAgent,
+    inThread,
     sharedIds: false,
     create(options = {}) {
       const space = make(options);
@@ -52,8 +55,8 @@ function placement(
 const cores = availableParallelism();
 
 const PLACEMENTS: Placement[] = [
-  placement("local", "LocalSpace", (options) => new LocalSpace(options)),
-  placement("threads-1", "MultiprocessSpace threads: 1", (options) => new MultiprocessSpace({ ...options, threads: 1 }), { sharedThreads: 1 }),
+  placement("local", "LocalSpace", (options) => new LocalSpace(options), { inThread: true }),
+  placement("threads-1", "MultiprocessSpace threads: 1", (options) => new MultiprocessSpace({ ...options, threads: 1 }), { sharedThreads: 1, inThread: true }),
   placement("auto", `MultiprocessSpace threads: "auto" (${cores} threads)`, (options) => new MultiprocessSpace({ ...options, threads: "auto" }),
     { sharedThreads: cores }),
   placement("own", "MultiprocessSpace, a thread per agent", (options) => new MultiprocessSpace(options), { threadPerAgent: true }),
@@ -207,14 +210,23 @@ function specFor(shape: Shape, where: Placement, sizes: Sizes): FigureSpec {
   return { ...spec, vs: `${shape}-local` };
 }
 
+/**
+ * Untimed runs before the timed ones where a shape runs at in-thread speed:
+ * a run there takes tens of milliseconds, and the JIT needs about four of them
+ * before it has settled (ping-pong in LocalSpace: 0.3, 0.6, 0.9, then 1.1 M
+ * round trips/s). Erlang gets a warm run too (see bench/savina.erl).
+ */
+const IN_THREAD_WARMUPS = 5;
+
 async function measure(ctx: Context, shape: Shape, where: Placement, sizes: Sizes): Promise<void> {
   const spec = specFor(shape, where, sizes);
+  const repeat = { warmups: where.inThread ? IN_THREAD_WARMUPS : 1 };
   if (shape === "fork-join") {
     const n = where.threadPerAgent ? sizes.forkJoinOwn : sizes.forkJoin;
-    await ctx.throughput(spec, () => forkJoin(where, n));
+    await ctx.throughput(spec, () => forkJoin(where, n), repeat);
   } else {
     // A fresh space per figure, destroyed before the next.
-    await withRig(rig(shape, where, sizes), (once) => ctx.throughput(spec, once));
+    await withRig(rig(shape, where, sizes), (once) => ctx.throughput(spec, once, repeat));
   }
 }
 
@@ -278,7 +290,8 @@ export const savina: Scenario = {
     ctx.note(
       "ratios: LocalSpace to Erlang at the same sizes, each MultiprocessSpace placement to LocalSpace (one baseline a figure: " +
         "a placement against Erlang is its ratio times LocalSpace's); Erlang: each run a fresh `escript bench/savina.erl` in " +
-        "compiled mode with the VM's default schedulers (one per core), timed inside the VM",
+        "compiled mode with the VM's default schedulers (one per core), each shape run once untimed and then timed inside the VM; " +
+        `LocalSpace and threads: 1: ${IN_THREAD_WARMUPS} untimed runs before the timed ones (the JIT settles over about four), the other placements one`,
     );
     ctx.note(
       `ping-pong round trip: ${thousands(sizes.latency)} sequential round trips timed in ping's worker thread, p50 per run; ` +

@@ -203,7 +203,9 @@ export class AgentHost {
     }
     const target = local ? this.#agents.get(message.to) : undefined;
     if (target?.local || target?.fencing) {
-      if (!isAnswer(message) && from.lastAskedHere !== message.to) {
+      // Recorded only where an answer may be awaited (a departure ends the requests waiting on it): a plain send nobody
+      // waits on is not, which spares a fork-join's Finish, which tells a fresh agent each time, an index entry per agent.
+      if (!isAnswer(message) && from.lastAskedHere !== message.to && from.instance?.[WANTS_VALUE](message) !== false) {
         from.lastAskedHere = message.to;
         this.#askers.asked(from.id, message.to);
       }

@@ -1,4 +1,5 @@
 import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from "node:worker_threads";
+import { wantsErrorsOnly } from "../answer-mark.js";
 import { answerTo } from "../answer.js";
 import { BatchingPort } from "../batching-port.js";
 import type { ComputePool } from "../compute.js";
@@ -389,7 +390,8 @@ export class WorkerThread {
     if (badTo) return this.#drop(`"to": ${badTo}`, from);
     const refusal = debugRefusal(message as Message, false, this.#options.settings.debug);
     if (refusal) return this.#router.route(answerTo(message as Message, to, false, refusal));
-    if (to !== BROADCAST && !isAnswer(message as Message)) this.#router.asked(sender.route, from, to);
+    // An action whose answer may be awaited (not marked errors-only): its sender is told if its receiver leaves.
+    if (to !== BROADCAST && !isAnswer(message as Message) && !wantsErrorsOnly(message as Message)) this.#router.asked(sender.route, from, to);
     this.#router.route(message as Message, this);
   }
 
