@@ -212,9 +212,13 @@ export abstract class Space extends EventEmitter<SpaceEvents> implements AsyncDi
   }
 
   /** Adds an agent where the space runs agents; resolves once it runs (after `afterAdd`). */
-  async add<C extends AgentClass>(Cls: C, id: string, ...[init, options = {}]: AddArgs<C>): Promise<void> {
-    this.#checkKeeps(Cls);
-    await this.#join(id, () => this.spawn(Cls, id, init, options), isDurable(Cls));
+  add<C extends AgentClass>(Cls: C, id: string, ...[init, options = {}]: AddArgs<C>): Promise<void> {
+    try {
+      this.#checkKeeps(Cls);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#join(id, () => this.spawn(Cls, id, init, options), isDurable(Cls));
   }
 
   /** Adds an agent that lives in the calling thread, and returns it. */

@@ -115,7 +115,8 @@ export interface MemberDescription {
 export class Supervisor implements Member {
   #spec: SupervisedSpec;
   #site: Site | undefined;
-  #budget: RestartBudget;
+  /** Made at its first failure: most agents never fail. */
+  #restartBudget: RestartBudget | undefined;
   #state: MemberDescription["state"] = "running";
   /** A restart under way (a failed instance being retired, a backoff, a start). */
   #replacing: Promise<void> | undefined;
@@ -130,7 +131,6 @@ export class Supervisor implements Member {
 
   private constructor(spec: SupervisedSpec) {
     this.#spec = spec;
-    this.#budget = new RestartBudget(spec.restart);
   }
 
   /** Takes the id in the router and starts the first instance; rejects (leaving nothing) if that fails. */
@@ -243,7 +243,7 @@ export class Supervisor implements Member {
     // A restart under way goes on, elsewhere: a start it was making fails, and counts as a failure there.
     if (this.#state === "restarting") return;
     if (this.#state === "stopping") return events.report(error, "none");
-    this.#afterFailure(error, this.#budget.delay(code === 0), (delay) => this.#restartAfter(delay));
+    this.#afterFailure(error, this.#budget().delay(code === 0), (delay) => this.#restartAfter(delay));
   }
 
   /**
@@ -258,7 +258,7 @@ export class Supervisor implements Member {
     // Requests waiting on it end with the failure (its thread-mates' were told in their host).
     router.interrupted(id, error);
     events.lifecycle({ type: "loop-failed", id, loop: error.loop, error });
-    this.#afterFailure(error, this.#budget.delay(false), async (delay) => {
+    this.#afterFailure(error, this.#budget().delay(false), async (delay) => {
       if (!(await site.retire(this.#spec.stopTimeoutMs)) && this.#site === site) this.#lose(site);
       await this.#restartAfter(delay);
     });
@@ -283,7 +283,7 @@ export class Supervisor implements Member {
     for (;;) {
       await this.#wait(delay);
       if (this.#stopping()) return;
-      this.#budget.spend();
+      this.#budget().spend();
       this.#restarts++;
       try {
         await this.#startInstance();
@@ -296,7 +296,7 @@ export class Supervisor implements Member {
         if (this.#stopping()) return;
         const crash = new AgentCrashedError(id, `agent "${id}" failed to restart: ${(error as Error).message}`, { cause: error });
         events.lifecycle({ type: "crashed", id, error: crash });
-        const next = this.#budget.delay(false);
+        const next = this.#budget().delay(false);
         if (next === undefined) {
           events.report(crash, "remove");
           return events.leave(id, "failed", crash);
@@ -328,6 +328,10 @@ export class Supervisor implements Member {
     earlier.sent += site.count(SENT);
     earlier.errors += site.count(ERRORS);
     this.#site = undefined;
+  }
+
+  #budget(): RestartBudget {
+    return (this.#restartBudget ??= new RestartBudget(this.#spec.restart));
   }
 
   /** Read afresh after each await: `stop` may have run meanwhile. */
