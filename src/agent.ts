@@ -59,6 +59,47 @@ function andThen<T, R>(value: MaybePromise<T>, next: (value: T) => MaybePromise<
 }
 
 /**
+ * An agent's own state, as the runtime keeps it: in one object of one class
+ * rather than in private fields of the agent, whose instances have as many
+ * shapes as there are agent classes. Each of these was a property load on a
+ * megamorphic site (with three other agent classes through the same code, a
+ * LocalSpace ping-pong ran at 0.6× its speed).
+ */
+class AgentState {
+  link: AgentLink | undefined = undefined;
+  /**
+   * The messages it sent as requests, by identity: whether an answer is
+   * wanted is asked of the very message sent (in its own thread), and an
+   * identity lookup costs less than hashing every sent id. Weak: a message
+   * nobody holds any more is gone from it too.
+   */
+  requests: WeakSet<Message> | undefined = undefined;
+  /** Its requests awaiting answers: made at its first request (most agents of a swarm make none). */
+  pending: PendingRequests | undefined = undefined;
+  /** Broadcast requests gathering answers, by message id. */
+  gathers: Map<string, Gathering> | undefined = undefined;
+  /** Gathers that ended, the last MAX_ENDED_GATHERS of them: answers coming late are dropped, not handled as a plain send's. */
+  gathered: Set<string> | undefined = undefined;
+  /** Messages answered early by respondWith/raiseWith: their action's outcome is not sent again. */
+  answeredEarly: WeakSet<Message> | undefined = undefined;
+  listeners: Set<(message: Message) => void> | undefined = undefined;
+  onDetach: Set<() => void> | undefined = undefined;
+  /** The action running now, synchronously; and the async ones not yet answered: shutdown() from one waits for its answer. */
+  running: Message | undefined = undefined;
+  working: Set<Message> | undefined = undefined;
+  /** shutdown() was called while handling this message: the agent leaves once it is answered. */
+  leaveAfter: Message | undefined = undefined;
+  leaving = false;
+  /** Actions started and not yet answered (and gates not yet passed): a reload waits for them. */
+  inFlight = 0;
+  idle: (() => void) | undefined = undefined;
+  /** The CONSUMER span of each message being handled, while an SDK traces messages (see telemetry/tracing.ts). */
+  spans: Map<Message, { tracing: MessageTracing; span: Span }> | undefined = undefined;
+  /** Made at its first async action (see Agent's #settledOne). */
+  oneSettled: (() => void) | undefined = undefined;
+}
+
+/**
  * An agent: an object whose `@action` methods other agents invoke by
  * message. The same class runs unchanged in every space.
  */
@@ -72,37 +113,8 @@ export class Agent {
   /** Whether this agent's own `"*"` messages reach it. */
   receiveOwnBroadcasts = true;
 
-  #link: AgentLink | undefined;
-  /**
-   * The messages it sent as requests, by identity: whether an answer is
-   * wanted is asked of the very message sent (in its own thread), and an
-   * identity lookup costs less than hashing every sent id. Weak: a message
-   * nobody holds any more is gone from it too.
-   */
-  #requests: WeakSet<Message> | undefined;
-  /** Its requests awaiting answers: made at its first request (most agents of a swarm make none). */
-  #pending: PendingRequests | undefined;
-  /** Broadcast requests gathering answers, by message id. */
-  #gathers: Map<string, Gathering> | undefined;
-  /** Gathers that ended, the last MAX_ENDED_GATHERS of them: answers coming late are dropped, not handled as a plain send's. */
-  #gathered: Set<string> | undefined;
-  /** Messages answered early by respondWith/raiseWith: their action's outcome is not sent again. */
-  #answeredEarly: WeakSet<Message> | undefined;
-  #listeners: Set<(message: Message) => void> | undefined;
-  #onDetach: Set<() => void> | undefined;
-  /** The action running now, synchronously; and the async ones not yet answered: shutdown() from one waits for its answer. */
-  #running: Message | undefined;
-  #working: Set<Message> | undefined;
-  /** shutdown() was called while handling this message: the agent leaves once it is answered. */
-  #leaveAfter: Message | undefined;
-  #leaving = false;
-  /** Actions started and not yet answered (and gates not yet passed): a reload waits for them. */
-  #inFlight = 0;
-  #idle: (() => void) | undefined;
-  /** The CONSUMER span of each message being handled, while an SDK traces messages (see telemetry/tracing.ts). */
-  #spans: Map<Message, { tracing: MessageTracing; span: Span }> | undefined;
-  /** Made at its first async action (see #settledOne). */
-  #oneSettled: (() => void) | undefined;
+  /** Its state (see AgentState). */
+  readonly #s = new AgentState();
 
   constructor(id: string, _init?: unknown) {
     this.id = id;
@@ -114,8 +126,8 @@ export class Agent {
   send(message: OutgoingMessage): string {
     checkOutgoing(message);
     const id = newMessageId();
-    const link = this.#linked();
-    const sent = this.#built(message, id, link);
+    const link = Agent.#linked(this, this.#s);
+    const sent = Agent.#built(this, this.#s, message, id, link);
     const tracing = link.tracing;
     if (tracing === undefined) {
       link.post(sent);
@@ -142,14 +154,14 @@ export class Agent {
       if (isAnswer(message as Message)) {
         throw new MessageValidationError(`request() of "${message.action.name}" would never be answered: answers are sent, not requested`);
       }
-      const link = this.#linked();
+      const link = Agent.#linked(this, this.#s);
       const id = newMessageId();
-      const pending = (this.#pending ??= new PendingRequests());
+      const pending = (this.#s.pending ??= new PendingRequests());
       const answer = pending.add(id, message.to, options.timeoutMs ?? link.requestTimeoutMs, options.signal);
       try {
-        const sent = this.#built(message, id, link);
+        const sent = Agent.#built(this, this.#s, message, id, link);
         // Before it is posted: the host asks at once whether its answer is wanted.
-        (this.#requests ??= new WeakSet()).add(sent);
+        (this.#s.requests ??= new WeakSet()).add(sent);
         const tracing = link.tracing;
         if (tracing !== undefined) {
           // Its span lasts until the answer (or the failure) comes.
@@ -197,21 +209,21 @@ export class Agent {
     try {
       checkOutgoing(message);
       if (message.to !== BROADCAST) throw new MessageValidationError(`gather() asks every agent: send it to "*", not "${message.to}" (use request() for one)`);
-      const link = this.#linked();
+      const link = Agent.#linked(this, this.#s);
       const timeoutMs = checkTimeoutMs(options.timeoutMs ?? (options.expect ? link.requestTimeoutMs : GATHER_LISTEN_MS), "timeoutMs");
       const id = newMessageId();
-      const gathers = (this.#gathers ??= new Map());
+      const gathers = (this.#s.gathers ??= new Map());
       const gathering = new Gathering<T>({ expect: options.expect, timeoutMs }, () => {
         gathers.delete(id);
-        const ended = (this.#gathered ??= new Set());
+        const ended = (this.#s.gathered ??= new Set());
         ended.add(id);
         if (ended.size > MAX_ENDED_GATHERS) ended.delete(ended.values().next().value!);
       });
       gathers.set(id, gathering as Gathering);
-      const built = this.#built(message, id, link);
+      const built = Agent.#built(this, this.#s, message, id, link);
       const sent: Message = { ...built, meta: { ...built.meta, [ANSWER_KEY]: ALWAYS } as Message["meta"] };
       // Before it is posted: each receiver's host asks whether its answer is wanted.
-      (this.#requests ??= new WeakSet()).add(sent);
+      (this.#s.requests ??= new WeakSet()).add(sent);
       link.post(sent);
       return gathering.result;
     } catch (error) {
@@ -231,7 +243,7 @@ export class Agent {
   compute<T = unknown>(task: URL | string, input?: unknown): Promise<T> {
     try {
       assertCloneable(input, "input");
-      return this.#linked().compute({ kind: "task", module: String(task), input }) as Promise<T>;
+      return Agent.#linked(this, this.#s).compute({ kind: "task", module: String(task), input }) as Promise<T>;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -261,9 +273,9 @@ export class Agent {
   shutdown(): void {
     const message = current.getStore();
     // The store follows callbacks an action scheduled (a timer, setImmediate): only an action still at work answers first.
-    const unanswered = message !== undefined && (message === this.#running || this.#working?.has(message) === true);
-    if (unanswered && !isAnswer(message) && !this.#answeredEarly?.has(message)) this.#leaveAfter = message;
-    else this.#leave();
+    const unanswered = message !== undefined && (message === this.#s.running || this.#s.working?.has(message) === true);
+    if (unanswered && !isAnswer(message) && !this.#s.answeredEarly?.has(message)) this.#s.leaveAfter = message;
+    else Agent.#leave(this, this.#s);
   }
 
   /** The `help` entries of this agent's actions (denied ones left out). */
@@ -281,18 +293,18 @@ export class Agent {
   /** Calls `listener` with every message that reaches this agent, answers included. */
   on(event: "message", listener: (message: Message) => void): this {
     if (event !== "message") throw new TypeError(`an agent emits only "message", not "${String(event)}"`);
-    (this.#listeners ??= new Set()).add(listener);
+    (this.#s.listeners ??= new Set()).add(listener);
     return this;
   }
 
   off(event: "message", listener: (message: Message) => void): this {
-    this.#listeners?.delete(listener);
+    this.#s.listeners?.delete(listener);
     return this;
   }
 
   /** Every message that reaches this agent from now on, as an async iterator; ends when the agent leaves. */
   messages(): AsyncIterableIterator<Message> {
-    return new MessageStream(this, (end) => (this.#onDetach ??= new Set()).add(end));
+    return new MessageStream(this, (end) => (this.#s.onDetach ??= new Set()).add(end));
   }
 
   // ---- callbacks an agent may override ------------------------------------
@@ -319,7 +331,7 @@ export class Agent {
   }
   /** Receives the error answering a plain `send`. By default it is reported as a warning, so that none goes unseen. */
   handleActionError(error: unknown): unknown {
-    if (this.#link) this.#link.unhandledAnswer(error);
+    if (this.#s.link) this.#s.link.unhandledAnswer(error);
     else console.warn(`[agentspace] agent "${this.id}" got an error answer it does not handle: ${describeError(error)}`);
     return undefined;
   }
@@ -331,30 +343,30 @@ export class Agent {
   // ---- the side spaces drive ----------------------------------------------
 
   [ATTACH](link: AgentLink): void {
-    this.#link = link;
+    this.#s.link = link;
   }
 
   [DETACH](reason: Error): void {
-    for (const gathering of this.#gathers?.values() ?? []) gathering.finish();
-    for (const end of this.#onDetach ?? []) end();
-    this.#onDetach = undefined;
-    this.#pending?.rejectAll(reason);
-    this.#link = undefined;
+    for (const gathering of this.#s.gathers?.values() ?? []) gathering.finish();
+    for (const end of this.#s.onDetach ?? []) end();
+    this.#s.onDetach = undefined;
+    this.#s.pending?.rejectAll(reason);
+    this.#s.link = undefined;
   }
 
   [RECEIVE](message: Message): boolean {
-    if (this.#listeners) for (const listener of this.#listeners) listener(message);
+    if (this.#s.listeners) for (const listener of this.#s.listeners) listener(message);
     if (isAnswer(message)) {
       const ok = message.action.name === RESPONSE;
       const outcome = ok ? message.action.args?.value : errorFromWire(message.action.args);
       // Answers to requests never wait in the mailbox.
-      if (this.#pending?.settle(message.meta.parent_id, message.from, ok, outcome) === true) return false;
-      const gathering = this.#gathers?.get(message.meta.parent_id!);
+      if (this.#s.pending?.settle(message.meta.parent_id, message.from, ok, outcome) === true) return false;
+      const gathering = this.#s.gathers?.get(message.meta.parent_id!);
       if (gathering) {
         gathering.take(message.from, ok, outcome);
         return false;
       }
-      if (this.#gathered?.has(message.meta.parent_id!)) return false; // late, for a gather that ended
+      if (this.#s.gathered?.has(message.meta.parent_id!)) return false; // late, for a gather that ended
       // Nobody overrides handleActionValue: skip the mailbox (most of a pipelined sender's load).
       return !(ok && this.handleActionValue === Agent.prototype.handleActionValue);
     }
@@ -364,183 +376,183 @@ export class Agent {
 
   /** Settles once every action it started (and its answer) is done: what a live reload waits for. */
   [SETTLED](): Promise<void> {
-    return this.#inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.#idle = resolve));
+    return this.#s.inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.#s.idle = resolve));
   }
 
   [PEER_GONE](peerId: string, reason: Error): void {
-    this.#pending?.rejectTo(peerId, reason);
+    this.#s.pending?.rejectTo(peerId, reason);
   }
 
   [WANTS_VALUE](sent: Message, copy = false): boolean {
     return (
-      (this.#listeners !== undefined && this.#listeners.size > 0) ||
+      (this.#s.listeners !== undefined && this.#s.listeners.size > 0) ||
       this.handleActionValue !== Agent.prototype.handleActionValue ||
-      this.#requests?.has(sent) === true ||
+      this.#s.requests?.has(sent) === true ||
       // A copy (it went round through the router to a thread-mate not yet local) is asked by id; the very message
       // never is, since hashing every answered id cost a tenth of a pipelined sender's run.
-      (copy && this.#pending?.awaits(sent.meta.id, sent.to) === true) ||
-      this.#gathers?.has(sent.meta.id) === true
+      (copy && this.#s.pending?.awaits(sent.meta.id, sent.to) === true) ||
+      this.#s.gathers?.has(sent.meta.id) === true
     );
   }
 
   // ---- taking a message -----------------------------------------------------
 
   [PROCESS](message: Message): void | Promise<void> {
-    if (isAnswer(message)) return this.#handleAnswer(message);
-    const spec = this.#actionFor(message);
+    if (isAnswer(message)) return Agent.#handleAnswer(this, this.#s, message);
+    const spec = Agent.#actionFor(this, this.#s, message);
     if (spec === undefined) return; // a broadcast this agent has no action for
-    const tracing = this.#link?.tracing;
-    if (tracing !== undefined) (this.#spans ??= new Map()).set(message, { tracing, span: tracing.handling(message, this.id, this.constructor.name) });
-    if (spec instanceof Error) return this.#answer(message, false, spec);
+    const tracing = this.#s.link?.tracing;
+    if (tracing !== undefined) (this.#s.spans ??= new Map()).set(message, { tracing, span: tracing.handling(message, this.id, this.constructor.name) });
+    if (spec instanceof Error) return Agent.#answer(this, this.#s, message, false, spec);
     let gate: MaybePromise<unknown>;
     try {
-      gate = this.#gate(message, spec);
+      gate = Agent.#gate(this, this.#s, message, spec);
     } catch (error) {
-      return this.#answer(message, false, error);
+      return Agent.#answer(this, this.#s, message, false, error);
     }
-    if (!isPromise(gate)) return this.#invoke(message, spec);
+    if (!isPromise(gate)) return Agent.#invoke(this, this.#s, message, spec);
     const passed = gate.then(
-      () => this.#invoke(message, spec),
-      (error: unknown) => this.#answer(message, false, error),
+      () => Agent.#invoke(this, this.#s, message, spec),
+      (error: unknown) => Agent.#answer(this, this.#s, message, false, error),
     );
-    this.#inFlight++;
-    this.#link?.working(1);
-    const settled = this.#settledOne();
+    this.#s.inFlight++;
+    this.#s.link?.working(1);
+    const settled = Agent.#settledOne(this, this.#s);
     passed.then(settled, settled);
     return passed;
   }
 
   /** What runs as each async action (or gate) settles: one function per agent, made at its first. */
-  #settledOne(): () => void {
-    return (this.#oneSettled ??= () => {
-      this.#link?.working(-1);
-      if (--this.#inFlight === 0 && this.#idle) {
-        this.#idle();
-        this.#idle = undefined;
+  static #settledOne(agent: Agent, s: AgentState): () => void {
+    return (s.oneSettled ??= () => {
+      s.link?.working(-1);
+      if (--s.inFlight === 0 && s.idle) {
+        s.idle();
+        s.idle = undefined;
       }
     });
   }
 
-  #actionFor(message: Message): ActionSpec | Error | undefined {
+  static #actionFor(agent: Agent, s: AgentState, message: Message): ActionSpec | Error | undefined {
     const name = message.action.name;
-    const spec = actionsOf(Object.getPrototypeOf(this)).get(name) ?? builtinActions.get(name);
+    const spec = actionsOf(Object.getPrototypeOf(agent)).get(name) ?? builtinActions.get(name);
     if (!spec) {
       // A broadcast goes past agents without the action, unless its sender gathers every answer.
-      if (message.to === BROADCAST && (!answersAlways(message) || message.from === this.id)) return undefined;
-      return new ActionNotFoundError(`"${name}" not found on "${this.id}"`);
+      if (message.to === BROADCAST && (!answersAlways(message) || message.from === agent.id)) return undefined;
+      return new ActionNotFoundError(`"${name}" not found on "${agent.id}"`);
     }
-    if (spec.access === ACCESS_DENIED || (spec.debugOnly && !this.#link?.debug)) {
-      return new PermissionDeniedError(`"${this.id}.${name}" not permitted`);
+    if (spec.access === ACCESS_DENIED || (spec.debugOnly && !s.link?.debug)) {
+      return new PermissionDeniedError(`"${agent.id}.${name}" not permitted`);
     }
     return spec;
   }
 
   /** Permission and beforeAction: what must pass before the action starts. */
-  #gate(message: Message, spec: ActionSpec): MaybePromise<unknown> {
-    const plainBefore = this.beforeAction === Agent.prototype.beforeAction;
+  static #gate(agent: Agent, s: AgentState, message: Message, spec: ActionSpec): MaybePromise<unknown> {
+    const plainBefore = agent.beforeAction === Agent.prototype.beforeAction;
     if (spec.access !== ACCESS_REQUESTED && plainBefore) return undefined; // the common case, kept free of closures
-    const permitted = spec.access === ACCESS_REQUESTED ? current.run(message, () => this.requestPermission(message)) : true;
+    const permitted = spec.access === ACCESS_REQUESTED ? current.run(message, () => agent.requestPermission(message)) : true;
     return andThen(permitted, (ok) => {
-      if (!ok) throw new PermissionDeniedError(`"${this.id}.${spec.name}" not permitted`);
+      if (!ok) throw new PermissionDeniedError(`"${agent.id}.${spec.name}" not permitted`);
       if (plainBefore) return undefined;
-      return current.run(message, () => this.beforeAction(message));
+      return current.run(message, () => agent.beforeAction(message));
     });
   }
 
-  #invoke(message: Message, spec: ActionSpec): void | Promise<void> {
+  static #invoke(agent: Agent, s: AgentState, message: Message, spec: ActionSpec): void | Promise<void> {
     let result: unknown;
     // Timed only while the space wants the durations (see telemetry/durations.ts): a clock read costs ~0.1 µs.
-    const durations = this.#link?.durations;
+    const durations = s.link?.durations;
     const started = durations === undefined ? 0 : performance.now();
     try {
       const args = message.action.args ?? {};
-      this.#running = message;
-      const traced = this.#spans?.get(message);
+      s.running = message;
+      const traced = s.spans?.get(message);
       result = spec.offload
-        ? this.#linked().compute({ kind: "action", action: spec.name, args })
+        ? Agent.#linked(agent, s).compute({ kind: "action", action: spec.name, args })
         : traced === undefined
-          ? current.run(message, callAction, spec, this, args)
-          : traced.tracing.within(traced.span, () => current.run(message, callAction, spec, this, args));
+          ? current.run(message, callAction, spec, agent, args)
+          : traced.tracing.within(traced.span, () => current.run(message, callAction, spec, agent, args));
     } catch (error) {
       durations?.recordSince(spec.name, started);
-      return this.#complete(message, false, error);
+      return Agent.#complete(agent, s, message, false, error);
     } finally {
-      this.#running = undefined;
+      s.running = undefined;
     }
     if (!isPromise(result)) {
       durations?.recordSince(spec.name, started);
-      return this.#complete(message, true, result);
+      return Agent.#complete(agent, s, message, true, result);
     }
-    (this.#working ??= new Set()).add(message);
+    (s.working ??= new Set()).add(message);
     const done = result.then(
       (value) => {
         durations?.recordSince(spec.name, started);
-        return this.#complete(message, true, value);
+        return Agent.#complete(agent, s, message, true, value);
       },
       (error: unknown) => {
         durations?.recordSince(spec.name, started);
-        return this.#complete(message, false, error);
+        return Agent.#complete(agent, s, message, false, error);
       },
     );
-    this.#inFlight++;
-    this.#link?.working(1);
-    const settled = this.#settledOne();
+    s.inFlight++;
+    s.link?.working(1);
+    const settled = Agent.#settledOne(agent, s);
     done.then(settled, settled);
     // Interleaved by default: the next message may start while this one awaits.
-    return isSerial(this) ? done : undefined;
+    return isSerial(agent) ? done : undefined;
   }
 
-  #complete(message: Message, ok: boolean, outcome: unknown): void | Promise<void> {
-    if (this.afterAction === Agent.prototype.afterAction) return this.#answer(message, ok, outcome);
+  static #complete(agent: Agent, s: AgentState, message: Message, ok: boolean, outcome: unknown): void | Promise<void> {
+    if (agent.afterAction === Agent.prototype.afterAction) return Agent.#answer(agent, s, message, ok, outcome);
     let after: unknown;
     try {
-      after = current.run(message, () => this.afterAction(message, ok ? outcome : undefined, ok ? undefined : outcome));
+      after = current.run(message, () => agent.afterAction(message, ok ? outcome : undefined, ok ? undefined : outcome));
     } catch (error) {
-      return this.#answer(message, false, error);
+      return Agent.#answer(agent, s, message, false, error);
     }
-    if (!isPromise(after)) return this.#answer(message, ok, outcome);
+    if (!isPromise(after)) return Agent.#answer(agent, s, message, ok, outcome);
     return after.then(
-      () => this.#answer(message, ok, outcome),
-      (error: unknown) => this.#answer(message, false, error),
+      () => Agent.#answer(agent, s, message, ok, outcome),
+      (error: unknown) => Agent.#answer(agent, s, message, false, error),
     );
   }
 
-  #handleAnswer(message: Message): void | Promise<void> {
+  static #handleAnswer(agent: Agent, s: AgentState, message: Message): void | Promise<void> {
     const ok = message.action.name === RESPONSE;
     const outcome = ok ? message.action.args?.value : errorFromWire(message.action.args);
-    const report = (error: unknown) => this.#link?.reportError(error);
+    const report = (error: unknown) => s.link?.reportError(error);
     try {
-      const handled = current.run(message, handleOutcome, this, ok, outcome);
+      const handled = current.run(message, handleOutcome, agent, ok, outcome);
       if (isPromise(handled)) {
         const done = handled.then(
-          () => this.#writtenAfterAnswer(true),
+          () => Agent.#writtenAfterAnswer(agent, s, true),
           (error: unknown) => {
             report(error);
-            this.#writtenAfterAnswer(false);
+            Agent.#writtenAfterAnswer(agent, s, false);
           },
         );
-        return isSerial(this) ? done : undefined;
+        return isSerial(agent) ? done : undefined;
       }
-      this.#writtenAfterAnswer(true);
+      Agent.#writtenAfterAnswer(agent, s, true);
     } catch (error) {
       report(error);
-      this.#writtenAfterAnswer(false);
+      Agent.#writtenAfterAnswer(agent, s, false);
     }
   }
 
   /** A durable agent's state after it handled an answer: written, or put back when the handler threw. */
-  #writtenAfterAnswer(ok: boolean): void {
-    const refusal = this.#link?.written(undefined, ok);
-    if (refusal) this.#link?.reportError(refusal);
+  static #writtenAfterAnswer(agent: Agent, s: AgentState, ok: boolean): void {
+    const refusal = s.link?.written(undefined, ok);
+    if (refusal) s.link?.reportError(refusal);
   }
 
   /** Sends the one answer a message gets: the first of respondWith, raiseWith, or the action's outcome. */
-  #answer(message: Message, ok: boolean, outcome: unknown): void {
-    this.#working?.delete(message);
-    if (this.#spans !== undefined) this.#spanEnds(message, ok, outcome);
-    if (this.#answeredEarly?.has(message)) return;
+  static #answer(agent: Agent, s: AgentState, message: Message, ok: boolean, outcome: unknown): void {
+    s.working?.delete(message);
+    if (s.spans !== undefined) Agent.#spanEnds(agent, s, message, ok, outcome);
+    if (s.answeredEarly?.has(message)) return;
     try {
-      const link = this.#link;
+      const link = s.link;
       if (!link) return;
       // A durable agent's state is written before its answer leaves (or put back, when the action failed).
       const refusal = link.written(message, ok);
@@ -551,7 +563,7 @@ export class Agent {
       if (ok && link.valueUnseen?.(message)) {
         // Nobody would see the value: a primitive is not even built; an object is, since its failing to clone must be told.
         if ((typeof outcome === "object" && outcome !== null) || typeof outcome === "function") {
-          const answer = answerTo(message, this.id, ok, outcome, link.json);
+          const answer = answerTo(message, agent.id, ok, outcome, link.json);
           if (answer.action.name !== RESPONSE) {
             link.post(answer);
             return;
@@ -560,31 +572,31 @@ export class Agent {
         link.unsent();
         return;
       }
-      link.post(answerTo(message, this.id, ok, outcome, link.json));
+      link.post(answerTo(message, agent.id, ok, outcome, link.json));
     } finally {
-      if (this.#leaveAfter === message) this.#leave();
+      if (s.leaveAfter === message) Agent.#leave(agent, s);
     }
   }
 
   /** The span of `message` ends as its answer leaves (the first answer, when respondWith/raiseWith answered early). */
-  #spanEnds(message: Message, ok: boolean, outcome: unknown): void {
-    const traced = this.#spans!.get(message);
+  static #spanEnds(agent: Agent, s: AgentState, message: Message, ok: boolean, outcome: unknown): void {
+    const traced = s.spans!.get(message);
     if (traced === undefined) return;
-    this.#spans!.delete(message);
+    s.spans!.delete(message);
     traced.tracing.ended(traced.span, ok, outcome);
   }
 
   /** Asks the space, once, to remove this agent for good. */
-  #leave(): void {
-    this.#leaveAfter = undefined;
-    if (this.#leaving || !this.#link) return;
-    this.#leaving = true;
-    this.#link.shutdown();
+  static #leave(agent: Agent, s: AgentState): void {
+    s.leaveAfter = undefined;
+    if (s.leaving || !s.link) return;
+    s.leaving = true;
+    s.link.shutdown();
   }
 
   #answerEarly(message: Message, ok: boolean, outcome: unknown): void {
-    this.#answer(message, ok, outcome);
-    (this.#answeredEarly ??= new WeakSet()).add(message);
+    Agent.#answer(this, this.#s, message, ok, outcome);
+    (this.#s.answeredEarly ??= new WeakSet()).add(message);
   }
 
   #answerable(method: string): Message {
@@ -595,19 +607,19 @@ export class Agent {
     return message;
   }
 
-  #linked(): AgentLink {
-    if (!this.#link) throw new AgentNotFoundError(`agent "${this.id}" is not in a space: add it with space.add or space.addForeground`);
-    return this.#link;
+  static #linked(agent: Agent, s: AgentState): AgentLink {
+    if (!s.link) throw new AgentNotFoundError(`agent "${agent.id}" is not in a space: add it with space.add or space.addForeground`);
+    return s.link;
   }
 
   /** The message as it leaves: its id and sender set, nothing but its own fields. */
-  #built(message: OutgoingMessage, id: string, link: AgentLink): Message {
+  static #built(agent: Agent, s: AgentState, message: OutgoingMessage, id: string, link: AgentLink): Message {
     const parentId = message.meta?.parent_id;
     const { name, args } = message.action;
     if (link.json && args !== undefined) assertJsonValue(args, "args");
     return {
       meta: parentId === undefined ? { id } : { id, parent_id: parentId },
-      from: this.id,
+      from: agent.id,
       to: message.to,
       action: args === undefined ? { name } : { name, args },
     };
