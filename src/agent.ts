@@ -124,10 +124,11 @@ export class Agent {
 
   /** Sends a message and returns its id. Its answer goes to `handleActionValue`/`handleActionError`. */
   send(message: OutgoingMessage): string {
+    const s = this.#s;
     checkOutgoing(message);
     const id = newMessageId();
-    const link = Agent.#linked(this, this.#s);
-    const sent = Agent.#built(this, this.#s, message, id, link);
+    const link = Agent.#linked(this, s);
+    const sent = Agent.#built(this, message, id, link);
     const tracing = link.tracing;
     if (tracing === undefined) {
       link.post(sent);
@@ -159,7 +160,7 @@ export class Agent {
       const pending = (this.#s.pending ??= new PendingRequests());
       const answer = pending.add(id, message.to, options.timeoutMs ?? link.requestTimeoutMs, options.signal);
       try {
-        const sent = Agent.#built(this, this.#s, message, id, link);
+        const sent = Agent.#built(this, message, id, link);
         // Before it is posted: the host asks at once whether its answer is wanted.
         (this.#s.requests ??= new WeakSet()).add(sent);
         const tracing = link.tracing;
@@ -220,7 +221,7 @@ export class Agent {
         if (ended.size > MAX_ENDED_GATHERS) ended.delete(ended.values().next().value!);
       });
       gathers.set(id, gathering as Gathering);
-      const built = Agent.#built(this, this.#s, message, id, link);
+      const built = Agent.#built(this, message, id, link);
       const sent: Message = { ...built, meta: { ...built.meta, [ANSWER_KEY]: ALWAYS } as Message["meta"] };
       // Before it is posted: each receiver's host asks whether its answer is wanted.
       (this.#s.requests ??= new WeakSet()).add(sent);
@@ -275,7 +276,7 @@ export class Agent {
     // The store follows callbacks an action scheduled (a timer, setImmediate): only an action still at work answers first.
     const unanswered = message !== undefined && (message === this.#s.running || this.#s.working?.has(message) === true);
     if (unanswered && !isAnswer(message) && !this.#s.answeredEarly?.has(message)) this.#s.leaveAfter = message;
-    else Agent.#leave(this, this.#s);
+    else Agent.#leave(this.#s);
   }
 
   /** The `help` entries of this agent's actions (denied ones left out). */
@@ -355,18 +356,19 @@ export class Agent {
   }
 
   [RECEIVE](message: Message): boolean {
-    if (this.#s.listeners) for (const listener of this.#s.listeners) listener(message);
+    const s = this.#s;
+    if (s.listeners) for (const listener of s.listeners) listener(message);
     if (isAnswer(message)) {
       const ok = message.action.name === RESPONSE;
       const outcome = ok ? message.action.args?.value : errorFromWire(message.action.args);
       // Answers to requests never wait in the mailbox.
-      if (this.#s.pending?.settle(message.meta.parent_id, message.from, ok, outcome) === true) return false;
-      const gathering = this.#s.gathers?.get(message.meta.parent_id!);
+      if (s.pending?.settle(message.meta.parent_id, message.from, ok, outcome) === true) return false;
+      const gathering = s.gathers?.get(message.meta.parent_id!);
       if (gathering) {
         gathering.take(message.from, ok, outcome);
         return false;
       }
-      if (this.#s.gathered?.has(message.meta.parent_id!)) return false; // late, for a gather that ended
+      if (s.gathered?.has(message.meta.parent_id!)) return false; // late, for a gather that ended
       // Nobody overrides handleActionValue: skip the mailbox (most of a pipelined sender's load).
       return !(ok && this.handleActionValue === Agent.prototype.handleActionValue);
     }
@@ -384,46 +386,48 @@ export class Agent {
   }
 
   [WANTS_VALUE](sent: Message, copy = false): boolean {
+    const s = this.#s;
     return (
-      (this.#s.listeners !== undefined && this.#s.listeners.size > 0) ||
+      (s.listeners !== undefined && s.listeners.size > 0) ||
       this.handleActionValue !== Agent.prototype.handleActionValue ||
-      this.#s.requests?.has(sent) === true ||
+      s.requests?.has(sent) === true ||
       // A copy (it went round through the router to a thread-mate not yet local) is asked by id; the very message
       // never is, since hashing every answered id cost a tenth of a pipelined sender's run.
-      (copy && this.#s.pending?.awaits(sent.meta.id, sent.to) === true) ||
-      this.#s.gathers?.has(sent.meta.id) === true
+      (copy && s.pending?.awaits(sent.meta.id, sent.to) === true) ||
+      s.gathers?.has(sent.meta.id) === true
     );
   }
 
   // ---- taking a message -----------------------------------------------------
 
   [PROCESS](message: Message): void | Promise<void> {
-    if (isAnswer(message)) return Agent.#handleAnswer(this, this.#s, message);
-    const spec = Agent.#actionFor(this, this.#s, message);
+    const s = this.#s;
+    if (isAnswer(message)) return Agent.#handleAnswer(this, s, message);
+    const spec = Agent.#actionFor(this, s, message);
     if (spec === undefined) return; // a broadcast this agent has no action for
-    const tracing = this.#s.link?.tracing;
-    if (tracing !== undefined) (this.#s.spans ??= new Map()).set(message, { tracing, span: tracing.handling(message, this.id, this.constructor.name) });
-    if (spec instanceof Error) return Agent.#answer(this, this.#s, message, false, spec);
+    const tracing = s.link?.tracing;
+    if (tracing !== undefined) (s.spans ??= new Map()).set(message, { tracing, span: tracing.handling(message, this.id, this.constructor.name) });
+    if (spec instanceof Error) return Agent.#answer(this, s, message, false, spec);
     let gate: MaybePromise<unknown>;
     try {
-      gate = Agent.#gate(this, this.#s, message, spec);
+      gate = Agent.#gate(this, message, spec);
     } catch (error) {
-      return Agent.#answer(this, this.#s, message, false, error);
+      return Agent.#answer(this, s, message, false, error);
     }
-    if (!isPromise(gate)) return Agent.#invoke(this, this.#s, message, spec);
+    if (!isPromise(gate)) return Agent.#invoke(this, s, message, spec);
     const passed = gate.then(
-      () => Agent.#invoke(this, this.#s, message, spec),
-      (error: unknown) => Agent.#answer(this, this.#s, message, false, error),
+      () => Agent.#invoke(this, s, message, spec),
+      (error: unknown) => Agent.#answer(this, s, message, false, error),
     );
-    this.#s.inFlight++;
-    this.#s.link?.working(1);
-    const settled = Agent.#settledOne(this, this.#s);
+    s.inFlight++;
+    s.link?.working(1);
+    const settled = Agent.#settledOne(s);
     passed.then(settled, settled);
     return passed;
   }
 
   /** What runs as each async action (or gate) settles: one function per agent, made at its first. */
-  static #settledOne(agent: Agent, s: AgentState): () => void {
+  static #settledOne(s: AgentState): () => void {
     return (s.oneSettled ??= () => {
       s.link?.working(-1);
       if (--s.inFlight === 0 && s.idle) {
@@ -448,7 +452,7 @@ export class Agent {
   }
 
   /** Permission and beforeAction: what must pass before the action starts. */
-  static #gate(agent: Agent, s: AgentState, message: Message, spec: ActionSpec): MaybePromise<unknown> {
+  static #gate(agent: Agent, message: Message, spec: ActionSpec): MaybePromise<unknown> {
     const plainBefore = agent.beforeAction === Agent.prototype.beforeAction;
     if (spec.access !== ACCESS_REQUESTED && plainBefore) return undefined; // the common case, kept free of closures
     const permitted = spec.access === ACCESS_REQUESTED ? current.run(message, () => agent.requestPermission(message)) : true;
@@ -496,7 +500,7 @@ export class Agent {
     );
     s.inFlight++;
     s.link?.working(1);
-    const settled = Agent.#settledOne(agent, s);
+    const settled = Agent.#settledOne(s);
     done.then(settled, settled);
     // Interleaved by default: the next message may start while this one awaits.
     return isSerial(agent) ? done : undefined;
@@ -525,23 +529,23 @@ export class Agent {
       const handled = current.run(message, handleOutcome, agent, ok, outcome);
       if (isPromise(handled)) {
         const done = handled.then(
-          () => Agent.#writtenAfterAnswer(agent, s, true),
+          () => Agent.#writtenAfterAnswer(s, true),
           (error: unknown) => {
             report(error);
-            Agent.#writtenAfterAnswer(agent, s, false);
+            Agent.#writtenAfterAnswer(s, false);
           },
         );
         return isSerial(agent) ? done : undefined;
       }
-      Agent.#writtenAfterAnswer(agent, s, true);
+      Agent.#writtenAfterAnswer(s, true);
     } catch (error) {
       report(error);
-      Agent.#writtenAfterAnswer(agent, s, false);
+      Agent.#writtenAfterAnswer(s, false);
     }
   }
 
   /** A durable agent's state after it handled an answer: written, or put back when the handler threw. */
-  static #writtenAfterAnswer(agent: Agent, s: AgentState, ok: boolean): void {
+  static #writtenAfterAnswer(s: AgentState, ok: boolean): void {
     const refusal = s.link?.written(undefined, ok);
     if (refusal) s.link?.reportError(refusal);
   }
@@ -549,7 +553,7 @@ export class Agent {
   /** Sends the one answer a message gets: the first of respondWith, raiseWith, or the action's outcome. */
   static #answer(agent: Agent, s: AgentState, message: Message, ok: boolean, outcome: unknown): void {
     s.working?.delete(message);
-    if (s.spans !== undefined) Agent.#spanEnds(agent, s, message, ok, outcome);
+    if (s.spans !== undefined) Agent.#spanEnds(s, message, ok, outcome);
     if (s.answeredEarly?.has(message)) return;
     try {
       const link = s.link;
@@ -574,12 +578,12 @@ export class Agent {
       }
       link.post(answerTo(message, agent.id, ok, outcome, link.json));
     } finally {
-      if (s.leaveAfter === message) Agent.#leave(agent, s);
+      if (s.leaveAfter === message) Agent.#leave(s);
     }
   }
 
   /** The span of `message` ends as its answer leaves (the first answer, when respondWith/raiseWith answered early). */
-  static #spanEnds(agent: Agent, s: AgentState, message: Message, ok: boolean, outcome: unknown): void {
+  static #spanEnds(s: AgentState, message: Message, ok: boolean, outcome: unknown): void {
     const traced = s.spans!.get(message);
     if (traced === undefined) return;
     s.spans!.delete(message);
@@ -587,7 +591,7 @@ export class Agent {
   }
 
   /** Asks the space, once, to remove this agent for good. */
-  static #leave(agent: Agent, s: AgentState): void {
+  static #leave(s: AgentState): void {
     s.leaveAfter = undefined;
     if (s.leaving || !s.link) return;
     s.leaving = true;
@@ -613,7 +617,7 @@ export class Agent {
   }
 
   /** The message as it leaves: its id and sender set, nothing but its own fields. */
-  static #built(agent: Agent, s: AgentState, message: OutgoingMessage, id: string, link: AgentLink): Message {
+  static #built(agent: Agent, message: OutgoingMessage, id: string, link: AgentLink): Message {
     const parentId = message.meta?.parent_id;
     const { name, args } = message.action;
     if (link.json && args !== undefined) assertJsonValue(args, "args");

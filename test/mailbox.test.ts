@@ -79,7 +79,7 @@ describe("Mailbox", () => {
     expect(counts[DEPTH]).toBe(0);
   });
 
-  it("keeps a serial consumer's order and holds past thousands of messages (the queue is compacted under a hold)", async () => {
+  it("keeps a serial consumer's order and holds past thousands of messages (its ring grows under a hold)", async () => {
     const { box, counts } = mailbox({ size: 20_000, policy: "reject" });
     const { consumer: c, taken, releases } = consumer(true);
     box.attach(c);
